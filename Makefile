@@ -1,0 +1,174 @@
+# Makefile - the kit's single entry point. Run `make help` for the targets.
+#
+# Every exercise declares itself in exercises/<name>/exercise.mk (its title,
+# the files a student edits, the exercises it builds on, its points); this
+# file, the grader and the handout builder all read those declarations, so
+# adding an exercise means adding a folder.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+# Build in parallel unless the caller chose a job count (sub-makes inherit it).
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(NPROC)
+endif
+endif
+
+EXERCISES := $(sort $(patsubst exercises/%/exercise.mk,%,$(wildcard exercises/*/exercise.mk)))
+PYTHON ?= python3
+
+# ---- compiler flags (one place: the grader asks `make -s print-flags`) ----
+CC ?= cc
+SANITIZERS := address thread undefined
+SAN_FLAGS_address := -fsanitize=address -fno-omit-frame-pointer
+SAN_FLAGS_thread := -fsanitize=thread
+SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
+VARIANT := $(if $(SAN),$(SAN),plain)
+CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRITERION_LIBS := $(or $(shell pkg-config --libs criterion 2>/dev/null),-lcriterion)
+KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-Werror) \
+              -O2 -g -pthread $(SAN_FLAGS_$(SAN))
+KIT_LDFLAGS := -pthread $(SAN_FLAGS_$(SAN))
+
+BUILD ?= build/$(VARIANT)
+RT_SRCS := $(wildcard runtime/rt_*.c)
+KT_SRCS := $(wildcard runtime/testing/kt_*.c)
+RT_OBJS := $(RT_SRCS:%.c=$(BUILD)/%.o)
+KT_OBJS := $(KT_SRCS:%.c=$(BUILD)/%.o)
+INCLUDES := -Iruntime -Iruntime/testing
+
+# ---- the exercise named by EX= ----
+# ex_field(exercise, FIELD): one field of an exercise's declaration.
+ex_field = $(shell sed -n 's/^$(2)[[:space:]]*=[[:space:]]*//p' exercises/$(1)/exercise.mk)
+
+ifneq ($(filter $(EX),$(EXERCISES)),)
+EX_DIR := exercises/$(EX)
+include $(EX_DIR)/exercise.mk
+# Student files come from the exercise (the student's work), from the
+# solution (SOLUTION=1), or from any folder (SRC=dir, used by the grader and
+# the broken-variant check).
+SRC ?= $(if $(SOLUTION),solutions/$(EX),$(EX_DIR))
+TAG ?= $(if $(SOLUTION),solution,student)
+EXB := $(BUILD)/$(EX)/$(TAG)
+# Exercises this one builds on: their student files come from their solution
+# when grading or testing the solution (REF_DEPS=1), else from the student.
+DEP_ROOT := $(if $(SOLUTION)$(REF_DEPS),solutions,exercises)
+DEP_SRCS := $(foreach d,$(EX_DEPENDS),$(addprefix $(DEP_ROOT)/$(d)/,$(call ex_field,$(d),EX_STUDENT_FILES)) \
+              $(addprefix exercises/$(d)/,$(call ex_field,$(d),EX_KIT_FILES)))
+STUDENT_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/%.o)
+EXKIT_OBJS := $(addprefix $(BUILD)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
+BENCH_BIN := $(EXB)/bench_$(EX)
+INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS),-Iexercises/$(d))
+endif
+
+CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
+
+.PHONY: help deps check-deps test check stubs stubs-check soak bench bench-runtime \
+        test-runtime build-test dist slides grade gradescope bench-grader clean print-flags \
+        format format-check ex-valid
+
+help: ## list the targets
+	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
+	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs>"
+
+deps: ## install what the kit needs (apt-get as root; else print the commands)
+	@DEPS_FOR=instructor sh runtime/tools/deps.sh install
+
+check-deps:
+	@sh runtime/tools/deps.sh check
+
+ex-valid:
+ifeq ($(EX),)
+	@echo "make: name an exercise with EX=<name>; one of: $(EXERCISES)" >&2; exit 2
+else ifeq ($(filter $(EX),$(EXERCISES)),)
+	@echo "make: there is no exercise '$(EX)'. Valid names: $(EXERCISES)" >&2; exit 2
+endif
+ifneq ($(SAN),)
+ifeq ($(filter $(SAN),$(SANITIZERS)),)
+	@echo "make: SAN=$(SAN) is not a sanitizer here; use one of: $(SANITIZERS)" >&2; exit 2
+endif
+endif
+
+# ---- compiling ----
+$(BUILD)/%.o: %.c | check-deps
+	@mkdir -p $(@D)
+	$(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
+
+ifneq ($(EXB),)
+$(EXB)/%.o: $(SRC)/%.c | check-deps
+	@mkdir -p $(@D)
+	$(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+endif
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- students ----
+ifeq ($(EX),)
+test: ## run the visible tests of EX (all exercises when EX is not given)
+	@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
+else
+test: ex-valid
+	@$(MAKE) -s --no-print-directory build-test
+	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"
+	@$(TEST_BIN) $(CRITERION_RUN_FLAGS)
+endif
+
+build-test: $(TEST_BIN)
+
+print-test-bin:
+	@echo $(TEST_BIN)
+
+ifneq ($(EXB),)
+BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
+$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS)
+endif
+
+ifeq ($(EX),)
+bench: ## print the throughput of EX's channel (the student's, or SOLUTION=1)
+	@echo "make bench: name an exercise with EX=<name>; one of: $(EXERCISES)" >&2; exit 2
+else
+bench: ex-valid
+	@$(MAKE) -s --no-print-directory $(BENCH_BIN)
+	@$(BENCH_BIN) $(BENCH_ARGS)
+endif
+
+soak: ## run EX's tests (or the runtime's: EX=runtime) N times (default 1000), one shake seed per run
+	@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
+
+RT_TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/tests/*.c))
+RT_TEST_BIN := $(BUILD)/runtime/test_runtime
+$(RT_TEST_BIN): $(RT_TEST_OBJS) $(RT_OBJS) $(KT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+
+test-runtime: ## run the runtime's own tests
+	@$(MAKE) -s --no-print-directory $(RT_TEST_BIN)
+	@echo "== runtime$(if $(SAN), under $(SAN) sanitizer)"
+	@$(RT_TEST_BIN) $(CRITERION_RUN_FLAGS)
+
+# ---- the kit's own checks ----
+check: ## the kit's full test (what CI runs)
+	@$(PYTHON) tests/check.py
+
+stubs: ## regenerate exercises/*/ stubs from solutions/
+	@$(PYTHON) grader/stubgen.py write $(EXERCISES)
+
+stubs-check: ## fail when a committed stub is stale against its solution
+	@$(PYTHON) grader/stubgen.py check $(EXERCISES)
+
+print-flags:
+	@echo "CC=$(CC)"
+	@echo "CFLAGS=$(KIT_CFLAGS) $(INCLUDES)"
+	@echo "LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)"
+
+clean: ## remove build outputs
+	rm -rf build dist grader/out

@@ -1,0 +1,92 @@
+"""kit.py - the kit's exercises as their declarations describe them.
+
+Each exercise is a folder exercises/<name>/ with an exercise.mk file of
+`FIELD = value` lines that make(1) includes and this module parses:
+
+    EX_TITLE          one line, shown in reports
+    EX_STARS          difficulty, 1 to 5
+    EX_STUDENT_FILES  the files a student edits (and the grader takes)
+    EX_KIT_FILES      the exercise's other sources, always taken from the kit
+    EX_DEPENDS        exercises this one builds on (graded against their reference)
+    EX_POINTS_DEFAULT points of a test not named in EX_POINTS (default 1)
+    EX_POINTS         suite/test:points pairs, shell-style patterns allowed
+    EX_BONUS          suite/test patterns whose points are extra credit
+"""
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass
+class Exercise:
+    name: str
+    title: str = ""
+    stars: int = 0
+    student_files: list = field(default_factory=list)
+    kit_files: list = field(default_factory=list)
+    depends: list = field(default_factory=list)
+    points_default: float = 1.0
+    points: list = field(default_factory=list)  # [(pattern, points)]
+    bonus: list = field(default_factory=list)  # [pattern]
+
+    def test_points(self, test_id):
+        """Points of one test, by its 'suite/name' id."""
+        for pattern, points in self.points:
+            if fnmatch.fnmatchcase(test_id, pattern):
+                return points
+        return self.points_default
+
+    def is_bonus(self, test_id):
+        return any(fnmatch.fnmatchcase(test_id, p) for p in self.bonus)
+
+    @property
+    def folder(self):
+        return os.path.join(ROOT, "exercises", self.name)
+
+
+def parse_declaration(text):
+    """The FIELD = value lines of an exercise.mk, as a dict (comments and blanks skipped)."""
+    fields = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.match(r"^([A-Z_]+)\s*[:+]?=\s*(.*)$", line)
+        if match:
+            fields[match.group(1)] = match.group(2).strip()
+    return fields
+
+
+def load_exercise(name, root=ROOT):
+    path = os.path.join(root, "exercises", name, "exercise.mk")
+    with open(path, encoding="utf-8") as f:
+        fields = parse_declaration(f.read())
+    ex = Exercise(name=name)
+    ex.title = fields.get("EX_TITLE", name)
+    ex.stars = int(fields.get("EX_STARS", "0") or 0)
+    ex.student_files = fields.get("EX_STUDENT_FILES", "").split()
+    ex.kit_files = fields.get("EX_KIT_FILES", "").split()
+    ex.depends = fields.get("EX_DEPENDS", "").split()
+    ex.points_default = float(fields.get("EX_POINTS_DEFAULT", "1") or 1)
+    for item in fields.get("EX_POINTS", "").split():
+        pattern, _, points = item.rpartition(":")
+        if not pattern:
+            raise ValueError(f"{path}: EX_POINTS item '{item}' is not suite/test:points")
+        ex.points.append((pattern, float(points)))
+    ex.bonus = fields.get("EX_BONUS", "").split()
+    return ex
+
+
+def exercise_names(root=ROOT):
+    base = os.path.join(root, "exercises")
+    if not os.path.isdir(base):
+        return []
+    return sorted(
+        name for name in os.listdir(base) if os.path.isfile(os.path.join(base, name, "exercise.mk"))
+    )
+
+
+def load_all(root=ROOT):
+    return {name: load_exercise(name, root) for name in exercise_names(root)}

@@ -1,0 +1,23 @@
+/*
+ * rt.h - the kit's async runtime in one include.
+ *
+ * Read the headers in this order: rt_poll.h, rt_waker.h, rt_context.h,
+ * rt_future.h, rt_async.h, rt_block_on.h, rt_executor.h, then
+ * rt_diagnose.h and rt_shake.h for when things go wrong.
+ */
+#ifndef RT_H
+#define RT_H
+
+#include "rt_async.h"
+#include "rt_block_on.h"
+#include "rt_context.h"
+#include "rt_diagnose.h"
+#include "rt_executor.h"
+#include "rt_future.h"
+#include "rt_poll.h"
+#include "rt_shake.h"
+#include "rt_todo.h"
+#include "rt_waker.h"
+#include "rt_watchdog.h"
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * rt_block_on.c - polling a future on the calling thread, parking between polls.
+ *
+ * The waker of a block_on call points at a parker: a flag, a mutex and a
+ * condition variable. Wakers may outlive the call (a channel may still hold
+ * one), so the parker is reference counted and freed by whoever lets go last.
+ */
+#include "rt_block_on.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+#include "rt_shake.h"
+
+typedef struct parker {
+    pthread_mutex_t lock;
+    pthread_cond_t woken_cond;
+    bool woken;    /* a wake arrived since the last poll began */
+    bool finished; /* block_on returned: wakes no longer matter */
+    int refs;      /* the block_on call itself + live wakers */
+    rt_wait_record record;
+} parker;
+
+static const rt_waker_vtable parker_vtable;
+
+static void parker_release_locked(parker *p) {
+    /* Called with p->lock held; unlocks, and frees when nobody refers to p. */
+    bool last = --p->refs == 0;
+    pthread_mutex_unlock(&p->lock);
+    if (last) {
+        pthread_cond_destroy(&p->woken_cond);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+    }
+}
+
+static rt_waker parker_clone(void *data) {
+    parker *p = data;
+    pthread_mutex_lock(&p->lock);
+    p->refs++;
+    p->record.live_wakers++;
+    p->record.last_clone = rt_clone_site;
+    pthread_mutex_unlock(&p->lock);
+    return (rt_waker){p, &parker_vtable};
+}
+
+static void parker_wake_by_ref(void *data) {
+    parker *p = data;
+    pthread_mutex_lock(&p->lock);
+    p->woken = true;
+    p->record.waiting = false;
+    pthread_cond_signal(&p->woken_cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void parker_drop(void *data) {
+    parker *p = data;
+    pthread_mutex_lock(&p->lock);
+    p->record.live_wakers--;
+    p->record.last_drop = rt_drop_site;
+    bool lost = p->record.live_wakers == 0 && p->record.waiting && !p->finished;
+    if (lost) {
+        rt_wait_record copy = p->record;
+        pthread_mutex_unlock(&p->lock);
+        rt_diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &copy);
+        pthread_mutex_lock(&p->lock);
+    }
+    parker_release_locked(p);
+}
+
+static void parker_wake(void *data) {
+    parker *p = data;
+    parker_wake_by_ref(p);
+    pthread_mutex_lock(&p->lock);
+    p->record.live_wakers--;
+    parker_release_locked(p);
+}
+
+static const rt_waker_vtable parker_vtable = {parker_clone, parker_wake, parker_wake_by_ref,
+                                              parker_drop};
+
+void rt_block_on(rt_future *future) {
+    parker *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        fprintf(stderr, "rt_block_on: out of memory\n");
+        abort();
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->woken_cond, NULL);
+    p->refs = 1;
+    p->record.kind = "block_on";
+    snprintf(p->record.name, sizeof p->record.name, "%s",
+             future->name != NULL ? future->name : "future");
+    rt_registry_add(&p->record);
+
+    uint64_t seed;
+    bool shake = rt_shake_env_seed(&seed);
+    rt_shake_rng rng;
+    if (shake)
+        rt_shake_rng_init(&rng, seed, 0xb10c);
+
+    rt_waker waker = {p, &parker_vtable};
+    for (;;) {
+        rt_context cx = rt_context_from_waker(&waker);
+        pthread_mutex_lock(&p->lock);
+        p->woken = false;
+        pthread_mutex_unlock(&p->lock);
+
+        if (rt_future_poll(future, &cx) == RT_READY)
+            break;
+
+        pthread_mutex_lock(&p->lock);
+        p->record.pending_in = cx.pending_in;
+        if (!p->woken && p->record.live_wakers == 0) {
+            p->record.waiting = true;
+            rt_wait_record copy = p->record;
+            pthread_mutex_unlock(&p->lock);
+            rt_diagnose_report(RT_DIAG_PENDING_WITHOUT_WAKER, &copy);
+            pthread_mutex_lock(&p->lock);
+        }
+        /* A spurious wake-up in shake mode: poll again though nobody woke us. */
+        if (shake && rt_shake_one_in(&rng, 8))
+            p->woken = true;
+        p->record.waiting = !p->woken;
+        while (!p->woken)
+            pthread_cond_wait(&p->woken_cond, &p->lock);
+        p->record.waiting = false;
+        pthread_mutex_unlock(&p->lock);
+    }
+
+    rt_registry_remove(&p->record);
+    pthread_mutex_lock(&p->lock);
+    p->finished = true;
+    p->record.waiting = false;
+    parker_release_locked(p);
+}

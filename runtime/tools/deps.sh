@@ -1,0 +1,71 @@
+#!/bin/sh
+# deps.sh - checks, or installs, what the kit needs to build and test.
+#
+#   deps.sh check     exit 0 when everything is there; otherwise say what is
+#                     missing and the command that installs it, exit 1
+#   deps.sh install   install what is missing with apt-get when run as root;
+#                     otherwise print the commands to run
+#
+# Students need a C compiler, make, pkg-config and Criterion; instructors
+# also want python3 (grader, stub generator), bubblewrap (the grader's
+# sandbox) and binutils (nm/readelf for the grader's symbol check).
+set -u
+mode=${1:-check}
+
+# Debian/Ubuntu package names, and the Homebrew ones for macOS.
+APT_PACKAGES="gcc make pkg-config libcriterion-dev python3 bubblewrap binutils clang-format"
+BREW_PACKAGES="criterion pkg-config python3 clang-format"
+
+missing=""
+need() { # need <what> <test command...>
+    what=$1; shift
+    if ! "$@" >/dev/null 2>&1; then missing="$missing $what"; fi
+}
+have_cmd() { command -v "$1"; }
+have_criterion() {
+    pkg-config --exists criterion 2>/dev/null && return 0
+    # Some installs ship no pkg-config file: look for the header and library.
+    printf '#include <criterion/criterion.h>\nTest(a,b){}\n' |
+        ${CC:-cc} -x c - -o /dev/null -lcriterion
+}
+
+need "a C compiler (cc)" have_cmd "${CC:-cc}"
+need "make" have_cmd make
+need "pkg-config" have_cmd pkg-config
+need "Criterion (the test framework)" have_criterion
+need "python3" have_cmd python3
+if [ "${DEPS_FOR:-student}" = instructor ]; then
+    need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
+    need "binutils (nm, readelf)" have_cmd nm
+fi
+
+if [ -z "$missing" ]; then
+    [ "$mode" = install ] && echo "deps: everything the kit needs is installed."
+    exit 0
+fi
+
+print_commands() {
+    echo "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y $APT_PACKAGES"
+    echo "  macOS:          brew install $BREW_PACKAGES"
+}
+
+if [ "$mode" = install ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "deps: installing:$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq $APT_PACKAGES >/dev/null || {
+            echo "deps: apt-get failed; see its message above." >&2
+            exit 1
+        }
+        exec "$0" check
+    fi
+    echo "deps: missing:$missing"
+    echo "Run as root to install with apt-get, or run:"
+    print_commands
+    exit 1
+fi
+
+echo "deps: missing:$missing" >&2
+echo "Install with 'make deps' (as root on Debian/Ubuntu), or:" >&2
+print_commands >&2
+exit 1
