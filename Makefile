@@ -70,7 +70,7 @@ CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERI
 
 .PHONY: help deps check-deps test check stubs stubs-check soak bench bench-runtime \
         test-runtime build-test dist slides grade gradescope bench-grader clean print-flags \
-        format format-check ex-valid
+        format format-check ex-valid print-test-bin
 
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
@@ -141,6 +141,24 @@ bench: ex-valid
 	@$(MAKE) -s --no-print-directory $(BENCH_BIN)
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
+
+RT_BENCH_BIN := $(BUILD)/runtime/bench_runtime
+$(RT_BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/bench/*.c)) $(RT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS)
+
+bench-runtime: ## print the cost of spawn, wake and block_on round trips
+	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
+	@$(RT_BENCH_BIN) $(BENCH_ARGS)
+
+# ---- instructors ----
+grade: ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir>
+	@$(PYTHON) grader/grade $(or $(SUBMISSIONS),grader/samples/class) --out $(or $(OUT),grader/out) $(GRADE_ARGS)
+
+gradescope: ## build the Gradescope autograder bundle in dist/
+	@$(PYTHON) grader/grade --gradescope-bundle dist/gradescope-autograder.zip
+
+bench-grader: ## grade a generated class of 100 students and print students per minute
+	@$(PYTHON) grader/bench_grader.py $(BENCH_ARGS)
 
 soak: ## run EX's tests (or the runtime's: EX=runtime) N times (default 1000), one shake seed per run
 	@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
