@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""broken.py - do the tests catch the mistakes students really make?
+
+Each grader/broken/<exercise>/<name>.bug file describes one plausible
+mistake as exact text replacements in the reference solution:
+
+    # dropping the last sender does not wake the receiver
+    file: mpsc.c
+    <<<<<<< replace
+            rt_waker_wake(&waker);
+    =======
+            rt_waker_drop(&waker);
+    >>>>>>>
+
+For every variant this builds the solution with the mistake in it, runs the
+visible tests alone and then the visible and hidden tests together, and
+reports which caught it. It fails when the two together miss a variant, or
+when a variant no longer applies to the solution.
+
+    broken.py [exercise...]     (default: every exercise with variants)
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kit  # noqa: E402
+
+BLOCK = re.compile(r"^<<<<<<< replace\n(.*?)^=======\n(.*?)^>>>>>>>\s*$", re.S | re.M)
+SUITE_TIMEOUT = 300
+
+
+class BugError(Exception):
+    pass
+
+
+def parse_bug(text, path):
+    """(description, file, [(old, new)]) from a .bug file's text."""
+    description = next((l[1:].strip() for l in text.splitlines() if l.startswith("#")), "")
+    match = re.search(r"^file:\s*(\S+)\s*$", text, re.M)
+    if not description or not match:
+        raise BugError(f"{path}: needs a '# description' line and a 'file:' line")
+    blocks = BLOCK.findall(text)
+    if not blocks:
+        raise BugError(f"{path}: no <<<<<<< replace / ======= / >>>>>>> block")
+    return description, match.group(1), blocks
+
+
+def apply_bug(source, blocks, path):
+    for old, new in blocks:
+        count = source.count(old)
+        if count != 1:
+            raise BugError(f"{path}: a replaced text occurs {count} times in the solution "
+                           f"(must be exactly once):\n{old}")
+        source = source.replace(old, new)
+    return source
+
+
+def suite_catches(ex, src, tag, hidden):
+    make = ["make", "-s", f"EX={ex}", f"SRC={src}", f"TAG={tag}", "REF_DEPS=1"]
+    if hidden:
+        make.append("HIDDEN=1")
+    build = subprocess.run(make + ["build-test"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, cwd=kit.ROOT)
+    if build.returncode != 0:
+        raise BugError(f"variant {tag} does not compile:\n{build.stdout[-2000:]}")
+    binary = subprocess.check_output(make + ["print-test-bin"], text=True, cwd=kit.ROOT).strip()
+    try:
+        run = subprocess.run([os.path.join(kit.ROOT, binary)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, timeout=SUITE_TIMEOUT, cwd=kit.ROOT)
+    except subprocess.TimeoutExpired:
+        return True  # a hang is caught too, if slowly
+    return run.returncode != 0
+
+
+def check_exercise(ex_name):
+    ex = kit.load_exercise(ex_name)
+    folder = os.path.join(kit.ROOT, "grader", "broken", ex_name)
+    bugs = sorted(f for f in os.listdir(folder) if f.endswith(".bug")) if os.path.isdir(folder) else []
+    rows, problems = [], []
+    for bug in bugs:
+        path = os.path.relpath(os.path.join(folder, bug), kit.ROOT)
+        name = bug[:-4]
+        try:
+            with open(os.path.join(folder, bug), encoding="utf-8") as f:
+                description, target, blocks = parse_bug(f.read(), path)
+            if target not in ex.student_files:
+                raise BugError(f"{path}: file {target} is not a student file of {ex_name}")
+            with tempfile.TemporaryDirectory(prefix=f"broken-{ex_name}-") as tmp:
+                for f in ex.student_files:
+                    shutil.copy(os.path.join(kit.ROOT, "solutions", ex_name, f), tmp)
+                with open(os.path.join(tmp, target), encoding="utf-8") as f:
+                    broken = apply_bug(f.read(), blocks, path)
+                with open(os.path.join(tmp, target), "w", encoding="utf-8") as f:
+                    f.write(broken)
+                tag = f"broken-{name}"
+                visible = suite_catches(ex_name, tmp, tag, hidden=False)
+                both = visible or suite_catches(ex_name, tmp, tag, hidden=True)
+        except BugError as e:
+            problems.append(str(e))
+            continue
+        rows.append((name, description, visible, both))
+        if not both:
+            problems.append(f"{path}: not caught by the visible and hidden tests: {description}")
+    return rows, problems
+
+
+def main(argv):
+    names = argv[1:] or [n for n in kit.exercise_names()
+                         if os.path.isdir(os.path.join(kit.ROOT, "grader", "broken", n))]
+    all_problems = []
+    for name in names:
+        rows, problems = check_exercise(name)
+        all_problems += problems
+        if rows:
+            print(f"broken variants of {name}:")
+            for variant, description, visible, both in rows:
+                mark = lambda caught: "caught" if caught else "MISSED"
+                print(f"  {variant:<32} visible: {mark(visible):<7} visible+hidden: {mark(both):<7}"
+                      f" {description}")
+            n = len(rows)
+            print(f"  {name}: visible tests catch {sum(r[2] for r in rows)}/{n}, "
+                  f"visible+hidden catch {sum(r[3] for r in rows)}/{n}")
+    for problem in all_problems:
+        print(f"broken: {problem}", file=sys.stderr)
+    return 1 if all_problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""check.py - `make check`: the kit's whole test, as CI runs it.
+
+In order, each step a pass or a fail:
+
+  1. the tools the kit needs are installed;
+  2. the committed stubs match their solutions, and the C sources are formatted;
+  3. the runtime's tests, plain and under AddressSanitizer and ThreadSanitizer;
+  4. per exercise, the visible and hidden tests against the reference
+     solution, plain and under both sanitizers (warnings are errors);
+  5. per exercise, the same tests against the untouched stub: every test
+     must fail by crashing with "not implemented", none may time out;
+  6. per exercise, the broken variants in grader/broken/ are all caught;
+  7. the Python tests in tests/ (grader, stub generator, handout, tools).
+
+Ends with one line per Criterion suite and a "N passed, N failed" line.
+`make check ONLY=<step word>` (e.g. ONLY=stub) runs only the steps whose
+name contains that word.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grader"))
+import kit  # noqa: E402
+
+SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
+SANITIZERS = ["", "address", "thread"]
+
+
+class Step:
+    def __init__(self, name, run):
+        self.name, self.run = name, run
+
+
+def sh(args, env=None, timeout=1800):
+    """Runs a command in the kit's root; returns (exit code, combined output)."""
+    # A shake seed left in the caller's environment would change every suite.
+    full_env = {k: v for k, v in os.environ.items() if k != "RT_SHAKE"}
+    full_env.update(env or {})
+    try:
+        proc = subprocess.run(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", env=full_env, timeout=timeout)
+        return proc.returncode, proc.stdout
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return 124, out + f"\ncheck: timed out after {timeout} s"
+
+
+def make(*args):
+    return sh(["make", "--no-print-directory", *args])
+
+
+def criterion_step(make_args):
+    """A step that runs a Criterion suite through make and keeps its synthesis line."""
+
+    def run():
+        code, out = make(*make_args)
+        synth = SYNTHESIS.findall(out)
+        return code == 0, out, synth
+
+    return run
+
+
+def sanitizer_label(san):
+    return f" under {san} sanitizer" if san else ""
+
+
+def stub_step(ex):
+    """Every test against the untouched stub fails by crashing with 'not implemented'."""
+
+    def run():
+        base = ["make", "-s", "--no-print-directory", f"EX={ex}", "HIDDEN=1", "WERROR=1"]
+        code, out = sh(base + ["build-test"])
+        if code != 0:
+            return False, "the untouched stub does not build:\n" + out, []
+        binary = subprocess.check_output(base + ["print-test-bin"], cwd=ROOT, text=True).strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            report = os.path.join(tmp, "report.json")
+            code, out = sh([os.path.join(ROOT, binary), f"--json={report}", "--short-filename"],
+                           timeout=600)
+            try:
+                with open(report) as f:
+                    data = json.load(f)
+            except (OSError, ValueError):
+                return False, out + "\ncheck: no Criterion report was written", []
+        problems, count = [], 0
+        for suite in data.get("test_suites", []):
+            for test in suite.get("tests", []):
+                count += 1
+                name = f"{suite['name']}/{test['name']}"
+                messages = " ".join(test.get("messages", []))
+                if test["status"] == "PASSED":
+                    problems.append(f"{name} passes against the untouched stub")
+                elif "timed out" in messages:
+                    problems.append(f"{name} hangs against the untouched stub (timed out)")
+        mentions = out.count("not implemented:")
+        if count == 0:
+            problems.append("no tests ran")
+        elif mentions < count:
+            problems.append(f"only {mentions} 'not implemented' messages for {count} tests: "
+                            "some failures do not say what is missing")
+        detail = "\n".join(problems) or f"all {count} tests fail fast with 'not implemented'"
+        return not problems, (out if problems else "") + detail, [f"{ex} stub: {detail}"]
+
+    return run
+
+
+def format_step():
+    def run():
+        if shutil.which("clang-format") is None:
+            return False, "clang-format is not installed (make deps installs it)", []
+        files = subprocess.check_output(["git", "ls-files", "*.c", "*.h"], cwd=ROOT,
+                                        text=True).split()
+        if not files:
+            return True, "no tracked C files yet", []
+        code, out = sh(["clang-format", "--dry-run", "--Werror", *files])
+        return code == 0, out or f"{len(files)} files formatted", []
+
+    return run
+
+
+def simple_step(args, env=None):
+    def run():
+        code, out = sh(args, env=env)
+        return code == 0, out, []
+
+    return run
+
+
+def python_tests_step():
+    def run():
+        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-p",
+                        "test_*.py"])
+        tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
+        return code == 0, out, ["python tests: " + " ".join(tail)]
+
+    return run
+
+
+def steps():
+    yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]))
+    yield Step("stubs fresh", simple_step([sys.executable, "grader/stubgen.py", "check"]))
+    yield Step("C formatting", format_step())
+    for san in SANITIZERS:
+        args = ["test-runtime", "WERROR=1"] + ([f"SAN={san}"] if san else [])
+        yield Step(f"runtime tests{sanitizer_label(san)}", criterion_step(args))
+    for ex in kit.exercise_names():
+        for san in SANITIZERS:
+            args = ["test", f"EX={ex}", "SOLUTION=1", "HIDDEN=1", "WERROR=1"]
+            args += [f"SAN={san}"] if san else []
+            yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
+                       criterion_step(args))
+        yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
+    yield Step("broken variants caught", simple_step([sys.executable, "grader/broken.py"]))
+    yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
+
+
+def main():
+    only = os.environ.get("ONLY", "")
+    results, recap = [], []
+    started = time.monotonic()
+    for step in steps():
+        if only and only not in step.name:
+            continue
+        t0 = time.monotonic()
+        print(f"== {step.name} ...", flush=True)
+        ok, out, summary = step.run()
+        elapsed = time.monotonic() - t0
+        if not ok:
+            print(out.rstrip())
+        else:
+            for line in out.splitlines():
+                if line.startswith(("broken variants", "  ")) and "broken" in step.name:
+                    print(line)
+        print(f"   {'ok' if ok else 'FAILED'}: {step.name} ({elapsed:.1f} s)", flush=True)
+        results.append((step.name, ok))
+        recap += [(step.name, s) for s in summary]
+    failed = [name for name, ok in results if not ok]
+    print(f"\ncheck finished in {time.monotonic() - started:.0f} s")
+    for name in failed:
+        print(f"  FAILED: {name}")
+    print(f"check: {len(results) - len(failed)} passed, {len(failed)} failed")
+    # Last, each suite's own summary line, as its runner printed it.
+    for name, line in recap:
+        print(f"-- {name}")
+        print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
