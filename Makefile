@@ -159,13 +159,26 @@ bench-runtime: ## print the cost of spawn, wake and block_on round trips
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
 
 # ---- instructors ----
+# Targets that need instructor material say so in the student handout.
+instructor-only = @test -d grader || { echo "make $@: this target is for instructors; the handout does not include it." >&2; exit 2; }
+
+dist: ## build the student handout in dist/ (no solutions, no hidden tests)
+	$(instructor-only)
+	@$(PYTHON) grader/handout.py --out dist
+
+slides: ## build the lecture deck: build/slides/index.html
+	@$(PYTHON) slides/build.py --out build/slides
+
 grade: ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir>
+	$(instructor-only)
 	@$(PYTHON) grader/grade $(or $(SUBMISSIONS),grader/samples/class) --out $(or $(OUT),grader/out) $(GRADE_ARGS)
 
 gradescope: ## build the Gradescope autograder bundle in dist/
+	$(instructor-only)
 	@$(PYTHON) grader/grade --gradescope-bundle dist/gradescope-autograder.zip
 
 bench-grader: ## grade a generated class of 100 students and print students per minute
+	$(instructor-only)
 	@$(PYTHON) grader/bench_grader.py $(BENCH_ARGS)
 
 soak: ## run EX's tests (or the runtime's: EX=runtime) N times (default 1000), one shake seed per run
@@ -188,12 +201,15 @@ test-runtime: ## run the runtime's own tests
 
 # ---- the kit's own checks ----
 check: ## the kit's full test (what CI runs)
-	+@$(PYTHON) tests/check.py
+	$(instructor-only)
+	@$(PYTHON) tests/check.py
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
+	$(instructor-only)
 	@$(PYTHON) grader/stubgen.py write $(EXERCISES)
 
 stubs-check: ## fail when a committed stub is stale against its solution
+	$(instructor-only)
 	@$(PYTHON) grader/stubgen.py check $(EXERCISES)
 
 print-flags:

@@ -43,7 +43,9 @@ class Step:
 def sh(args, env=None, timeout=1800):
     """Runs a command in the kit's root; returns (exit code, combined output)."""
     # A shake seed left in the caller's environment would change every suite.
-    full_env = {k: v for k, v in os.environ.items() if k != "RT_SHAKE"}
+    # The outer make's job-server settings would pin the inner makes to -j1.
+    dropped = ("RT_SHAKE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    full_env = {k: v for k, v in os.environ.items() if k not in dropped}
     full_env.update(env or {})
     try:
         proc = subprocess.run(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
