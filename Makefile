@@ -78,7 +78,7 @@ CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERI
 
 .PHONY: help deps check-deps test check stubs stubs-check soak bench bench-runtime \
         test-runtime build-test dist slides grade gradescope bench-grader clean print-flags \
-        format format-check ex-valid print-test-bin build-runtime-tests print-runtime-test-bin
+        bench-loop format format-check ex-valid print-test-bin build-runtime-tests print-runtime-test-bin
 
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
@@ -157,6 +157,9 @@ $(RT_BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/bench/*.c)) $(RT
 bench-runtime: ## print the cost of spawn, wake and block_on round trips
 	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
+
+bench-loop: ## time the student's loop (edit one file, rebuild, run the tests) and a cold build
+	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
 
 # ---- instructors ----
 # Targets that need instructor material say so in the student handout.

@@ -2,12 +2,19 @@
  * rt_block_on.c - polling a future on the calling thread, parking between polls.
  *
  * The waker of a block_on call points at a parker: a flag, a mutex and a
- * condition variable. Wakers may outlive the call (a channel may still hold
- * one), so the parker is reference counted and freed by whoever lets go last.
+ * condition variable. Waking sets the flag and signals; the blocked thread
+ * polls again once the flag is set. The flag is cleared before each poll,
+ * not after: a wake that arrives during the poll leaves it set, so the
+ * thread polls once more instead of sleeping through it (the same reason
+ * tasks have a NOTIFIED state).
+ *
+ * Wakers may outlive the call (a channel may still hold one), so the parker
+ * is reference counted and freed by whoever lets go last.
  */
 #include "rt_block_on.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,41 +48,48 @@ static rt_waker parker_clone(void *data) {
     parker *p = data;
     pthread_mutex_lock(&p->lock);
     p->refs++;
-    p->record.live_wakers++;
-    p->record.last_clone = rt_clone_site;
+    rt_record_clone(&p->record);
+    rt_site_store(&p->record.last_clone, rt_clone_site);
     pthread_mutex_unlock(&p->lock);
     return (rt_waker){p, &parker_vtable};
+}
+
+static void wake_locked(parker *p) {
+    p->woken = true;
+    atomic_store(&p->record.waiting, false);
+    pthread_cond_signal(&p->woken_cond);
 }
 
 static void parker_wake_by_ref(void *data) {
     parker *p = data;
     pthread_mutex_lock(&p->lock);
-    p->woken = true;
-    p->record.waiting = false;
-    pthread_cond_signal(&p->woken_cond);
+    wake_locked(p);
     pthread_mutex_unlock(&p->lock);
 }
 
 static void parker_drop(void *data) {
     parker *p = data;
     pthread_mutex_lock(&p->lock);
-    p->record.live_wakers--;
-    p->record.last_drop = rt_drop_site;
-    bool lost = p->record.live_wakers == 0 && p->record.waiting && !p->finished;
-    if (lost) {
-        rt_wait_record copy = p->record;
+    rt_site_store(&p->record.last_drop, rt_drop_site);
+    unsigned live = rt_record_release(&p->record, true);
+    /* While the thread sleeps: the last way to wake it just went. (During a
+     * poll, rt_block_on makes the same check when the poll returns.) */
+    if (live == 0 && atomic_load(&p->record.waiting) && !p->finished) {
         pthread_mutex_unlock(&p->lock);
-        rt_diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &copy);
+        rt_diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &p->record);
         pthread_mutex_lock(&p->lock);
+        /* The handler returned (a test that checks diagnoses): poll again,
+         * as after a spurious wake-up, rather than sleep forever. */
+        wake_locked(p);
     }
     parker_release_locked(p);
 }
 
 static void parker_wake(void *data) {
     parker *p = data;
-    parker_wake_by_ref(p);
     pthread_mutex_lock(&p->lock);
-    p->record.live_wakers--;
+    wake_locked(p);
+    rt_record_release(&p->record, false);
     parker_release_locked(p);
 }
 
@@ -95,6 +109,7 @@ void rt_block_on(rt_future *future) {
     snprintf(p->record.name, sizeof p->record.name, "%s",
              future->name != NULL ? future->name : "future");
     rt_registry_add(&p->record);
+    void *blocking = rt_executor_enter_blocking();
 
     uint64_t seed;
     bool shake = rt_shake_env_seed(&seed);
@@ -113,27 +128,31 @@ void rt_block_on(rt_future *future) {
             break;
 
         pthread_mutex_lock(&p->lock);
-        p->record.pending_in = cx.pending_in;
-        if (!p->woken && p->record.live_wakers == 0) {
-            p->record.waiting = true;
-            rt_wait_record copy = p->record;
+        atomic_store(&p->record.pending_in, cx.pending_in);
+        if (!p->woken && rt_record_live(&p->record) == 0) {
+            rt_diagnosis_kind kind = rt_record_dropped_last(&p->record)
+                                         ? RT_DIAG_LAST_WAKER_DROPPED
+                                         : RT_DIAG_PENDING_WITHOUT_WAKER;
+            atomic_store(&p->record.waiting, true);
             pthread_mutex_unlock(&p->lock);
-            rt_diagnose_report(RT_DIAG_PENDING_WITHOUT_WAKER, &copy);
+            rt_diagnose_report(kind, &p->record);
             pthread_mutex_lock(&p->lock);
+            p->woken = true; /* the handler returned: poll again rather than hang */
         }
         /* A spurious wake-up in shake mode: poll again though nobody woke us. */
         if (shake && rt_shake_one_in(&rng, 8))
             p->woken = true;
-        p->record.waiting = !p->woken;
+        atomic_store(&p->record.waiting, !p->woken);
         while (!p->woken)
             pthread_cond_wait(&p->woken_cond, &p->lock);
-        p->record.waiting = false;
+        atomic_store(&p->record.waiting, false);
         pthread_mutex_unlock(&p->lock);
     }
 
+    rt_executor_leave_blocking(blocking);
     rt_registry_remove(&p->record);
     pthread_mutex_lock(&p->lock);
     p->finished = true;
-    p->record.waiting = false;
+    atomic_store(&p->record.waiting, false);
     parker_release_locked(p);
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,6 +34,40 @@ void rt_registry_remove(rt_wait_record *record) {
     if (record->next != NULL)
         record->next->prev = record->prev;
     pthread_mutex_unlock(&registry_lock);
+}
+
+void rt_record_clone(rt_wait_record *record) {
+    atomic_fetch_add(&record->wakers, 2);
+}
+
+unsigned rt_record_release(rt_wait_record *record, bool by_drop) {
+    unsigned seen = atomic_load(&record->wakers), next;
+    do
+        next = ((seen >> 1) - 1) << 1 | (by_drop ? 1u : 0u);
+    while (!atomic_compare_exchange_weak(&record->wakers, &seen, next));
+    return next >> 1;
+}
+
+unsigned rt_record_live(const rt_wait_record *record) {
+    return atomic_load(&record->wakers) >> 1;
+}
+
+bool rt_record_dropped_last(const rt_wait_record *record) {
+    return atomic_load(&record->wakers) & 1u;
+}
+
+void rt_site_store(rt_site_slot *slot, rt_site site) {
+    atomic_store_explicit(&slot->file, site.file, memory_order_relaxed);
+    atomic_store_explicit(&slot->line, site.line, memory_order_relaxed);
+    atomic_store_explicit(&slot->func, site.func, memory_order_relaxed);
+}
+
+rt_site rt_site_load(const rt_site_slot *slot) {
+    rt_site site;
+    site.file = atomic_load_explicit(&slot->file, memory_order_relaxed);
+    site.line = atomic_load_explicit(&slot->line, memory_order_relaxed);
+    site.func = atomic_load_explicit(&slot->func, memory_order_relaxed);
+    return site;
 }
 
 void rt_append(char *buf, size_t cap, size_t *len, const char *format, ...) {
@@ -65,7 +100,10 @@ rt_diagnosis_handler rt_set_diagnosis_handler(rt_diagnosis_handler new_handler) 
 void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record) {
     char message[1024];
     size_t len = 0;
-    const char *where = record->pending_in ? record->pending_in : "its poll function";
+    const char *pending_in = atomic_load(&record->pending_in);
+    const char *where = pending_in ? pending_in : "its poll function";
+    rt_site last_drop = rt_site_load(&record->last_drop);
+    rt_site last_clone = rt_site_load(&record->last_clone);
     if (kind == RT_DIAG_PENDING_WITHOUT_WAKER) {
         rt_append(message, sizeof message, &len,
                   "lost waker: %s '%s' answered PENDING in %s, but no clone of its waker "
@@ -73,7 +111,7 @@ void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record) {
                   "  Probably: a poll function returned PENDING without storing "
                   "rt_waker_clone(cx->waker), or it dropped the waker it had stored.",
                   record->kind, record->name, where);
-        append_site(message, sizeof message, &len, "last waker dropped", record->last_drop);
+        append_site(message, sizeof message, &len, "last waker dropped", last_drop);
     } else {
         rt_append(message, sizeof message, &len,
                   "lost waker: the last waker of %s '%s' (pending in %s) was dropped without "
@@ -81,37 +119,54 @@ void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record) {
                   "  Probably: a stored waker was replaced or dropped without being woken, "
                   "or a close/drop forgot to wake the waiting side.",
                   record->kind, record->name, where);
-        append_site(message, sizeof message, &len, "dropped", record->last_drop);
+        append_site(message, sizeof message, &len, "dropped", last_drop);
     }
-    append_site(message, sizeof message, &len, "that waker was cloned", record->last_clone);
+    append_site(message, sizeof message, &len, "that waker was cloned", last_clone);
     uint64_t seed = rt_shake_last_seed();
     if (seed != 0)
         rt_append(message, sizeof message, &len, "\n  (shake seed %llu: replay with RT_SHAKE=%llu)",
                   (unsigned long long)seed, (unsigned long long)seed);
 
-    rt_diagnosis diagnosis = {kind, record->name, record->pending_in, message};
+    rt_diagnosis diagnosis = {kind, record->name, pending_in, message};
     rt_diagnosis_handler current = atomic_load(&handler);
     (current != NULL ? current : default_handler)(&diagnosis);
 }
 
-void rt_dump_pending(void) {
-    /* Called when a test is about to be killed: reads the records without
-     * their owners' locks, which is good enough for a last report. */
+/* Writes the records to `out`: all of them, or only the pending ones. */
+static int dump(FILE *out, bool all) {
     pthread_mutex_lock(&registry_lock);
     int shown = 0;
     for (rt_wait_record *r = registry_head; r != NULL; r = r->next) {
-        if (!r->waiting)
+        bool waiting = atomic_load(&r->waiting);
+        if (!waiting && !all)
             continue;
-        fprintf(stderr, "  pending: %s '%s' in %s, %d live waker%s", r->kind, r->name, r->pending_in ? r->pending_in : "its poll function", r->live_wakers,
-                r->live_wakers == 1 ? "" : "s");
-        if (r->live_wakers > 0 && r->last_clone.file != NULL)
-            fprintf(stderr, " (newest cloned in %s() at %s:%d: stored there, never woken?)",
-                    r->last_clone.func, r->last_clone.file, r->last_clone.line);
-        fputc('\n', stderr);
+        unsigned live = rt_record_live(r);
+        const char *pending_in = atomic_load(&r->pending_in);
+        rt_site clone = rt_site_load(&r->last_clone);
+        fprintf(out, "  %s: %s '%s'", waiting ? "pending" : "not waiting", r->kind, r->name);
+        if (waiting)
+            fprintf(out, " in %s", pending_in ? pending_in : "its poll function");
+        else
+            fprintf(out, " (being polled, or ready to be)");
+        fprintf(out, ", %u live waker%s", live, live == 1 ? "" : "s");
+        if (live > 0 && clone.file != NULL)
+            fprintf(out, " (newest cloned in %s() at %s:%d%s)", clone.func, clone.file, clone.line,
+                    waiting ? ": stored there, never woken?" : "");
+        fputc('\n', out);
         shown++;
     }
-    if (shown == 0)
+    pthread_mutex_unlock(&registry_lock);
+    return shown;
+}
+
+void rt_dump_records(FILE *out) {
+    if (dump(out, true) == 0)
+        fprintf(out, "  no task or block_on is running or pending (a thread may be blocked "
+                     "elsewhere, e.g. on a lock or a join)\n");
+}
+
+void rt_dump_pending(void) {
+    if (dump(stderr, false) == 0)
         fprintf(stderr, "  no task or block_on is pending (a thread may be blocked elsewhere, "
                         "e.g. on a lock)\n");
-    pthread_mutex_unlock(&registry_lock);
 }

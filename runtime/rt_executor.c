@@ -1,25 +1,52 @@
 /*
  * rt_executor.c - tasks, their wakers, and the worker threads that poll them.
  *
- * A task moves through these states, under its own lock:
+ * A task moves through these states (an atomic variable; every change
+ * from outside the worker that polls it is a compare-and-swap):
  *
- *   IDLE --wake--> SCHEDULED --worker pops it--> RUNNING --PENDING--> IDLE
- *                                                 |  ^ wake while running
- *                                                 v  |
- *                                               NOTIFIED --PENDING--> SCHEDULED
+ *   IDLE --wake--> SCHEDULED --a worker takes it--> RUNNING --PENDING--> IDLE
+ *                                                    |  ^ wake while running
+ *                                                    v  |
+ *                                                  NOTIFIED --PENDING--> SCHEDULED
  *   RUNNING --READY--> DONE;  any state --shutdown--> DONE (cancelled)
  *
  * NOTIFIED is what keeps a wake that arrives during a poll from being lost:
  * the worker sees it when the poll returns and schedules the task again.
  *
+ * Where a scheduled task waits. Every executor has one run queue that all
+ * workers share, under the executor's lock. A task woken by a task running
+ * on a worker (the usual case: a sender waking its receiver) goes instead
+ * into that worker's "next" slot, and the worker polls it right after the
+ * current poll: no lock of the executor, no condition variable, no other
+ * thread to wake up, and the data the two tasks share is still in this
+ * core's cache. Two tasks waking each other could keep a worker to
+ * themselves that way, so after NEXT_SLOT_RUNS polls in a row from the slot
+ * a wake goes to the shared queue instead, behind everybody else (tokio
+ * does the same).
+ *
+ * Idle workers sleep on a condition variable. Waking one costs a system
+ * call and moves work to another core, so a worker is woken only when the
+ * queue holds more tasks than the busy workers will take on their own.
+ *
  * A task is freed when its last reference goes: the executor holds one until
  * the task is done, the join handle one, and every live waker one. Wakers
  * are also counted apart, which is how a lost waker is seen.
+ *
+ * Why atomics and not a lock per task: a wake and a poll are the hot path of
+ * every channel, and a mutex costs two atomic instructions plus a call each
+ * time; the state machine needs one compare-and-swap. The task's lock only
+ * guards its join handle's side (the joiner's waker, the outcome) and wakes
+ * that come from threads other than this executor's workers (see
+ * task_wake_by_ref for why).
+ *
+ * Lock order: a task's lock, then the executor's lock. Two task locks are
+ * never held together.
  */
 #include "rt_executor.h"
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +56,9 @@
 #include "rt_internal.h"
 #include "rt_shake.h"
 
+/* Polls in a row a worker takes from its next slot before serving the queue. */
+#define NEXT_SLOT_RUNS 3
+
 typedef enum task_state {
     TASK_IDLE,
     TASK_SCHEDULED,
@@ -37,44 +67,50 @@ typedef enum task_state {
     TASK_DONE,
 } task_state;
 
-typedef struct task {
-    pthread_mutex_t lock;
-    task_state state;
-    int refs; /* executor (until done) + join handle + live wakers */
-    rt_future *future;
-    rt_executor *executor;
-    rt_task_outcome outcome;
-    rt_waker join_waker;            /* whoever awaits the join handle */
-    struct task *live_prev, *live_next; /* the executor's tasks not yet done */
-    rt_wait_record record;
-} task;
+/* A join handle is the task itself, seen from outside. */
+typedef struct rt_join_handle task;
 
 struct rt_join_handle {
-    task task; /* a join handle is the task seen from outside */
-};
-
-struct rt_executor {
-    pthread_mutex_t lock;
-    pthread_cond_t work_cond;
-    task **ring; /* run queue: ring buffer of scheduled tasks */
-    size_t ring_cap, ring_head, ring_len;
-    unsigned idle_workers;
-    bool shutting_down;
-    task *live; /* every task not yet done, for shutdown */
-    pthread_t *threads;
-    unsigned worker_count;
-    bool shake;
-    uint64_t shake_seed;
-    rt_shake_rng queue_rng; /* under lock: which ready task runs next */
+    _Atomic task_state state;
+    atomic_int refs;     /* executor (until done) + join handle + live wakers */
+    atomic_bool reported; /* a lost waker was reported: once is enough */
+    rt_future *future;
+    rt_executor *executor;
+    pthread_mutex_t lock;    /* guards the three fields below */
+    bool finished;           /* the future was dropped: joiners may go on */
+    rt_task_outcome outcome; /* valid once finished */
+    rt_waker join_waker;     /* whoever awaits the join handle */
+    task *live_prev, *live_next; /* the executor's tasks not yet done, under its lock */
+    rt_wait_record record;
 };
 
 typedef struct worker {
     rt_executor *executor;
     unsigned index;
     rt_shake_rng rng;
+    task *next;          /* woken here; runs right after the current poll */
+    unsigned next_runs;  /* polls in a row taken from `next` */
 } worker;
 
+struct rt_executor {
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;
+    task **ring; /* the shared run queue: a ring buffer of scheduled tasks */
+    size_t ring_cap, ring_head, ring_len;
+    unsigned idle_workers;    /* asleep, waiting for work */
+    unsigned blocked_workers; /* inside a blocking call in a poll (rt_block_on in a task) */
+    atomic_bool shutting_down; /* written under lock; read without it by workers */
+    task *live;                /* every task not yet done, for shutdown */
+    pthread_t *threads;
+    worker **workers;
+    unsigned worker_count;
+    bool shake;
+    uint64_t shake_seed;
+    rt_shake_rng queue_rng; /* under lock: which ready task runs next */
+};
+
 static _Thread_local task *current_task;
+static _Thread_local worker *current_worker; /* NULL outside worker threads */
 static const rt_waker_vtable task_vtable;
 
 static void *checked_alloc(size_t size) {
@@ -88,21 +124,14 @@ static void *checked_alloc(size_t size) {
 
 /* ---- references ---- */
 
-static void task_release_locked(task *t) {
-    bool last = --t->refs == 0;
-    pthread_mutex_unlock(&t->lock);
-    if (last) {
+static void task_release(task *t) {
+    if (atomic_fetch_sub(&t->refs, 1) == 1) {
         pthread_mutex_destroy(&t->lock);
         free(t);
     }
 }
 
-static void task_release(task *t) {
-    pthread_mutex_lock(&t->lock);
-    task_release_locked(t);
-}
-
-/* ---- the run queue ---- */
+/* ---- the shared run queue ---- */
 
 static void queue_push_locked(rt_executor *ex, task *t) {
     if (ex->ring_len == ex->ring_cap) {
@@ -134,68 +163,118 @@ static task *queue_pop_locked(rt_executor *ex) {
     return t;
 }
 
-static void schedule(task *t) {
-    rt_executor *ex = t->executor;
+/*
+ * Wakes a sleeping worker if the queue holds more than the busy workers
+ * will take when their polls return. In shake mode always: more threads
+ * running at once make more interleavings.
+ */
+static void maybe_wake_worker_locked(rt_executor *ex) {
+    unsigned busy = ex->worker_count - ex->idle_workers - ex->blocked_workers;
+    if (ex->idle_workers > 0 && (ex->shake || ex->ring_len > busy))
+        pthread_cond_signal(&ex->work_cond);
+}
+
+static void queue_push(rt_executor *ex, task *t) {
     pthread_mutex_lock(&ex->lock);
-    if (!ex->shutting_down) { /* at shutdown every unfinished task is cancelled instead */
+    if (!atomic_load(&ex->shutting_down)) { /* at shutdown every unfinished task is cancelled */
         queue_push_locked(ex, t);
-        if (ex->idle_workers > 0)
-            pthread_cond_signal(&ex->work_cond);
+        maybe_wake_worker_locked(ex);
     }
     pthread_mutex_unlock(&ex->lock);
+}
+
+/*
+ * Puts a task that just became SCHEDULED where a worker will find it.
+ * A wake on one of this executor's workers goes
+ * to that worker's next slot (see the top of the file); the task that was
+ * there moves to the shared queue.
+ */
+static void schedule(task *t) {
+    rt_executor *ex = t->executor;
+    worker *w = current_worker;
+    bool use_slot = w != NULL && w->executor == ex && w->next_runs < NEXT_SLOT_RUNS;
+    if (use_slot && ex->shake)
+        use_slot = rt_shake_one_in(&w->rng, 2); /* try both paths under shake */
+    if (!use_slot) {
+        queue_push(ex, t);
+        return;
+    }
+    task *bumped = w->next;
+    w->next = t;
+    if (bumped != NULL)
+        queue_push(ex, bumped);
 }
 
 /* ---- the task waker ---- */
 
 static rt_waker task_clone(void *data) {
     task *t = data;
-    pthread_mutex_lock(&t->lock);
-    t->refs++;
-    t->record.live_wakers++;
-    t->record.last_clone = rt_clone_site;
-    pthread_mutex_unlock(&t->lock);
+    atomic_fetch_add(&t->refs, 1);
+    rt_record_clone(&t->record);
+    rt_site_store(&t->record.last_clone, rt_clone_site);
     return (rt_waker){t, &task_vtable};
+}
+
+/* IDLE -> SCHEDULED (and queue it), or RUNNING -> NOTIFIED; else nothing to add. */
+static void wake_state(task *t) {
+    task_state seen = atomic_load(&t->state);
+    for (;;) {
+        task_state next;
+        if (seen == TASK_IDLE)
+            next = TASK_SCHEDULED;
+        else if (seen == TASK_RUNNING)
+            next = TASK_NOTIFIED; /* the worker polls it again when this poll returns */
+        else
+            return; /* already scheduled or notified, or done */
+        if (atomic_compare_exchange_weak(&t->state, &seen, next)) {
+            if (next == TASK_SCHEDULED) {
+                atomic_store(&t->record.waiting, false);
+                schedule(t);
+            }
+            return;
+        }
+    }
 }
 
 static void task_wake_by_ref(void *data) {
     task *t = data;
-    pthread_mutex_lock(&t->lock);
-    switch (t->state) {
-    case TASK_IDLE:
-        t->state = TASK_SCHEDULED;
-        t->record.waiting = false;
-        pthread_mutex_unlock(&t->lock);
-        schedule(t);
+    worker *w = current_worker;
+    if (w != NULL && w->executor == t->executor) {
+        /* A worker of this executor: shutdown joins every worker before it
+         * frees anything, so the executor outlives this call. */
+        wake_state(t);
         return;
-    case TASK_RUNNING:
-        t->state = TASK_NOTIFIED; /* the worker polls it again when this poll returns */
-        break;
-    default: /* already scheduled or notified, or done: nothing to add */
-        break;
     }
+    /* Any other thread may race with rt_executor_shutdown. Shutdown marks
+     * each task DONE under the task's lock, so under that lock either the
+     * task is not DONE yet (and the executor is still there to queue it
+     * on) or it is, and the wake does nothing. */
+    pthread_mutex_lock(&t->lock);
+    wake_state(t);
     pthread_mutex_unlock(&t->lock);
+}
+
+/* Reports a lost waker for t, once. */
+static void report_lost(task *t, rt_diagnosis_kind kind) {
+    if (!atomic_exchange(&t->reported, true))
+        rt_diagnose_report(kind, &t->record);
 }
 
 static void task_drop_waker(void *data) {
     task *t = data;
-    pthread_mutex_lock(&t->lock);
-    t->record.live_wakers--;
-    t->record.last_drop = rt_drop_site;
-    if (t->record.live_wakers == 0 && t->state == TASK_IDLE) {
-        rt_wait_record copy = t->record;
-        pthread_mutex_unlock(&t->lock);
-        rt_diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &copy);
-        pthread_mutex_lock(&t->lock);
-    }
-    task_release_locked(t);
+    rt_site_store(&t->record.last_drop, rt_drop_site);
+    /* Pending, and the last way to wake it just went. (While it is being
+     * polled, run_task makes the same check when the poll returns.) */
+    if (rt_record_release(&t->record, true) == 0 && atomic_load(&t->state) == TASK_IDLE)
+        report_lost(t, RT_DIAG_LAST_WAKER_DROPPED);
+    task_release(t);
 }
 
 static void task_wake(void *data) {
     task *t = data;
     task_wake_by_ref(t);
-    pthread_mutex_lock(&t->lock);
-    t->record.live_wakers--;
-    task_release_locked(t);
+    rt_record_release(&t->record, false);
+    task_release(t);
 }
 
 static const rt_waker_vtable task_vtable = {task_clone, task_wake, task_wake_by_ref,
@@ -203,39 +282,37 @@ static const rt_waker_vtable task_vtable = {task_clone, task_wake, task_wake_by_
 
 /* ---- running tasks ---- */
 
-static void unlink_live(task *t) {
-    rt_executor *ex = t->executor;
-    pthread_mutex_lock(&ex->lock);
+static void unlink_live_locked(rt_executor *ex, task *t) {
     if (t->live_prev != NULL)
         t->live_prev->live_next = t->live_next;
     else
         ex->live = t->live_next;
     if (t->live_next != NULL)
         t->live_next->live_prev = t->live_prev;
-    pthread_mutex_unlock(&ex->lock);
 }
 
-/* Marks t done with `outcome`, drops its future, wakes its joiner, lets go of it. */
-static void finish(task *t, rt_task_outcome outcome) {
+/*
+ * The end of a task: drops its future, then tells the joiner. In that
+ * order, so that when a join returns the future is gone and its memory may
+ * be reused. The task is already DONE: wakes no longer schedule it.
+ */
+static void task_finish(task *t, rt_task_outcome outcome) {
+    atomic_store(&t->record.waiting, false);
+    rt_registry_remove(&t->record);
+    rt_future_drop(t->future);
     pthread_mutex_lock(&t->lock);
-    t->state = TASK_DONE;
+    t->finished = true;
     t->outcome = outcome;
-    t->record.waiting = false;
     rt_waker joiner = rt_waker_take(&t->join_waker);
     pthread_mutex_unlock(&t->lock);
-
-    rt_registry_remove(&t->record);
-    unlink_live(t);
-    /* Drop before waking the joiner: once a join returns, the future is gone. */
-    rt_future_drop(t->future);
     rt_waker_wake(&joiner);
     task_release(t); /* the executor's reference */
 }
 
 static void run_task(worker *w, task *t) {
-    pthread_mutex_lock(&t->lock);
-    t->state = TASK_RUNNING;
-    pthread_mutex_unlock(&t->lock);
+    /* Only this worker holds a SCHEDULED task, so a plain store will do;
+     * a wake from now on sees RUNNING and makes it NOTIFIED. */
+    atomic_store(&t->state, TASK_RUNNING);
 
     rt_executor *ex = w->executor;
     if (ex->shake && rt_shake_one_in(&w->rng, 4))
@@ -248,51 +325,100 @@ static void run_task(worker *w, task *t) {
     current_task = NULL;
 
     if (result == RT_READY) {
-        finish(t, RT_TASK_COMPLETED);
+        atomic_store(&t->state, TASK_DONE);
+        pthread_mutex_lock(&ex->lock);
+        unlink_live_locked(ex, t);
+        pthread_mutex_unlock(&ex->lock);
+        task_finish(t, RT_TASK_COMPLETED);
         return;
     }
 
+    atomic_store(&t->record.pending_in, cx.pending_in);
     /* Shake: now and then poll again with no wake-up; correct futures cope. */
-    bool spurious = ex->shake && rt_shake_one_in(&w->rng, 8);
-    pthread_mutex_lock(&t->lock);
-    t->record.pending_in = cx.pending_in;
-    if (t->state == TASK_NOTIFIED || spurious) {
-        t->state = TASK_SCHEDULED;
-        pthread_mutex_unlock(&t->lock);
-        schedule(t);
+    if (ex->shake && rt_shake_one_in(&w->rng, 8)) {
+        atomic_store(&t->state, TASK_SCHEDULED);
+        queue_push(ex, t);
         return;
     }
-    t->state = TASK_IDLE;
-    t->record.waiting = true;
-    if (t->record.live_wakers == 0) {
-        rt_wait_record copy = t->record;
-        pthread_mutex_unlock(&t->lock);
-        rt_diagnose_report(RT_DIAG_PENDING_WITHOUT_WAKER, &copy);
+    atomic_store(&t->record.waiting, true);
+    task_state seen = TASK_RUNNING;
+    if (!atomic_compare_exchange_strong(&t->state, &seen, TASK_IDLE)) {
+        /* NOTIFIED: woken during the poll. To the shared queue, not the
+         * next slot: a task that woke itself (a yield) lets others run. */
+        atomic_store(&t->record.waiting, false);
+        atomic_store(&t->state, TASK_SCHEDULED);
+        queue_push(ex, t);
         return;
     }
-    pthread_mutex_unlock(&t->lock);
+    /* IDLE now. With no waker left nothing can ever wake it (a new clone
+     * can only be made from a live one). */
+    if (rt_record_live(&t->record) == 0)
+        report_lost(t, rt_record_dropped_last(&t->record) ? RT_DIAG_LAST_WAKER_DROPPED
+                                                          : RT_DIAG_PENDING_WITHOUT_WAKER);
+}
+
+/* The next task for worker w: its next slot first, else the shared queue. NULL: stop. */
+static task *next_task(worker *w) {
+    rt_executor *ex = w->executor;
+    if (w->next != NULL && !atomic_load(&ex->shutting_down)) {
+        task *t = w->next;
+        w->next = NULL;
+        w->next_runs++;
+        return t;
+    }
+    w->next_runs = 0;
+    pthread_mutex_lock(&ex->lock);
+    if (w->next != NULL) { /* shutting down: leave it to be cancelled */
+        w->next = NULL;
+    }
+    while (!atomic_load(&ex->shutting_down) && ex->ring_len == 0) {
+        ex->idle_workers++;
+        pthread_cond_wait(&ex->work_cond, &ex->lock);
+        ex->idle_workers--;
+    }
+    task *t = atomic_load(&ex->shutting_down) ? NULL : queue_pop_locked(ex);
+    pthread_mutex_unlock(&ex->lock);
+    return t;
 }
 
 static void *worker_main(void *arg) {
     worker *w = arg;
-    rt_executor *ex = w->executor;
-    for (;;) {
-        pthread_mutex_lock(&ex->lock);
-        while (!ex->shutting_down && ex->ring_len == 0) {
-            ex->idle_workers++;
-            pthread_cond_wait(&ex->work_cond, &ex->lock);
-            ex->idle_workers--;
-        }
-        if (ex->shutting_down) {
-            pthread_mutex_unlock(&ex->lock);
-            break;
-        }
-        task *t = queue_pop_locked(ex);
-        pthread_mutex_unlock(&ex->lock);
+    current_worker = w;
+    task *t;
+    while ((t = next_task(w)) != NULL)
         run_task(w, t);
-    }
-    free(w);
+    current_worker = NULL;
     return NULL;
+}
+
+void *rt_executor_enter_blocking(void) {
+    /* A poll that blocks (rt_block_on or rt_join inside a task) keeps this
+     * worker from its next slot and from the queue: hand the slot's task to
+     * the queue, count this worker out of the busy ones so that a sleeping
+     * worker is woken for it, and stop using the slot until the call is over. */
+    worker *w = current_worker;
+    if (w == NULL)
+        return NULL;
+    rt_executor *ex = w->executor;
+    current_worker = NULL;
+    pthread_mutex_lock(&ex->lock);
+    ex->blocked_workers++;
+    if (w->next != NULL && !atomic_load(&ex->shutting_down))
+        queue_push_locked(ex, w->next);
+    w->next = NULL;
+    maybe_wake_worker_locked(ex);
+    pthread_mutex_unlock(&ex->lock);
+    return w;
+}
+
+void rt_executor_leave_blocking(void *saved) {
+    worker *w = saved;
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->executor->lock);
+    w->executor->blocked_workers--;
+    pthread_mutex_unlock(&w->executor->lock);
+    current_worker = w;
 }
 
 /* ---- the public API ---- */
@@ -306,6 +432,7 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
     rt_executor *ex = checked_alloc(sizeof *ex);
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->work_cond, NULL);
+    atomic_init(&ex->shutting_down, false);
 
     ex->shake = config->shake;
     ex->shake_seed = config->shake_seed ? config->shake_seed : 1;
@@ -326,11 +453,13 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
     }
     ex->worker_count = count;
     ex->threads = checked_alloc(count * sizeof *ex->threads);
+    ex->workers = checked_alloc(count * sizeof *ex->workers);
     for (unsigned i = 0; i < count; i++) {
         worker *w = checked_alloc(sizeof *w);
         w->executor = ex;
         w->index = i;
         rt_shake_rng_init(&w->rng, ex->shake_seed, i + 1);
+        ex->workers[i] = w;
         if (pthread_create(&ex->threads[i], NULL, worker_main, w) != 0) {
             fprintf(stderr, "rt_executor: cannot start worker thread %u\n", i);
             abort();
@@ -342,8 +471,8 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
 rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     task *t = checked_alloc(sizeof *t);
     pthread_mutex_init(&t->lock, NULL);
-    t->state = TASK_SCHEDULED;
-    t->refs = 2; /* the executor's and the join handle's */
+    atomic_init(&t->state, TASK_SCHEDULED);
+    atomic_init(&t->refs, 2); /* the executor's and the join handle's */
     t->future = future;
     t->executor = ex;
     t->record.kind = "task";
@@ -351,7 +480,7 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     rt_registry_add(&t->record);
 
     pthread_mutex_lock(&ex->lock);
-    if (ex->shutting_down) {
+    if (atomic_load(&ex->shutting_down)) {
         pthread_mutex_unlock(&ex->lock);
         fprintf(stderr, "rt_spawn: executor is shutting down; task '%s' not started\n",
                 t->record.name);
@@ -362,17 +491,28 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
         ex->live->live_prev = t;
     ex->live = t;
     queue_push_locked(ex, t);
-    if (ex->idle_workers > 0)
-        pthread_cond_signal(&ex->work_cond);
+    maybe_wake_worker_locked(ex);
     pthread_mutex_unlock(&ex->lock);
-    return (rt_join_handle *)t;
+    return t;
 }
 
-rt_poll rt_join_handle_poll(rt_join_handle *handle, rt_context *cx, rt_task_outcome *outcome) {
-    task *t = &handle->task;
-    rt_waker mine = rt_waker_clone(cx->waker); /* cloned outside the lock: no lock nesting */
+rt_poll rt_join_handle_poll(rt_join_handle *t, rt_context *cx, rt_task_outcome *outcome) {
     pthread_mutex_lock(&t->lock);
-    if (t->state == TASK_DONE) {
+    if (t->finished) {
+        *outcome = t->outcome;
+        pthread_mutex_unlock(&t->lock);
+        return RT_READY;
+    }
+    bool stored = rt_waker_will_wake(&t->join_waker, cx->waker);
+    pthread_mutex_unlock(&t->lock);
+    if (stored) /* polled again by the same task: its waker is already here */
+        return RT_PENDING;
+
+    /* Cloned with no lock held: cloning a block_on waker takes its lock,
+     * and a waker is never cloned or dropped under a lock of ours. */
+    rt_waker mine = rt_waker_clone(cx->waker);
+    pthread_mutex_lock(&t->lock);
+    if (t->finished) {
         *outcome = t->outcome;
         pthread_mutex_unlock(&t->lock);
         rt_waker_drop(&mine);
@@ -385,8 +525,7 @@ rt_poll rt_join_handle_poll(rt_join_handle *handle, rt_context *cx, rt_task_outc
     return RT_PENDING;
 }
 
-void rt_join_handle_drop(rt_join_handle *handle) {
-    task *t = &handle->task;
+void rt_join_handle_drop(rt_join_handle *t) {
     pthread_mutex_lock(&t->lock);
     rt_waker joiner = rt_waker_take(&t->join_waker);
     pthread_mutex_unlock(&t->lock);
@@ -394,8 +533,8 @@ void rt_join_handle_drop(rt_join_handle *handle) {
     task_release(t);
 }
 
-const char *rt_join_handle_name(const rt_join_handle *handle) {
-    return handle->task.record.name;
+const char *rt_join_handle_name(const rt_join_handle *t) {
+    return t->record.name;
 }
 
 typedef struct join_future {
@@ -418,24 +557,36 @@ rt_task_outcome rt_join(rt_join_handle *handle) {
 
 void rt_executor_shutdown(rt_executor *ex) {
     pthread_mutex_lock(&ex->lock);
-    ex->shutting_down = true;
+    atomic_store(&ex->shutting_down, true);
     pthread_cond_broadcast(&ex->work_cond);
     pthread_mutex_unlock(&ex->lock);
-    for (unsigned i = 0; i < ex->worker_count; i++)
+    for (unsigned i = 0; i < ex->worker_count; i++) {
         pthread_join(ex->threads[i], NULL);
+        free(ex->workers[i]);
+    }
 
-    /* No worker runs now. Cancel what is left; a dropped future may wake
-     * other tasks, which schedule() ignores while shutting down. */
-    for (;;) {
-        pthread_mutex_lock(&ex->lock);
-        task *t = ex->live;
-        pthread_mutex_unlock(&ex->lock);
-        if (t == NULL)
-            break;
-        finish(t, RT_TASK_CANCELLED);
+    /* No worker runs now. First mark every unfinished task DONE, so that
+     * what the dropped futures do next (wake other tasks, drop their
+     * wakers) neither schedules them nor reports a lost waker; then drop
+     * the futures, each exactly once. Marking under each task's lock waits
+     * out a wake from another thread that is queueing it right now. */
+    pthread_mutex_lock(&ex->lock);
+    task *cancelled = ex->live;
+    ex->live = NULL;
+    pthread_mutex_unlock(&ex->lock);
+    for (task *t = cancelled; t != NULL; t = t->live_next) {
+        pthread_mutex_lock(&t->lock);
+        atomic_store(&t->state, TASK_DONE);
+        pthread_mutex_unlock(&t->lock);
+    }
+    while (cancelled != NULL) {
+        task *t = cancelled;
+        cancelled = t->live_next; /* read first: finishing may free t */
+        task_finish(t, RT_TASK_CANCELLED);
     }
     free(ex->ring);
     free(ex->threads);
+    free(ex->workers);
     pthread_cond_destroy(&ex->work_cond);
     pthread_mutex_destroy(&ex->lock);
     free(ex);

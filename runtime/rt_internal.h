@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <stdatomic.h>
 
 #include "rt_diagnose.h"
 
@@ -23,24 +26,65 @@ typedef struct rt_site {
     const char *func;
 } rt_site;
 
+/*
+ * A place kept in a wait record. Its fields are relaxed atomics: it is
+ * written on every clone and drop, from any thread, and only read for a
+ * report, where a torn mix of two recent places would still be useful.
+ */
+typedef struct rt_site_slot {
+    _Atomic(const char *) file;
+    atomic_int line;
+    _Atomic(const char *) func;
+} rt_site_slot;
+
+void rt_site_store(rt_site_slot *slot, rt_site site);
+rt_site rt_site_load(const rt_site_slot *slot);
+
 typedef struct rt_wait_record {
     struct rt_wait_record *prev, *next; /* registry links, under the registry lock */
-    const char *kind; /* "task" or "block_on" */
+    const char *kind;                   /* "task" or "block_on" */
     char name[64];
-    /* The fields below are written under the owner's lock. */
-    int live_wakers;        /* clones alive now */
-    bool waiting;           /* answered PENDING and not woken since */
-    const char *pending_in; /* from the context of the last poll */
-    rt_site last_clone;     /* where the newest clone was made */
-    rt_site last_drop;      /* where the latest drop happened */
+    /* Atomics: updated by wakers on any thread, read by reports. */
+    /* Clones alive now, times two, plus one when the latest clone to go
+     * was dropped rather than woken: the two kinds of lost waker differ
+     * only in that bit, and one atomic word keeps the two in step. */
+    atomic_uint wakers;
+    atomic_bool waiting;                /* answered PENDING and not woken since */
+    _Atomic(const char *) pending_in;   /* from the context of the last poll */
+    rt_site_slot last_clone;            /* where the newest clone was made */
+    rt_site_slot last_drop;             /* where the latest drop happened */
 } rt_wait_record;
+
+/* Counts a new clone. */
+void rt_record_clone(rt_wait_record *record);
+
+/* Counts a clone gone, woken or (by_drop) dropped; returns how many are left. */
+unsigned rt_record_release(rt_wait_record *record, bool by_drop);
+
+/* Clones alive now. */
+unsigned rt_record_live(const rt_wait_record *record);
+
+/* With no clone alive: true when the last one was dropped; false when woken, or never made. */
+bool rt_record_dropped_last(const rt_wait_record *record);
 
 void rt_registry_add(rt_wait_record *record);
 void rt_registry_remove(rt_wait_record *record);
 
+/*
+ * Around a call that blocks the calling thread (rt_block_on): when that
+ * thread is an executor's worker, the task in its next slot is handed to the
+ * shared queue and the slot is not used until the call is over, so that no
+ * task waits behind a blocked worker. Returns what leave needs.
+ */
+void *rt_executor_enter_blocking(void);
+void rt_executor_leave_blocking(void *saved);
+
 /* Sites noted by the waker macros for the vtable function they call next (per thread). */
 extern _Thread_local rt_site rt_clone_site;
 extern _Thread_local rt_site rt_drop_site;
+
+/* Writes every registered record, pending or not, to `out`. */
+void rt_dump_records(FILE *out);
 
 /* Writes the report for `record` and hands it to the diagnosis handler. */
 void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record);

@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "rt_diagnose.h"
+#include "rt_internal.h"
 #include "rt_shake.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -17,6 +19,37 @@ static bool started, armed;
 static struct timespec deadline;
 static double armed_seconds;
 static const char *armed_what;
+static _Atomic(rt_watchdog_handler) handler;
+
+static void default_handler(const char *report) {
+    fputs(report, stderr);
+    fflush(stderr);
+    abort();
+}
+
+rt_watchdog_handler rt_set_watchdog_handler(rt_watchdog_handler new_handler) {
+    return atomic_exchange(&handler, new_handler);
+}
+
+/* Writes the report into a string the caller frees (NULL when out of memory). */
+static char *write_report(const char *what, double seconds) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (out == NULL)
+        return NULL;
+    fprintf(out, "timeout: %s did not finish within %.2f s. Still waiting:\n",
+            what ? what : "the test", seconds);
+    rt_dump_records(out);
+    fprintf(out, "  A waker stored but never woken, or PENDING returned where READY was due, "
+                 "is the usual cause.\n");
+    uint64_t seed = rt_shake_last_seed();
+    if (seed != 0)
+        fprintf(out, "  (shake seed %llu: replay with RT_SHAKE=%llu)\n",
+                (unsigned long long)seed, (unsigned long long)seed);
+    fclose(out);
+    return text;
+}
 
 static void *watchdog_main(void *arg) {
     (void)arg;
@@ -24,20 +57,20 @@ static void *watchdog_main(void *arg) {
     for (;;) {
         while (!armed)
             pthread_cond_wait(&changed, &lock);
-        if (pthread_cond_timedwait(&changed, &lock, &deadline) == ETIMEDOUT && armed)
-            break;
+        if (pthread_cond_timedwait(&changed, &lock, &deadline) != ETIMEDOUT || !armed)
+            continue; /* re-armed, disarmed, or woken early: look again */
+        armed = false;
+        const char *what = armed_what;
+        double seconds = armed_seconds;
+        /* Report unlocked: the handler may arm or disarm. */
+        pthread_mutex_unlock(&lock);
+        char *report = write_report(what, seconds);
+        rt_watchdog_handler current = atomic_load(&handler);
+        (current != NULL ? current : default_handler)(report ? report : "timeout\n");
+        free(report);
+        pthread_mutex_lock(&lock);
     }
-    fprintf(stderr, "timeout: %s did not finish within %.2f s. Still waiting:\n",
-            armed_what ? armed_what : "the test", armed_seconds);
-    rt_dump_pending();
-    fprintf(stderr, "  A waker stored but never woken, or PENDING returned where READY was due, "
-                    "is the usual cause.\n");
-    uint64_t seed = rt_shake_last_seed();
-    if (seed != 0)
-        fprintf(stderr, "  (shake seed %llu: replay with RT_SHAKE=%llu)\n",
-                (unsigned long long)seed, (unsigned long long)seed);
-    fflush(stderr);
-    abort();
+    return NULL;
 }
 
 void rt_watchdog_arm(double seconds, const char *what) {

@@ -1,0 +1,589 @@
+/*
+ * test_broadcast.c - the visible tests of the broadcast exercise.
+ *
+ * Most tests poll receivers by hand with a counting waker, so that what a
+ * receive does with its waker is seen exactly. Messages come from a
+ * kt_pool: they count their clones and frees, so a message freed twice,
+ * freed too early or never freed is a plain failure.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "broadcast.h"
+#include "broadcast_future.h"
+#include "kt_pool.h"
+#include "kt_test.h"
+#include "kt_waker.h"
+
+/* Polls rx once with the counting waker of *counts. */
+static rt_poll poll_with(broadcast_receiver *rx, kt_waker_counts *counts, void **message,
+                         broadcast_recv_status *status, uint64_t *missed) {
+    rt_waker waker = kt_waker(counts);
+    rt_context cx = rt_context_from_waker(&waker);
+    return broadcast_receiver_poll_recv(rx, &cx, message, status, missed);
+}
+
+/* Asserts that the next receive is READY with a message carrying `value`; frees that copy. */
+static void expect_value(broadcast_receiver *rx, int value, const char *who) {
+    kt_waker_counts counts = {0};
+    void *message = NULL;
+    broadcast_recv_status status = BROADCAST_CLOSED;
+    rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
+    cr_assert_eq(poll, RT_READY, "%s: expected message %d, but the receive was PENDING", who,
+                 value);
+    cr_assert_eq(status, BROADCAST_MESSAGE, "%s: expected message %d, got status %d", who, value,
+                 (int)status);
+    cr_assert_not_null(message, "%s: READY with a message, but the message is NULL", who);
+    cr_assert_eq(kt_msg_value(message), value, "%s: expected message %d, got %d (wrong order?)",
+                 who, value, kt_msg_value(message));
+    kt_msg_free(message);
+}
+
+/* Asserts that the next receive is PENDING and stored one waker. */
+static void expect_pending(broadcast_receiver *rx, kt_waker_counts *counts, const char *who) {
+    void *message = NULL;
+    broadcast_recv_status status = BROADCAST_MESSAGE;
+    rt_poll poll = poll_with(rx, counts, &message, &status, NULL);
+    cr_assert_eq(poll, RT_PENDING, "%s: expected PENDING (nothing new was sent), got READY (%d)",
+                 who, (int)status);
+    cr_assert_eq(kt_waker_live(counts), 1,
+                 "%s: a PENDING receive must store exactly one clone of the waker (%d live)", who,
+                 kt_waker_live(counts));
+}
+
+static void expect_closed(broadcast_receiver *rx, const char *who) {
+    kt_waker_counts counts = {0};
+    void *message = NULL;
+    broadcast_recv_status status = BROADCAST_MESSAGE;
+    rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
+    cr_assert_eq(poll, RT_READY, "%s: every sender is gone: expected READY with CLOSED, got PENDING",
+                 who);
+    cr_assert_eq(status, BROADCAST_CLOSED, "%s: expected CLOSED, got status %d", who,
+                 (int)status);
+}
+
+static void send_value(broadcast_sender *tx, kt_pool *pool, int value, size_t receivers) {
+    size_t reached = 99;
+    void *back = (void *)1;
+    broadcast_send_status st = broadcast_send(tx, kt_pool_msg(pool, value), &reached, &back);
+    cr_assert_eq(st, BROADCAST_SENT, "send of %d failed although %zu receivers exist", value,
+                 receivers);
+    cr_assert_eq(reached, receivers, "send of %d reported %zu receivers reached, expected %zu",
+                 value, reached, receivers);
+    cr_assert_null(back, "a successful send must set *returned to NULL");
+}
+
+static void expect_all_freed_once(kt_pool *pool) {
+    char report[512];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report),
+              "every message and every copy must be freed exactly once: %s", report);
+}
+
+KT_TEST(broadcast, all_receivers_get_all_in_order, .timeout = 2,
+        .description = "one sender, three receivers: each gets all 50 messages, in order") {
+    kt_pool *pool = kt_pool_new(400);
+    broadcast_sender *tx;
+    broadcast_receiver *rx[3];
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
+    rx[1] = broadcast_sender_subscribe(tx);
+    rx[2] = broadcast_receiver_subscribe(rx[0]);
+    for (int i = 0; i < 50; i++)
+        send_value(tx, pool, i, 3);
+    const char *names[3] = {"receiver 0", "receiver 1", "receiver 2"};
+    for (int r = 2; r >= 0; r--)
+        for (int i = 0; i < 50; i++)
+            expect_value(rx[r], i, names[r]);
+    for (int r = 0; r < 3; r++) {
+        kt_waker_counts counts = {0};
+        expect_pending(rx[r], &counts, names[r]);
+        broadcast_receiver_drop(rx[r]);
+        cr_assert_eq(kt_waker_live(&counts), 0, "dropping a receiver must drop its stored waker");
+    }
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, late_subscriber_sees_only_later_messages, .timeout = 2,
+        .description = "a receiver subscribed after 5 sends gets only the messages sent after it") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *tx;
+    broadcast_receiver *early;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &early);
+    for (int i = 0; i < 5; i++)
+        send_value(tx, pool, i, 1);
+    broadcast_receiver *late = broadcast_sender_subscribe(tx);
+    broadcast_receiver *later = broadcast_receiver_subscribe(early); /* early has a backlog */
+    kt_waker_counts counts = {0};
+    expect_pending(late, &counts, "late subscriber (before any new send)");
+    kt_waker_counts counts2 = {0};
+    expect_pending(later, &counts2, "subscriber made from a receiver with a backlog");
+    for (int i = 5; i < 10; i++)
+        send_value(tx, pool, i, 3);
+    for (int i = 5; i < 10; i++) {
+        expect_value(late, i, "late subscriber");
+        expect_value(later, i, "subscriber made from a receiver");
+    }
+    for (int i = 0; i < 10; i++)
+        expect_value(early, i, "early receiver");
+    broadcast_sender_drop(tx);
+    expect_closed(late, "late subscriber");
+    broadcast_receiver_drop(late);
+    broadcast_receiver_drop(later);
+    broadcast_receiver_drop(early);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, dropped_receiver_releases_its_messages, .timeout = 2,
+        .description = "messages are freed once the last receiver took them or was dropped, not "
+                       "before") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *tx;
+    broadcast_receiver *fast;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &fast);
+    broadcast_receiver *slow = broadcast_sender_subscribe(tx);
+    void *originals[10];
+    for (int i = 0; i < 10; i++) {
+        originals[i] = kt_pool_msg(pool, i);
+        size_t reached;
+        void *back;
+        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT);
+    }
+    for (int i = 0; i < 10; i++)
+        expect_value(fast, i, "fast receiver");
+    for (int i = 0; i < 3; i++)
+        expect_value(slow, i, "slow receiver");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(kt_msg_frees(originals[i]), 1,
+                     "message %d was taken by every receiver: the channel must free it once "
+                     "(freed %d times)",
+                     i, kt_msg_frees(originals[i]));
+    for (int i = 3; i < 10; i++)
+        cr_assert_eq(kt_msg_frees(originals[i]), 0,
+                     "message %d was freed although the slow receiver has not taken it yet", i);
+    broadcast_receiver_drop(slow);
+    for (int i = 3; i < 10; i++)
+        cr_assert_eq(kt_msg_frees(originals[i]), 1,
+                     "message %d: once the only receiver still owing it is dropped it must be "
+                     "freed once (freed %d times)",
+                     i, kt_msg_frees(originals[i]));
+    broadcast_receiver_drop(fast);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, last_sender_drop_ends_receivers_after_backlog, .timeout = 2,
+        .description = "when the last sender is dropped, each receiver gets its backlog, then "
+                       "CLOSED") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *tx;
+    broadcast_receiver *a;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &a);
+    broadcast_receiver *b = broadcast_sender_subscribe(tx);
+    broadcast_sender *tx2 = broadcast_sender_clone(tx);
+    send_value(tx, pool, 1, 2);
+    send_value(tx2, pool, 2, 2);
+    expect_value(b, 1, "receiver b");
+    expect_value(b, 2, "receiver b");
+    kt_waker_counts waiting = {0};
+    expect_pending(b, &waiting, "receiver b");
+    broadcast_sender_drop(tx);
+    cr_assert_eq(kt_waker_wakes(&waiting), 0, "one sender is still alive: nothing to wake for");
+    expect_pending(b, &waiting, "receiver b (a sender is still alive)");
+    send_value(tx2, pool, 3, 2);
+    broadcast_sender_drop(tx2);
+    expect_value(a, 1, "receiver a (backlog after the last sender was dropped)");
+    expect_value(a, 2, "receiver a (backlog after the last sender was dropped)");
+    expect_value(a, 3, "receiver a (backlog after the last sender was dropped)");
+    expect_closed(a, "receiver a");
+    expect_closed(a, "receiver a, polled again");
+    expect_value(b, 3, "receiver b");
+    expect_closed(b, "receiver b");
+    broadcast_receiver_drop(a);
+    broadcast_receiver_drop(b);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, last_sender_drop_wakes_pending_receivers, .timeout = 2,
+        .description = "dropping the last sender wakes every pending receiver") {
+    broadcast_sender *tx;
+    broadcast_receiver *rx[3];
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
+    rx[1] = broadcast_sender_subscribe(tx);
+    rx[2] = broadcast_sender_subscribe(tx);
+    kt_waker_counts counts[3] = {0};
+    for (int r = 0; r < 3; r++)
+        expect_pending(rx[r], &counts[r], "receiver");
+    broadcast_sender_drop(tx);
+    for (int r = 0; r < 3; r++) {
+        cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
+                     "receiver %d was pending when the last sender was dropped: it must be woken "
+                     "once (woken %d times)",
+                     r, kt_waker_wakes(&counts[r]));
+        cr_assert_eq(kt_waker_live(&counts[r]), 0, "the woken waker must be consumed");
+        expect_closed(rx[r], "receiver");
+        broadcast_receiver_drop(rx[r]);
+    }
+}
+
+KT_TEST(broadcast, send_without_receivers_hands_message_back, .timeout = 2,
+        .description = "a send with no receiver fails and hands the message back unfreed") {
+    kt_pool *pool = kt_pool_new(10);
+    broadcast_sender *tx;
+    broadcast_receiver *rx;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    broadcast_receiver_drop(rx);
+    void *message = kt_pool_msg(pool, 7);
+    size_t reached = 99;
+    void *back = NULL;
+    cr_assert_eq(broadcast_send(tx, message, &reached, &back), BROADCAST_NO_RECEIVERS,
+                 "with every receiver dropped, send must report BROADCAST_NO_RECEIVERS");
+    cr_assert_eq(back, message, "the failed send must hand the message back in *returned");
+    cr_assert_eq(reached, 0, "no receiver was reached, but *reached is %zu", reached);
+    cr_assert_eq(kt_msg_frees(message), 0, "a message handed back must not be freed");
+    cr_assert_eq(kt_pool_clones(pool), 0, "a message handed back must not be cloned");
+    /* A new subscriber makes sending possible again. */
+    broadcast_receiver *again = broadcast_sender_subscribe(tx);
+    send_value(tx, pool, 7, 1);
+    expect_value(again, 7, "new subscriber");
+    kt_msg_free(message);
+    broadcast_receiver_drop(again);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, send_wakes_every_pending_receiver, .timeout = 2,
+        .description = "one send wakes each of four pending receivers exactly once") {
+    kt_pool *pool = kt_pool_new(50);
+    broadcast_sender *tx;
+    broadcast_receiver *rx[4];
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
+    for (int r = 1; r < 4; r++)
+        rx[r] = broadcast_sender_subscribe(tx);
+    kt_waker_counts counts[4] = {0};
+    for (int r = 0; r < 4; r++)
+        expect_pending(rx[r], &counts[r], "receiver");
+    send_value(tx, pool, 5, 4);
+    for (int r = 0; r < 4; r++) {
+        cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
+                     "receiver %d was pending: the send must wake it once (woken %d times)", r,
+                     kt_waker_wakes(&counts[r]));
+        cr_assert_eq(kt_waker_live(&counts[r]), 0, "receiver %d: its waker was not consumed", r);
+    }
+    /* Their wakers were used up: a second send has nobody left to wake. */
+    send_value(tx, pool, 6, 4);
+    for (int r = 0; r < 4; r++)
+        cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
+                     "receiver %d was woken again by a send although it was not polled since", r);
+    for (int r = 0; r < 4; r++) {
+        expect_value(rx[r], 5, "receiver");
+        expect_value(rx[r], 6, "receiver");
+        broadcast_receiver_drop(rx[r]);
+    }
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, poll_replaces_stored_waker, .timeout = 2,
+        .description = "each PENDING poll replaces the stored waker; the send wakes only the "
+                       "newest") {
+    kt_pool *pool = kt_pool_new(10);
+    broadcast_sender *tx;
+    broadcast_receiver *rx;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    kt_waker_counts first = {0}, second = {0};
+    expect_pending(rx, &first, "first poll");
+    expect_pending(rx, &second, "second poll, from another task");
+    cr_assert_eq(kt_waker_live(&first), 0,
+                 "the second poll came with another waker: the first one must be dropped");
+    expect_pending(rx, &second, "third poll, same task");
+    send_value(tx, pool, 1, 1);
+    cr_assert_eq(kt_waker_wakes(&first), 0, "the replaced (stale) waker must not be woken");
+    cr_assert_eq(kt_waker_wakes(&second), 1, "the newest waker must be woken once");
+    cr_assert_eq(kt_waker_live(&second), 0);
+    expect_value(rx, 1, "receiver");
+    broadcast_receiver_drop(rx);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, clone_once_per_receiver_per_message, .timeout = 2,
+        .description = "each receiver gets its own copy: clone runs once per receiver per "
+                       "message") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *tx;
+    broadcast_receiver *rx[3];
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
+    rx[1] = broadcast_sender_subscribe(tx);
+    rx[2] = broadcast_sender_subscribe(tx);
+    void *originals[10];
+    for (int i = 0; i < 10; i++) {
+        originals[i] = kt_pool_msg(pool, i);
+        size_t reached;
+        void *back;
+        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT);
+    }
+    for (int i = 0; i < 5; i++) {
+        void *got[3];
+        for (int r = 0; r < 3; r++) {
+            kt_waker_counts counts = {0};
+            broadcast_recv_status status;
+            cr_assert_eq(poll_with(rx[r], &counts, &got[r], &status, NULL), RT_READY);
+            cr_assert_eq(status, BROADCAST_MESSAGE);
+            cr_assert_eq(kt_msg_value(got[r]), i);
+            cr_assert_neq(got[r], originals[i],
+                          "receiver %d got the sent message itself: each receiver must get a copy "
+                          "made with the clone function",
+                          r);
+            for (int q = 0; q < r; q++)
+                cr_assert_neq(got[r], got[q],
+                              "receivers %d and %d got the same pointer for message %d: each "
+                              "must get its own clone",
+                              q, r, i);
+        }
+        for (int r = 0; r < 3; r++)
+            kt_msg_free(got[r]);
+    }
+    cr_assert_eq(kt_pool_clones(pool), 15,
+                 "3 receivers took 5 messages: expected 15 clones, the clone function ran %zu "
+                 "times",
+                 kt_pool_clones(pool));
+    /* Receiver 2 leaves with 5 messages untaken: nothing is cloned for it. */
+    broadcast_receiver_drop(rx[2]);
+    for (int i = 5; i < 10; i++) {
+        expect_value(rx[0], i, "receiver 0");
+        expect_value(rx[1], i, "receiver 1");
+    }
+    cr_assert_eq(kt_pool_clones(pool), 3 * 5 + 2 * 5,
+                 "expected 25 clones (3 receivers x 5 messages, then 2 x 5), the clone function "
+                 "ran %zu times",
+                 kt_pool_clones(pool));
+    broadcast_receiver_drop(rx[0]);
+    broadcast_receiver_drop(rx[1]);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+/* A waker that uses the channel when woken: it deadlocks if woken under the channel's lock. */
+typedef struct {
+    broadcast_sender *tx;
+    atomic_int wakes;
+} reentering_waker;
+
+static void reentering_wake_by_ref(void *data) {
+    reentering_waker *w = data;
+    atomic_fetch_add(&w->wakes, 1);
+    broadcast_receiver_drop(broadcast_sender_subscribe(w->tx));
+}
+static void reentering_noop(void *data) {
+    (void)data;
+}
+static const rt_waker_vtable reentering_vtable;
+static rt_waker reentering_clone(void *data) {
+    return (rt_waker){data, &reentering_vtable};
+}
+static const rt_waker_vtable reentering_vtable = {reentering_clone, reentering_wake_by_ref,
+                                                  reentering_wake_by_ref, reentering_noop};
+
+KT_TEST(broadcast, send_wakes_after_unlocking, .timeout = 2,
+        .description = "a send wakes receivers after releasing the lock (a waker that uses the "
+                       "channel must not deadlock)") {
+    kt_pool *pool = kt_pool_new(10);
+    broadcast_sender *tx;
+    broadcast_receiver *rx;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    reentering_waker w = {.tx = tx};
+    rt_waker waker = {&w, &reentering_vtable};
+    rt_context cx = rt_context_from_waker(&waker);
+    void *message;
+    broadcast_recv_status status;
+    cr_assert_eq(broadcast_receiver_poll_recv(rx, &cx, &message, &status, NULL), RT_PENDING);
+    send_value(tx, pool, 1, 1); /* hangs here if the wake runs under the lock */
+    cr_assert_eq(atomic_load(&w.wakes), 1, "the pending receiver must be woken once");
+    expect_value(rx, 1, "receiver");
+    broadcast_receiver_drop(rx);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+/* ---- across threads: each thread blocks in broadcast_recv_blocking ---- */
+
+enum { THREADS = 4, ROUNDS = 20 };
+
+typedef struct {
+    broadcast_receiver *rx;
+    atomic_int *pending; /* threads whose last receive returned PENDING */
+    int got[ROUNDS];
+    int count;
+    bool closed;
+} recv_thread;
+
+/* A receive future that counts, for the test, when it is parked. */
+typedef struct {
+    rt_future base;
+    recv_thread *owner;
+    broadcast_recv_status status;
+    void *message;
+} counted_recv;
+
+static rt_poll counted_recv_poll(rt_future *self, rt_context *cx) {
+    counted_recv *f = (counted_recv *)self;
+    rt_poll poll = broadcast_receiver_poll_recv(f->owner->rx, cx, &f->message, &f->status, NULL);
+    if (poll == RT_PENDING)
+        atomic_fetch_add(f->owner->pending, 1);
+    return poll;
+}
+
+static void *recv_thread_main(void *arg) {
+    recv_thread *t = arg;
+    for (;;) {
+        counted_recv f = {.base = {.poll = counted_recv_poll, .name = "broadcast_recv"},
+                          .owner = t};
+        rt_block_on(&f.base);
+        if (f.status != BROADCAST_MESSAGE) {
+            t->closed = f.status == BROADCAST_CLOSED;
+            return NULL;
+        }
+        if (t->count < ROUNDS)
+            t->got[t->count] = kt_msg_value(f.message);
+        t->count++;
+        kt_msg_free(f.message);
+    }
+}
+
+KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
+        .description = "four threads blocked in a receive are all woken by each send, then "
+                       "closed") {
+    kt_pool *pool = kt_pool_new(200);
+    broadcast_sender *tx;
+    broadcast_receiver *first;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &first);
+    atomic_int pending = 0;
+    recv_thread threads[THREADS] = {0};
+    pthread_t ids[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        threads[i].rx = i == 0 ? first : broadcast_sender_subscribe(tx);
+        threads[i].pending = &pending;
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&ids[i], NULL, recv_thread_main, &threads[i]);
+    for (int round = 0; round < ROUNDS; round++) {
+        /* Send only once every thread is parked, so that each must be woken. */
+        while (atomic_load(&pending) < THREADS * (round + 1))
+            sched_yield();
+        send_value(tx, pool, round, THREADS);
+    }
+    while (atomic_load(&pending) < THREADS * (ROUNDS + 1))
+        sched_yield();
+    broadcast_sender_drop(tx);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(ids[i], NULL);
+        cr_assert_eq(threads[i].count, ROUNDS, "thread %d received %d messages, expected %d", i,
+                     threads[i].count, ROUNDS);
+        for (int round = 0; round < ROUNDS; round++)
+            cr_assert_eq(threads[i].got[round], round, "thread %d: message %d out of order", i,
+                         round);
+        cr_assert(threads[i].closed, "thread %d did not end with CLOSED", i);
+        broadcast_receiver_drop(threads[i].rx);
+    }
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, recv_future_and_blocking_receive, .timeout = 2,
+        .description = "the kit's blocking receive gets a message, then CLOSED") {
+    kt_pool *pool = kt_pool_new(10);
+    broadcast_sender *tx;
+    broadcast_receiver *rx;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    send_value(tx, pool, 42, 1);
+    void *message = NULL;
+    cr_assert_eq(broadcast_recv_blocking(rx, &message, NULL), BROADCAST_MESSAGE);
+    cr_assert_eq(kt_msg_value(message), 42);
+    kt_msg_free(message);
+    broadcast_sender_drop(tx);
+    cr_assert_eq(broadcast_recv_blocking(rx, &message, NULL), BROADCAST_CLOSED);
+    broadcast_receiver_drop(rx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+/* ---- part B (bonus): a capacity, and LAGGED for receivers that fall behind ---- */
+
+static void expect_lagged(broadcast_receiver *rx, uint64_t missed, const char *who) {
+    kt_waker_counts counts = {0};
+    void *message = NULL;
+    broadcast_recv_status status = BROADCAST_MESSAGE;
+    uint64_t got = 0;
+    rt_poll poll = poll_with(rx, &counts, &message, &status, &got);
+    cr_assert_eq(poll, RT_READY, "%s: fell behind: expected READY with LAGGED, got PENDING", who);
+    cr_assert_eq(status, BROADCAST_LAGGED, "%s: fell behind: expected LAGGED, got status %d", who,
+                 (int)status);
+    cr_assert_eq(got, missed, "%s: LAGGED must say %llu messages were missed, said %llu", who,
+                 (unsigned long long)missed, (unsigned long long)got);
+}
+
+KT_TEST(broadcast, lag_reports_missed_count, .timeout = 2,
+        .description = "bonus: capacity 4, 10 sends: a slow receiver gets LAGGED 6, then the "
+                       "last 4") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *tx;
+    broadcast_receiver *slow;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 4, &tx, &slow);
+    void *originals[10];
+    for (int i = 0; i < 10; i++) {
+        originals[i] = kt_pool_msg(pool, i);
+        size_t reached;
+        void *back;
+        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT,
+                     "a full channel drops its oldest message; the send itself succeeds");
+    }
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(kt_msg_frees(originals[i]), 1,
+                     "message %d fell out of a channel of capacity 4: it must be freed once", i);
+    for (int i = 6; i < 10; i++)
+        cr_assert_eq(kt_msg_frees(originals[i]), 0, "message %d is still kept", i);
+    expect_lagged(slow, 6, "slow receiver");
+    for (int i = 6; i < 10; i++)
+        expect_value(slow, i, "slow receiver after LAGGED");
+    kt_waker_counts counts = {0};
+    expect_pending(slow, &counts, "slow receiver, caught up");
+    broadcast_receiver_drop(slow);
+    broadcast_sender_drop(tx);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, lag_only_for_receivers_that_fall_behind, .timeout = 2,
+        .description = "bonus: a receiver that keeps up never sees LAGGED; a slow one does, "
+                       "once") {
+    kt_pool *pool = kt_pool_new(200);
+    broadcast_sender *tx;
+    broadcast_receiver *fast;
+    broadcast_channel(kt_msg_clone, kt_msg_free, 3, &tx, &fast);
+    broadcast_receiver *slow = broadcast_sender_subscribe(tx);
+    for (int i = 0; i < 20; i++) {
+        send_value(tx, pool, i, 2);
+        expect_value(fast, i, "receiver that keeps up");
+    }
+    expect_lagged(slow, 17, "slow receiver");
+    for (int i = 17; i < 20; i++)
+        expect_value(slow, i, "slow receiver after LAGGED");
+    broadcast_sender_drop(tx);
+    expect_closed(slow, "slow receiver");
+    expect_closed(fast, "receiver that keeps up");
+    broadcast_receiver_drop(fast);
+    broadcast_receiver_drop(slow);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}

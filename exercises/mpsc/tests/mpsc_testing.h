@@ -1,0 +1,156 @@
+/*
+ * mpsc_testing.h - helpers the mpsc tests share (visible and hidden).
+ *
+ * Messages in the concurrent tests are small integers carried in the
+ * pointer itself: producer p sends tag(p, 0), tag(p, 1), ... so the
+ * receiver can check that each producer's messages arrive once and in order.
+ */
+#ifndef MPSC_TESTING_H
+#define MPSC_TESTING_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kt_test.h"
+#include "kt_waker.h"
+#include "mpsc.h"
+#include "mpsc_recv.h"
+
+/* Message number `seq` of producer `producer`, as a non-NULL pointer. */
+static inline void *tag(unsigned producer, unsigned seq) {
+    return (void *)(uintptr_t)(((uintptr_t)producer << 24) + seq + 1);
+}
+
+static inline unsigned tag_producer(void *msg) {
+    return (unsigned)(((uintptr_t)msg - 1) >> 24);
+}
+
+static inline unsigned tag_seq(void *msg) {
+    return (unsigned)(((uintptr_t)msg - 1) & 0xffffff);
+}
+
+/* One poll by hand with `waker` lent for it. */
+static inline rt_poll poll_with(mpsc_receiver *rx, rt_waker *waker, void **msg,
+                                mpsc_recv_status *status) {
+    rt_context cx = rt_context_from_waker(waker);
+    return mpsc_receiver_poll_recv(rx, &cx, msg, status);
+}
+
+/*
+ * What a receiver saw of `producers` producers sending `per_producer`
+ * messages each: next[p] is the sequence number expected next from p.
+ * Tallies may be kept on worker threads, where Criterion's assertions must
+ * not be used: the first problem is written down and asserted on later.
+ */
+typedef struct tally {
+    unsigned producers, per_producer;
+    unsigned next[16];
+    unsigned long received;
+    int closed;
+    char error[200]; /* the first problem seen, or "" */
+} tally;
+
+static inline void tally_init(tally *t, unsigned producers, unsigned per_producer) {
+    *t = (tally){.producers = producers, .per_producer = per_producer};
+}
+
+static inline void tally_add(tally *t, void *msg) {
+    if (t->error[0] != '\0')
+        return;
+    unsigned p = msg == NULL ? 0 : tag_producer(msg), seq = msg == NULL ? 0 : tag_seq(msg);
+    if (msg == NULL)
+        snprintf(t->error, sizeof t->error, "received a NULL message that nobody sent");
+    else if (t->closed)
+        snprintf(t->error, sizeof t->error, "received a message after MPSC_CLOSED");
+    else if (p >= t->producers)
+        snprintf(t->error, sizeof t->error,
+                 "received a message from producer %u, who does not "
+                 "exist",
+                 p);
+    else if (seq != t->next[p])
+        snprintf(t->error, sizeof t->error,
+                 "producer %u: expected its message %u next, received %u (lost, repeated or out "
+                 "of order)",
+                 p, t->next[p], seq);
+    else {
+        t->next[p]++;
+        t->received++;
+    }
+}
+
+/* Asserts (on the test's thread) that every message arrived once, in order, then the end. */
+static inline void tally_check_complete(const tally *t) {
+    cr_assert(t->error[0] == '\0', "%s", t->error);
+    for (unsigned p = 0; p < t->producers; p++)
+        cr_assert_eq(t->next[p], t->per_producer, "producer %u: received %u of its %u messages", p,
+                     t->next[p], t->per_producer);
+    cr_assert(t->closed, "the stream did not end with MPSC_CLOSED after every sender was dropped");
+}
+
+/* A task that receives until the stream is closed, awaiting mpsc_recv futures. */
+typedef struct consumer_task {
+    rt_future base;
+    rt_async co;
+    mpsc_receiver *rx;
+    mpsc_recv_future recv;
+    tally *seen;
+} consumer_task;
+
+static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
+    consumer_task *t = (consumer_task *)self;
+    RT_ASYNC_BEGIN(&t->co);
+    for (;;) {
+        mpsc_recv_future_init(&t->recv, t->rx);
+        RT_AWAIT(&t->co, cx, &t->recv.base);
+        if (t->recv.status == MPSC_CLOSED)
+            break;
+        tally_add(t->seen, t->recv.message);
+    }
+    t->seen->closed = 1;
+    RT_ASYNC_END(&t->co);
+}
+
+static inline void consumer_init(consumer_task *t, mpsc_receiver *rx, tally *seen) {
+    *t = (consumer_task){
+        .base = {.poll = consumer_poll, .name = "consumer"}, .rx = rx, .seen = seen};
+}
+
+/* A producer thread: sends its messages on its own sender, then drops it. */
+typedef struct producer_thread {
+    pthread_t thread;
+    mpsc_sender *tx;
+    unsigned id, count;
+} producer_thread;
+
+static inline void *producer_main(void *arg) {
+    producer_thread *p = arg;
+    for (unsigned i = 0; i < p->count; i++) {
+        void *back;
+        mpsc_send_result r = mpsc_send(p->tx, tag(p->id, i), &back);
+        if (r != MPSC_SENT) {
+            fprintf(stderr, "producer %u: send %u failed though the receiver lives\n", p->id, i);
+            abort();
+        }
+    }
+    mpsc_sender_drop(p->tx);
+    return NULL;
+}
+
+/* Starts `n` producer threads, each on a clone of `tx`, sending `count` messages. */
+static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *tx,
+                                   unsigned count) {
+    for (unsigned i = 0; i < n; i++) {
+        ps[i] = (producer_thread){.tx = mpsc_sender_clone(tx), .id = i, .count = count};
+        if (pthread_create(&ps[i].thread, NULL, producer_main, &ps[i]) != 0)
+            cr_assert_fail("could not start producer thread %u", i);
+    }
+}
+
+static inline void producers_join(producer_thread *ps, unsigned n) {
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(ps[i].thread, NULL);
+}
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * test_mpsc.c - the visible tests of the mpsc exercise.
+ *
+ * The first tests poll the receiver by hand with a counting waker, so what
+ * happens to wakers is checked exactly, one step at a time. The last ones
+ * run real tasks and threads; the executors there shake the schedule from a
+ * fixed seed (RT_SHAKE=<seed> replays another one).
+ */
+#include "kt_pool.h"
+#include "mpsc_testing.h"
+
+KT_TEST(mpsc, fifo_order, .timeout = 2,
+        .description = "100 messages from one sender arrive in the order they were sent") {
+    kt_pool *pool = kt_pool_new(100);
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(kt_msg_free, &tx, &rx);
+    for (int i = 0; i < 100; i++) {
+        void *back = NULL;
+        cr_assert_eq(mpsc_send(tx, kt_pool_msg(pool, i), &back), MPSC_SENT,
+                     "send %d failed though the receiver is alive", i);
+    }
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    for (int i = 0; i < 100; i++) {
+        void *msg = NULL;
+        mpsc_recv_status status;
+        cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY,
+                     "poll %d answered PENDING while messages were queued", i);
+        cr_assert_eq(status, MPSC_MESSAGE, "poll %d said CLOSED while messages were queued", i);
+        cr_assert_eq(kt_msg_value(msg), i, "message %d arrived where message %d was due",
+                     kt_msg_value(msg), i);
+        kt_msg_free(msg); /* received: it is ours now */
+    }
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&counts));
+    kt_pool_delete(pool);
+}
+
+KT_TEST(mpsc, pending_then_send_wakes, .timeout = 2,
+        .description = "an empty receive is PENDING and stores the waker; a send wakes it") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg = NULL;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING,
+                 "a receive on an empty channel with a live sender must be PENDING");
+    cr_assert_eq(kt_waker_live(&counts), 1,
+                 "after PENDING the channel must hold one clone of the context's waker (it "
+                 "holds %d)",
+                 kt_waker_live(&counts));
+    void *back;
+    cr_assert_eq(mpsc_send(tx, tag(0, 0), &back), MPSC_SENT);
+    cr_assert_eq(kt_waker_wakes(&counts), 1, "the send did not wake the waiting receiver");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY,
+                 "after the wake the message must be there");
+    cr_assert_eq(status, MPSC_MESSAGE);
+    cr_assert_eq(msg, tag(0, 0), "received a different message than the one sent");
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&counts));
+}
+
+KT_TEST(mpsc, drop_only_sender_ends_stream, .timeout = 2,
+        .description = "dropping the only sender wakes the waiting receiver, which sees CLOSED") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg = NULL;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+    mpsc_sender_drop(tx);
+    cr_assert_eq(kt_waker_wakes(&counts), 1,
+                 "dropping the last sender did not wake the waiting receiver");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY,
+                 "with every sender gone and nothing queued a receive must be READY");
+    cr_assert_eq(status, MPSC_CLOSED, "the stream must say MPSC_CLOSED");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY, "a closed stream stays closed");
+    cr_assert_eq(status, MPSC_CLOSED, "a closed stream stays closed");
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&counts));
+}
+
+KT_TEST(mpsc, queued_delivered_after_last_drop, .timeout = 2,
+        .description = "messages queued before the last sender was dropped still arrive, then "
+                       "CLOSED") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    void *back;
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_eq(mpsc_send(tx, tag(0, i), &back), MPSC_SENT);
+    mpsc_sender_drop(tx);
+    rt_waker waker = rt_waker_noop();
+    void *msg = NULL;
+    mpsc_recv_status status;
+    for (unsigned i = 0; i < 3; i++) {
+        cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+        cr_assert_eq(status, MPSC_MESSAGE,
+                     "message %u was lost: CLOSED came before the queue was empty", i);
+        cr_assert_eq(msg, tag(0, i));
+    }
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    cr_assert_eq(status, MPSC_CLOSED, "after the last message the stream must say MPSC_CLOSED");
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc, clone_keeps_stream_open, .timeout = 2,
+        .description = "a cloned sender counts: the stream ends only when the last one is "
+                       "dropped") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    mpsc_sender *tx2 = mpsc_sender_clone(tx);
+    mpsc_sender_drop(tx);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg = NULL;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING,
+                 "one sender (the clone) is still alive: the receive must be PENDING");
+    void *back;
+    cr_assert_eq(mpsc_send(tx2, tag(0, 7), &back), MPSC_SENT, "the clone could not send");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    cr_assert_eq(msg, tag(0, 7), "the clone's message did not arrive");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+    int wakes = kt_waker_wakes(&counts);
+    mpsc_sender_drop(tx2);
+    cr_assert_gt(kt_waker_wakes(&counts), wakes,
+                 "dropping the last sender (a clone) did not wake the receiver");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    cr_assert_eq(status, MPSC_CLOSED);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&counts));
+}
+
+KT_TEST(mpsc, send_to_dropped_receiver, .timeout = 2,
+        .description = "a send after the receiver was dropped fails and hands the message back") {
+    kt_pool *pool = kt_pool_new(4);
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(kt_msg_free, &tx, &rx);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg = NULL;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0,
+                 "the receiver's drop did not drop the waker stored by its last poll");
+    msg = kt_pool_msg(pool, 1);
+    void *back = NULL;
+    cr_assert_eq(mpsc_send(tx, msg, &back), MPSC_RECEIVER_DROPPED,
+                 "a send to a dropped receiver must answer MPSC_RECEIVER_DROPPED");
+    cr_assert_eq(back, msg, "the failed send did not hand the message back in *returned");
+    cr_assert_eq(kt_msg_frees(msg), 0,
+                 "the failed send freed the message it handed back: the caller owns it");
+    kt_msg_free(back);
+    mpsc_sender_drop(tx);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(mpsc, newest_waker_only, .timeout = 2,
+        .description = "polled by one task then another, the channel wakes only the newest "
+                       "waker") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    kt_waker_counts first = {0}, second = {0};
+    rt_waker w1 = kt_waker(&first), w2 = kt_waker(&second);
+    void *msg = NULL;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &w1, &msg, &status), RT_PENDING);
+    cr_assert_eq(poll_with(rx, &w2, &msg, &status), RT_PENDING);
+    cr_assert_eq(kt_waker_live(&first), 0,
+                 "the first task's waker was replaced but never dropped (a leaked clone)");
+    cr_assert_eq(kt_waker_live(&second), 1, "the newest poll's waker was not stored");
+    void *back;
+    cr_assert_eq(mpsc_send(tx, tag(0, 0), &back), MPSC_SENT);
+    cr_assert_eq(kt_waker_wakes(&second), 1, "the send did not wake the newest waker");
+    cr_assert_eq(kt_waker_wakes(&first), 0,
+                 "the send woke the first task, whose waker had been replaced");
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&first) + kt_waker_live(&second), 0,
+                 "waker clones were never dropped");
+}
+
+KT_TEST(mpsc, leftovers_freed_once, .timeout = 2,
+        .description = "dropping the receiver frees the queued messages at once, each exactly "
+                       "once") {
+    kt_pool *pool = kt_pool_new(16);
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(kt_msg_free, &tx, &rx);
+    void *back;
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(mpsc_send(tx, kt_pool_msg(pool, i), &back), MPSC_SENT);
+    rt_waker waker = rt_waker_noop();
+    for (int i = 0; i < 3; i++) {
+        void *msg = NULL;
+        mpsc_recv_status status;
+        cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+        kt_msg_free(msg); /* received: ours to free */
+    }
+    for (int i = 10; i < 15; i++)
+        cr_assert_eq(mpsc_send(tx, kt_pool_msg(pool, i), &back), MPSC_SENT);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_pool_frees(pool), 15,
+                 "after the receiver was dropped %zu of the 15 messages were freed (3 received, "
+                 "the 12 left in the channel must be freed at once, though a sender is alive)",
+                 kt_pool_frees(pool));
+    mpsc_sender_drop(tx);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    kt_pool_delete(pool);
+}
+
+/* A task that sends `count` tagged messages on its own sender, yielding now and then. */
+typedef struct producer_task {
+    rt_future base;
+    rt_async co;
+    mpsc_sender *tx;
+    unsigned id, count, i;
+    int failed;
+} producer_task;
+
+static rt_poll producer_poll(rt_future *self, rt_context *cx) {
+    producer_task *t = (producer_task *)self;
+    RT_ASYNC_BEGIN(&t->co);
+    for (t->i = 0; t->i < t->count; t->i++) {
+        void *back;
+        if (mpsc_send(t->tx, tag(t->id, t->i), &back) != MPSC_SENT)
+            t->failed = 1;
+        if (t->i % 16 == 0)
+            RT_YIELD(&t->co, cx);
+    }
+    mpsc_sender_drop(t->tx);
+    RT_ASYNC_END(&t->co);
+}
+
+KT_TEST(mpsc, ten_sender_tasks, .timeout = 5,
+        .description = "ten spawned tasks send 200 messages each: all arrive once, in each "
+                       "sender's order, then CLOSED") {
+    enum { TASKS = 10, EACH = 200 };
+    rt_executor *ex = rt_executor_new_config(
+        &(rt_executor_config){.workers = 2, .shake = true, .shake_seed = kt_shake_seed(101)});
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    tally seen;
+    tally_init(&seen, TASKS, EACH);
+    consumer_task consumer;
+    consumer_init(&consumer, rx, &seen);
+    rt_join_handle *consumer_handle = rt_spawn(ex, &consumer.base, "consumer");
+    producer_task producers[TASKS];
+    rt_join_handle *handles[TASKS];
+    for (unsigned i = 0; i < TASKS; i++) {
+        producers[i] = (producer_task){.base = {.poll = producer_poll, .name = "producer"},
+                                       .tx = mpsc_sender_clone(tx),
+                                       .id = i,
+                                       .count = EACH};
+        handles[i] = rt_spawn(ex, &producers[i].base, "producer");
+    }
+    mpsc_sender_drop(tx);
+    for (unsigned i = 0; i < TASKS; i++)
+        cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
+    cr_assert_eq(rt_join(consumer_handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+    for (unsigned i = 0; i < TASKS; i++)
+        cr_assert(!producers[i].failed, "a send from producer task %u failed", i);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc, ten_sender_threads, .timeout = 5,
+        .description = "ten threads send 500 messages each to a blocking receiver: all arrive "
+                       "once, in order, then CLOSED") {
+    enum { THREADS = 10, EACH = 500 };
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    producer_thread producers[THREADS];
+    producers_start(producers, THREADS, tx, EACH);
+    mpsc_sender_drop(tx);
+    tally seen;
+    tally_init(&seen, THREADS, EACH);
+    void *msg;
+    while (mpsc_recv_blocking(rx, &msg) == MPSC_MESSAGE)
+        tally_add(&seen, msg);
+    seen.closed = 1;
+    producers_join(producers, THREADS);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc, stress_producer_threads, .timeout = 8,
+        .description = "stress: four threads send 20000 messages each to a task on a shaken "
+                       "executor; none lost or repeated") {
+    enum { THREADS = 4, EACH = 20000 };
+    rt_executor *ex = rt_executor_new_config(
+        &(rt_executor_config){.workers = 2, .shake = true, .shake_seed = kt_shake_seed(2024)});
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    tally seen;
+    tally_init(&seen, THREADS, EACH);
+    consumer_task consumer;
+    consumer_init(&consumer, rx, &seen);
+    rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
+    producer_thread producers[THREADS];
+    producers_start(producers, THREADS, tx, EACH);
+    mpsc_sender_drop(tx);
+    producers_join(producers, THREADS);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(rx);
+}

@@ -1,0 +1,1 @@
+"""The kit's grader: one module per concern (see grader/README.md)."""

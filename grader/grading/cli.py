@@ -1,0 +1,178 @@
+"""cli.py - `grader/grade`: grade a folder of submissions into an output folder."""
+
+import argparse
+import concurrent.futures
+import os
+import shutil
+import sys
+import tempfile
+import threading
+
+from . import cache as C
+from . import core, kitbuild, policy, progress, reports, submissions
+from .sandbox import Limits, Sandbox
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRADER = os.path.dirname(HERE)
+KIT_ROOT = os.path.dirname(GRADER)
+sys.path.insert(0, GRADER)
+import kit  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="grader/grade",
+        description="Grade a class's submissions against the kit's visible and hidden tests. "
+                    "Each entry of SUBMISSIONS (a folder, .zip or .tar.gz) is one student, named "
+                    "after the entry. Writes gradebook.csv, per-student feedback, report.html and "
+                    "junit.xml into the output folder.")
+    p.add_argument("submissions", nargs="?", help="folder with one entry per student")
+    p.add_argument("--out", default=os.path.join(GRADER, "out"), help="output folder (default grader/out)")
+    p.add_argument("-e", "--exercise", action="append", default=[],
+                   help="grade only this exercise (repeat or comma-separate; default: all)")
+    p.add_argument("-s", "--student", action="append", default=[],
+                   help="regrade this student, ignoring cached results (others come from the cache)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="students graded in parallel (default: all cores)")
+    p.add_argument("--reruns", type=int, default=1, help="times a failing test is run again (default 1)")
+    p.add_argument("--flaky-pass", action="store_true",
+                   help="give the points of a test that failed and then passed (default: graded as failed)")
+    p.add_argument("--no-cache", action="store_true", help="regrade everything")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"], default="auto",
+                   help="confinement of student code (default: the strongest that works here)")
+    p.add_argument("--max-test-seconds", type=float, default=60.0,
+                   help="wall-clock cap per test run, whatever the test's own timeout (default 60)")
+    p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per test (MiB)")
+    p.add_argument("--processes", type=int, default=256, help="process/thread limit per test")
+    p.add_argument("--seed", type=int, default=None, help="RT_SHAKE seed for every test run")
+    p.add_argument("--kit", default=KIT_ROOT, help=argparse.SUPPRESS)
+    p.add_argument("--gradescope-results", metavar="FILE",
+                   help="with exactly one submission: also write its Gradescope results.json to FILE")
+    p.add_argument("--gradescope-bundle", metavar="ZIP", help="write a Gradescope autograder bundle and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    args = p.parse_args(argv)
+    args.exercise = [e for item in args.exercise for e in item.split(",") if e]
+    if not args.submissions and not args.gradescope_bundle:
+        p.error("name the folder of submissions")
+    return args
+
+
+class Context:
+    """What every worker shares during one grading run."""
+
+
+def prepare(args, log):
+    root = os.path.abspath(args.kit)
+    decls = kit.load_all(root)
+    names = args.exercise or sorted(decls)
+    for n in names:
+        if n not in decls:
+            raise SystemExit(f"grade: no exercise '{n}'; the kit has: {', '.join(sorted(decls))}")
+    ctx = Context()
+    ctx.root = root
+    ctx.exercises = names
+    ctx.sandbox = Sandbox(args.sandbox)
+    ctx.limits = Limits(cpu_seconds=10, wall_seconds=args.max_test_seconds,
+                        memory_bytes=args.memory_mb << 20, processes=args.processes)
+    ctx.reruns, ctx.flaky_pass, ctx.seed = args.reruns, args.flaky_pass, args.seed
+    ctx.use_cache = not args.no_cache
+    ctx.cache = C.Cache(os.path.join(os.path.abspath(args.out), ".cache"))
+    ctx.cache_options = {"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
+                         "processes": args.processes, "cap": args.max_test_seconds, "format": 1}
+    old = os.umask(0o022)
+    ctx.workspace = tempfile.mkdtemp(prefix="grade-run-")
+    os.umask(old)
+    os.chmod(ctx.workspace, 0o755)
+    ctx.kit, ctx.taken, ctx.fingerprints, ctx.allowlists = {}, {}, {}, {}
+    lib_names = None
+    for n in names:
+        ctx.fingerprints[n] = C.kit_fingerprint(root, decls[n])
+    # The kit's objects are kept between runs, in a folder named after the kit's
+    # content: a restarted run does not compile them again, a changed kit gets new ones.
+    whole = C.hashlib.sha256("".join(ctx.fingerprints[n] for n in names).encode()).hexdigest()[:16]
+    build = os.path.join(os.path.abspath(args.out), ".build", whole)
+    for n in names:
+        log(f"[grade] compiling the kit's side of {n} (once for the whole class)")
+        kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
+                              os.path.join(ctx.workspace, "include", n))
+        ctx.kit[n] = kx
+        if lib_names is None:
+            lib_names = policy.taken_names([], policy.shared_libraries(kx.cc))
+        ctx.taken[n] = policy.taken_names(kx.link_objs, []) | lib_names
+        # A student's file may call what the exercise's own kit files define.
+        ctx.allowlists[n] = policy.load_allowlist(n) + sorted(policy.taken_names(kx.exkit_objs, []))
+    return ctx
+
+
+def grade_all(ctx, entries, args, log):
+    bar = progress.Progress(len(entries), quiet=args.quiet)
+    regrade = set(args.student)
+    slots = list(range(max(1, args.jobs)))
+    lock = threading.Lock()
+
+    def work(entry):
+        name, path = entry
+        with lock:
+            slot = slots.pop()
+        try:
+            use = ctx.use_cache and name not in regrade
+            local = _with_cache(ctx, use)
+            result = core.grade_student(local, name, path, slot)
+        finally:
+            with lock:
+                slots.append(slot)
+        bar.step(name)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        results = list(pool.map(work, entries))
+    return results, bar.elapsed()
+
+
+def _with_cache(ctx, use):
+    if use == ctx.use_cache:
+        return ctx
+    local = Context()
+    local.__dict__.update(ctx.__dict__)
+    local.use_cache = use
+    return local
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    log = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    if args.gradescope_bundle:
+        from . import gradescope
+        path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle)
+        print(f"gradescope: wrote {path}")
+        return 0
+    if not os.path.isdir(args.submissions):
+        print(f"grade: {args.submissions} is not a folder", file=sys.stderr)
+        return 2
+    entries = submissions.discover(args.submissions)
+    unknown = set(args.student) - {n for n, _ in entries}
+    if unknown:
+        print(f"grade: no submission named {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if not entries:
+        print(f"grade: no submissions in {args.submissions}", file=sys.stderr)
+        return 2
+    ctx = prepare(args, log)
+    try:
+        log(f"[grade] {len(entries)} submissions, exercises: {', '.join(ctx.exercises)}, "
+            f"{args.jobs} jobs, sandbox: {ctx.sandbox.describe()}")
+        results, seconds = grade_all(ctx, entries, args, log)
+    finally:
+        shutil.rmtree(ctx.workspace, ignore_errors=True)
+    out = os.path.abspath(args.out)
+    meta = {"sandbox": ctx.sandbox.describe(), "exercises": ctx.exercises,
+            "tests": {n: [t.__dict__ for t in ctx.kit[n].tests] for n in ctx.exercises},
+            "titles": {n: ctx.kit[n].decl.title for n in ctx.exercises}}
+    reports.write_all(out, results, meta)
+    if args.gradescope_results:
+        from . import gradescope
+        gradescope.write_results(args.gradescope_results, results[0])
+    print(f"[grade] graded {len(results)} students in {seconds:.1f} s; gradebook: "
+          f"{os.path.join(out, 'gradebook.csv')}")
+    print(f"[grade] class report: {os.path.join(out, 'report.html')}")
+    return 0

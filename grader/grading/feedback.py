@@ -1,0 +1,92 @@
+"""feedback.py - what one student reads: per exercise the score and, per test, why.
+
+Hidden tests show their one-line description and verdict, never their
+source. The output a test printed is shown trimmed: it may contain the
+runtime's lost-waker diagnosis, which is the most useful line of all.
+"""
+
+import html
+
+LABEL = {"pass": "pass", "fail": "FAIL", "crash": "CRASH", "timeout": "TIMEOUT",
+         "flaky": "FLAKY", "not run": "not run"}
+
+
+def fmt(x):
+    return f"{x:g}"
+
+
+def _header(e):
+    line = f"{fmt(e['score'])} / {fmt(e['max'])}"
+    if e["bonus"]:
+        line += f" + {fmt(e['bonus'])} bonus"
+    return line
+
+
+def markdown(r, meta):
+    out = [f"# Feedback for {r['student']}", "",
+           f"**Total: {fmt(r['total'])} / {fmt(r['max'])}**", ""]
+    for note in r["notes"]:
+        out.append(f"- Note: {note}")
+    for e in r["exercises"]:
+        out += ["", f"## {e['exercise']}: {_header(e)}", "", f"_{e['title']}_", ""]
+        if e["status"] != "graded":
+            out.append(f"**{e['status']}**")
+            for m in e["messages"]:
+                out += ["", "```", m, "```"] if "\n" in m else [f"- {m}"]
+            out.append("")
+        for n in e.get("notes", []):
+            out.append(f"- Note: {n}")
+        out += ["| result | points | test | what it checks |", "|---|---|---|---|"]
+        for t in e["tests"]:
+            kind = ("hidden " if t["hidden"] else "") + ("bonus" if t.get("bonus") else "")
+            name = f"`{t['id']}`" + (f" ({kind.strip()})" if kind.strip() else "")
+            desc = (t["description"] or "").replace("|", "\\|")
+            out.append(f"| {LABEL.get(t['status'], t['status'])} | {fmt(t.get('points', 0))}/"
+                       f"{fmt(t.get('points_possible', 0))} | {name} | {desc} |")
+        details = [t for t in e["tests"] if t["status"] not in ("pass", "not run")]
+        for t in details:
+            out += ["", f"### {t['id']}: {LABEL.get(t['status'], t['status'])}", ""]
+            if t["status"] == "flaky":
+                out.append("This test failed, then passed when run again: a race or a lost wakeup "
+                           "that only shows sometimes. It is graded as failed.")
+            if t["message"]:
+                out += ["```", t["message"].strip(), "```"]
+            if t.get("diagnosis"):
+                out += ["Output and runtime diagnosis (trimmed):", "", "```", t["diagnosis"].strip(), "```"]
+    out.append("")
+    return "\n".join(out)
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.pass{color:#1a7f37}.fail,.crash,.timeout{color:#c62828;font-weight:bold}.flaky{color:#b26a00;font-weight:bold}
+pre{background:#f5f5f5;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"""
+
+
+def html_page(r, meta):
+    esc = html.escape
+    out = ["<!doctype html><html lang=en><meta charset=utf-8>",
+           f"<title>Feedback for {esc(r['student'])}</title><style>{STYLE}</style><body>",
+           f"<h1>Feedback for {esc(r['student'])}</h1>",
+           f"<p><strong>Total: {fmt(r['total'])} / {fmt(r['max'])}</strong></p>"]
+    for note in r["notes"]:
+        out.append(f"<p>Note: {esc(note)}</p>")
+    for e in r["exercises"]:
+        out.append(f"<h2>{esc(e['exercise'])}: {esc(_header(e))}</h2><p><em>{esc(e['title'])}</em></p>")
+        if e["status"] != "graded":
+            out.append(f"<p class=fail>{esc(e['status'])}</p>")
+            out += [f"<pre>{esc(m)}</pre>" for m in e["messages"]]
+        out += [f"<p>Note: {esc(n)}</p>" for n in e.get("notes", [])]
+        out.append("<table><tr><th>result<th>points<th>test<th>what it checks<th>details</tr>")
+        for t in e["tests"]:
+            st = t["status"]
+            detail = ""
+            if st not in ("pass", "not run"):
+                detail = "".join(f"<pre>{esc(x.strip())}</pre>" for x in (t["message"], t.get("diagnosis", "")) if x)
+            tag = (" (hidden)" if t["hidden"] else "") + (" (bonus)" if t.get("bonus") else "")
+            out.append(f"<tr><td class='{esc(st.replace(' ', '-'))}'>{esc(LABEL.get(st, st))}"
+                       f"<td>{fmt(t.get('points', 0))}/{fmt(t.get('points_possible', 0))}"
+                       f"<td><code>{esc(t['id'])}</code>{tag}<td>{esc(t['description'] or '')}<td>{detail}</tr>")
+        out.append("</table>")
+    out.append("</body></html>\n")
+    return "\n".join(out)

@@ -1,0 +1,85 @@
+"""gradescope.py - Gradescope's results.json, and the autograder bundle that makes it.
+
+Gradescope unpacks the bundle into /autograder/source. The bundle is the kit itself (what the grader needs: Makefile, runtime,
+exercises, solutions, grader) plus `setup.sh` and `run_autograder`, which
+run this same grader on the one submission Gradescope hands over.
+"""
+
+import os
+import stat
+import subprocess
+import zipfile
+
+
+def results(r):
+    """Gradescope's results.json shape for one student."""
+    tests = []
+    for e in r["exercises"]:
+        if e["status"] != "graded":
+            tests.append({"name": f"{e['exercise']}: {e['status']}", "score": 0, "max_score": 0,
+                          "status": "failed", "output": "\n".join(e["messages"])[:8000]})
+        for t in e["tests"]:
+            out = t["description"] or ""
+            if t["status"] not in ("pass", "not run"):
+                out += f"\n{t['status']}: {t['message']}\n{t.get('diagnosis', '')}".rstrip()
+            tests.append({"name": t["id"] + (" (bonus)" if t.get("bonus") else ""),
+                          "score": t.get("points", 0),
+                          "max_score": 0 if t.get("bonus") else t.get("points_possible", 0),
+                          "status": "passed" if t["status"] == "pass" else "failed",
+                          "visibility": "visible", "output": out.strip()[:8000]})
+    return {"score": r["total"], "tests": tests, "output": "\n".join(r["notes"]),
+            "visibility": "visible", "stdout_visibility": "hidden"}
+
+
+def write_results(path, r):
+    import json
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results(r), f, indent=2, sort_keys=True)
+
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once when it builds the autograder image.
+set -eu
+apt-get update -qq
+apt-get install -y -qq gcc make pkg-config libcriterion-dev python3 bubblewrap binutils
+"""
+
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this per submission: the submission is in /autograder/submission.
+set -u
+kit=/autograder/source
+class=$(mktemp -d)
+cp -r /autograder/submission "$class/student"
+mkdir -p /autograder/results
+python3 "$kit/grader/grade" "$class" --out "$(mktemp -d)" --no-cache --quiet \\
+    --gradescope-results /autograder/results/results.json
+"""
+
+
+def kit_files(root):
+    """The files of the kit the bundle carries (those git tracks, plus untracked sources)."""
+    try:
+        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                             cwd=root, capture_output=True, text=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        out = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in (".git", "build", "dist", "out")]
+            out += [os.path.relpath(os.path.join(dirpath, f), root) for f in filenames]
+    keep = ("Makefile", "runtime/", "exercises/", "solutions/", "grader/")
+    return sorted(p for p in out if p and p.startswith(keep) and not p.startswith(("grader/out/", "grader/samples/"))
+                  and os.path.isfile(os.path.join(root, p)))
+
+
+def bundle(root, dest):
+    dest = os.path.join(root, dest) if not os.path.isabs(dest) else dest
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFREG | 0o755) << 16
+            z.writestr(info, text)
+        for rel in kit_files(root):
+            z.write(os.path.join(root, rel), rel)
+    return dest

@@ -1,0 +1,182 @@
+"""policy.py - what a student's object file may contain, checked before linking.
+
+A test's verdict must not be something the student's code can arrange, so
+the object is read with binutils before it is linked into a test binary:
+
+* undefined symbols (what it calls) must match the allowlist in allow/ —
+  the functions a channel needs; exit, fork, exec, open, sockets, raw
+  system calls, signals, setjmp/longjmp and the like are refused, each with
+  the reason;
+* global symbols it defines must not take a name the kit, Criterion or the
+  C library already uses (that would replace their code);
+* only ordinary sections: no constructors or destructors (.init_array,
+  .ctors, .fini_array...), no Criterion test or hook sections, no ifuncs;
+* no system-call instructions in its machine code.
+"""
+
+import fnmatch
+import os
+import re
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+REASONS = [
+    (("exit", "_exit", "_Exit", "quick_exit", "pthread_exit", "abort_*"),
+     "ends the process or thread: a test must end by returning, so exit() could fake a pass"),
+    (("fork", "vfork", "clone", "clone3", "posix_spawn*", "exec*", "system", "popen", "daemon",
+      "pthread_create", "thrd_create"),
+     "starts processes or threads: the tests create the threads they need"),
+    (("open", "open64", "openat*", "fopen*", "fdopen", "freopen*", "creat*", "tmpfile*", "mkstemp*",
+      "opendir", "fdopendir", "unlink*", "remove", "rename*", "mkdir*", "rmdir", "chdir", "chmod*",
+      "truncate*", "ftruncate*", "link*", "symlink*", "stat*", "lstat*", "fstat*", "access",
+      "readlink*", "__open*", "__xstat*", "__lxstat*", "__fxstat*", "realpath", "getcwd"),
+     "touches files: a channel needs none, and results files must stay out of reach"),
+    (("write", "read", "pread*", "pwrite*", "writev", "readv", "send*", "recv*", "dup", "dup2",
+      "dup3", "close", "ioctl", "fcntl*", "lseek*", "pipe*", "__read_chk", "fileno"),
+     "reads or writes raw file descriptors, such as the test runner's own channel"),
+    (("socket", "connect", "bind", "listen", "accept*", "getaddrinfo", "gethostbyname*",
+      "socketpair"),
+     "uses the network, which this exercise does not need"),
+    (("dlopen", "dlsym", "dlvsym", "dlmopen"), "loads code at run time"),
+    (("syscall", "__syscall*", "mprotect", "mmap*", "munmap", "mremap", "brk", "sbrk", "ptrace",
+      "prctl", "arch_prctl", "personality", "unshare", "setns", "chroot"),
+     "makes raw system calls or changes memory protection"),
+    (("kill", "raise", "signal", "sigaction", "sigprocmask", "pthread_sigmask", "pthread_kill",
+      "pthread_cancel", "alarm", "setitimer", "timer_*", "sigset*", "sigaltstack"),
+     "sends or catches signals, which the test runner relies on"),
+    (("atexit", "on_exit", "at_quick_exit", "__cxa_atexit", "__cxa_thread_atexit*",
+      "pthread_atfork"),
+     "runs code when the process ends, after the test"),
+    (("setjmp", "_setjmp", "__sigsetjmp", "sigsetjmp", "longjmp", "_longjmp", "siglongjmp",
+      "__longjmp_chk", "setcontext", "swapcontext", "makecontext", "getcontext"),
+     "jumps out of the test without returning"),
+    (("getenv", "secure_getenv", "setenv", "putenv", "unsetenv", "environ", "__environ"),
+     "reads or changes the environment"),
+    (("cr_*", "criterion_*", "__real_*", "__wrap_*", "kt_*"),
+     "reaches into the test framework, which a submission must not touch"),
+]
+
+ALLOWED_SECTIONS = [
+    "", ".text", ".text.*", ".data", ".data.*", ".bss", ".bss.*", ".rodata", ".rodata.*",
+    ".tdata", ".tdata.*", ".tbss", ".tbss.*", ".comment", ".note.GNU-stack", ".note.gnu.property",
+    ".eh_frame", ".debug_*", ".zdebug_*", ".symtab", ".strtab", ".shstrtab", ".group",
+    ".gcc_except_table*", ".rela.text*", ".rela.data*", ".rela.rodata*", ".rela.eh_frame",
+    ".rela.debug_*", ".rela.tdata*", ".rela.gcc_except_table*", ".llvm_addrsig", ".note.gnu.build-id",
+    ".symtab_shndx", ".data.rel.ro*", ".rela.data.rel.ro*",
+]
+RESERVED_DEFINED = ["main", "_start", "_init", "_fini", "__*", "cr_*", "criterion_*", "kt_*", "rt_*",
+                    "_IO_*", "std*"]
+SYSCALL_INSN = re.compile(r"\t(syscall|sysenter|int\s+\$0x80)\b")
+
+
+def load_allowlist(exercise):
+    patterns = []
+    for name in ("base.txt", f"{exercise}.txt"):
+        path = os.path.join(HERE, "allow", name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                patterns += [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+    return patterns
+
+
+def reason_for(symbol):
+    for names, why in REASONS:
+        if any(fnmatch.fnmatchcase(symbol, n) for n in names):
+            return why
+    return "is not on this exercise's list of allowed functions"
+
+
+def _run(argv):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def symbols(obj):
+    """(undefined, defined_globals, ifuncs) of an object file, via nm."""
+    out = _run(["nm", "-P", "--no-sort", obj])
+    if out.returncode != 0:
+        raise ValueError(f"nm could not read the object: {out.stderr.strip()}")
+    undefined, defined, ifuncs = set(), set(), set()
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        name, kind = parts[0], parts[1]
+        name = name.split("@", 1)[0]
+        if kind in ("U", "w", "v"):
+            undefined.add(name)
+        elif kind == "i":
+            ifuncs.add(name)
+        elif kind.isupper():
+            defined.add(name)
+    return undefined, defined, ifuncs
+
+
+def sections(obj):
+    out = _run(["readelf", "-S", "-W", obj])
+    names = []
+    for line in out.stdout.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S*)", line)
+        if m:
+            names.append(m.group(1) if not m.group(1).startswith("NULL") else "")
+    return names
+
+
+def check_object(obj, exercise, taken_names, allowlist=None):
+    """Problems found in one student object, as sentences for the student (empty: ok).
+
+    taken_names: global names the kit's objects and the linked libraries define.
+    """
+    allowlist = allowlist if allowlist is not None else load_allowlist(exercise)
+    problems = []
+    undefined, defined, ifuncs = symbols(obj)
+    for sym in sorted(undefined):
+        if not any(fnmatch.fnmatchcase(sym, p) for p in allowlist) or _explicitly_refused(sym):
+            problems.append(f"uses `{sym}`, which {reason_for(sym)}")
+    for sym in sorted(defined):
+        if sym in taken_names or any(fnmatch.fnmatchcase(sym, p) for p in RESERVED_DEFINED):
+            problems.append(f"defines `{sym}`, a name the kit, Criterion or the C library already "
+                            "uses: rename it or make it `static`")
+    for sym in sorted(ifuncs):
+        problems.append(f"defines `{sym}` as an ifunc, whose resolver would run before any test")
+    for name in sections(obj):
+        if not any(fnmatch.fnmatchcase(name, p) for p in ALLOWED_SECTIONS):
+            problems.append(f"has a section `{name}`: constructors, destructors and test-framework "
+                            "hooks run outside the tests and are not allowed")
+    dis = _run(["objdump", "-d", "--no-show-raw-insn", obj])
+    for line in dis.stdout.splitlines():
+        if SYSCALL_INSN.search(line):
+            problems.append("contains a system-call instruction (inline assembly): "
+                            "not allowed in a submission")
+            break
+    return problems
+
+
+def _explicitly_refused(sym):
+    # The allowlist uses patterns (str*, mem*); a few names they match are refused anyway.
+    return sym in ("strfry", "memfd_create", "stdin")
+
+
+def taken_names(kit_objects, libraries):
+    """Global names defined by the kit's own objects and the shared libraries linked."""
+    names = set()
+    for obj in kit_objects:
+        names |= symbols(obj)[1]
+    for lib in libraries:
+        out = _run(["nm", "-D", "--defined-only", "-P", lib])
+        for line in out.stdout.splitlines():
+            parts = line.split()
+            if parts:
+                names.add(parts[0].split("@", 1)[0])
+    return names
+
+
+def shared_libraries(cc):
+    """The shared libraries every test binary links with."""
+    libs = []
+    for name in ("libcriterion.so", "libc.so.6", "libpthread.so.0", "libm.so.6"):
+        out = _run([cc, f"-print-file-name={name}"])
+        path = out.stdout.strip()
+        if path and os.path.isabs(path) and os.path.exists(path):
+            libs.append(os.path.realpath(path))
+    return libs

@@ -1,0 +1,36 @@
+"""progress.py - one line of progress: students done / total, elapsed, ETA."""
+
+import sys
+import threading
+import time
+
+
+def clock(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Progress:
+    def __init__(self, total, stream=sys.stderr, quiet=False):
+        self.total, self.done, self.stream, self.quiet = total, 0, stream, quiet
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def step(self, name):
+        with self.lock:
+            self.done += 1
+            if self.quiet:
+                return
+            elapsed = time.monotonic() - self.start
+            eta = elapsed / self.done * (self.total - self.done)
+            line = (f"[grade] {self.done}/{self.total} students, {clock(elapsed)} elapsed, "
+                    f"ETA {clock(eta)}  ({name})")
+            if self.tty:
+                self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def elapsed(self):
+        return time.monotonic() - self.start

@@ -1,0 +1,533 @@
+/*
+ * test_mpsc_hidden.c - the grader's tests of the mpsc exercise.
+ *
+ * Each test aims at one entry of the catalogue of channel bugs: a wake that
+ * comes before the state change, a waker woken or dropped under the lock, a
+ * replaced waker woken or leaked, the end of the stream not announced,
+ * messages freed twice or never, a send racing the receiver's drop, and a
+ * long seeded random run checked step by step against a model.
+ */
+#include <stdatomic.h>
+
+#include "kt_pool.h"
+#include "tests/mpsc_testing.h"
+
+/*
+ * A probe waker: when woken it polls the receiver at once, from inside the
+ * wake, and records what it saw. A channel that wakes before it changes its
+ * state shows the probe an old state; one that wakes with its lock held
+ * deadlocks (and the watchdog names the test). When dropped it touches the
+ * channel through `touch`, so a drop under the lock deadlocks as well.
+ */
+typedef struct probe {
+    mpsc_receiver *rx;
+    mpsc_sender *touch; /* cloned and dropped from inside drop, if set */
+    atomic_int clones, wakes, drops;
+    rt_poll seen_poll;
+    mpsc_recv_status seen_status;
+    void *seen_message;
+} probe;
+
+static const rt_waker_vtable probe_vtable;
+
+static rt_waker probe_clone(void *data) {
+    probe *p = data;
+    atomic_fetch_add(&p->clones, 1);
+    return (rt_waker){p, &probe_vtable};
+}
+
+static void probe_wake_by_ref(void *data) {
+    probe *p = data;
+    atomic_fetch_add(&p->wakes, 1);
+    if (p->rx != NULL) {
+        rt_waker noop = rt_waker_noop();
+        p->seen_poll = poll_with(p->rx, &noop, &p->seen_message, &p->seen_status);
+    }
+}
+
+static void probe_drop(void *data) {
+    probe *p = data;
+    atomic_fetch_add(&p->drops, 1);
+    if (p->touch != NULL)
+        mpsc_sender_drop(mpsc_sender_clone(p->touch));
+}
+
+static void probe_wake(void *data) {
+    probe *p = data;
+    probe_wake_by_ref(p);
+    atomic_fetch_add(&p->drops, 1);
+}
+
+static const rt_waker_vtable probe_vtable = {probe_clone, probe_wake, probe_wake_by_ref,
+                                             probe_drop};
+
+static int probe_live(probe *p) {
+    return atomic_load(&p->clones) - atomic_load(&p->drops);
+}
+
+KT_TEST(mpsc_hidden, wake_after_message_queued, .timeout = 2,
+        .description = "send wakes the receiver only after queueing, and outside the lock: a "
+                       "receive from the wake finds the message") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    probe p = {.seen_poll = RT_PENDING};
+    rt_waker waker = {&p, &probe_vtable};
+    void *msg;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+    p.rx = rx;
+    void *back;
+    cr_assert_eq(mpsc_send(tx, tag(0, 5), &back), MPSC_SENT);
+    cr_assert_eq(atomic_load(&p.wakes), 1, "the send did not wake the waiting receiver");
+    cr_assert(p.seen_poll == RT_READY && p.seen_status == MPSC_MESSAGE,
+              "the receiver was woken before the message was queued: polled from the wake, it "
+              "found nothing");
+    cr_assert_eq(p.seen_message, tag(0, 5));
+    p.rx = NULL;
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(probe_live(&p), 0, "%d waker clone(s) were never dropped", probe_live(&p));
+}
+
+KT_TEST(mpsc_hidden, wake_after_last_sender_gone, .timeout = 2,
+        .description = "the last sender's drop wakes the receiver only after counting itself "
+                       "out, and outside the lock") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    mpsc_sender *tx2 = mpsc_sender_clone(tx);
+    probe p = {.seen_poll = RT_PENDING};
+    rt_waker waker = {&p, &probe_vtable};
+    void *msg;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+    p.rx = rx;
+    mpsc_sender_drop(tx);
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING,
+                 "one sender is still alive: the stream must not be closed yet");
+    mpsc_sender_drop(tx2);
+    cr_assert_geq(atomic_load(&p.wakes), 1, "dropping the last sender did not wake the receiver");
+    cr_assert(p.seen_poll == RT_READY && p.seen_status == MPSC_CLOSED,
+              "the receiver was woken before the last sender was counted out: polled from the "
+              "wake, the stream was not closed");
+    p.rx = NULL;
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(probe_live(&p), 0, "%d waker clone(s) were never dropped", probe_live(&p));
+}
+
+KT_TEST(mpsc_hidden, waker_dropped_outside_lock, .timeout = 2,
+        .description = "a replaced waker and the waker left at the receiver's drop are dropped "
+                       "outside the lock") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    probe first = {.touch = tx}, last = {.touch = tx};
+    rt_waker w1 = {&first, &probe_vtable}, w2 = {&last, &probe_vtable};
+    void *msg;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &w1, &msg, &status), RT_PENDING);
+    cr_assert_eq(poll_with(rx, &w2, &msg, &status), RT_PENDING);
+    cr_assert_eq(probe_live(&first), 0, "the replaced waker was not dropped");
+    cr_assert_eq(atomic_load(&first.wakes), 0, "the replaced waker was woken");
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(probe_live(&last), 0, "the receiver's drop did not drop the stored waker");
+    mpsc_sender_drop(tx);
+}
+
+KT_TEST(mpsc_hidden, same_task_polled_again, .timeout = 2,
+        .description = "polling again from the same task keeps exactly one stored waker") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg;
+    mpsc_recv_status status;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING);
+        cr_assert_eq(kt_waker_live(&counts), 1,
+                     "after %d polls from the same task the channel holds %d wakers (the old "
+                     "one must be dropped when replaced)",
+                     i + 1, kt_waker_live(&counts));
+    }
+    void *back;
+    cr_assert_eq(mpsc_send(tx, tag(0, 0), &back), MPSC_SENT);
+    cr_assert_eq(kt_waker_wakes(&counts), 1, "the send did not wake the task");
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0);
+}
+
+KT_TEST(mpsc_hidden, three_tasks_in_turn, .timeout = 2,
+        .description = "polled from three tasks in turn, only the last one is woken, and the "
+                       "others' wakers are dropped") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    kt_waker_counts c[3] = {{0}, {0}, {0}};
+    rt_waker w[3] = {kt_waker(&c[0]), kt_waker(&c[1]), kt_waker(&c[2])};
+    void *msg;
+    mpsc_recv_status status;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(poll_with(rx, &w[i], &msg, &status), RT_PENDING);
+    mpsc_sender_drop(tx);
+    cr_assert_eq(kt_waker_wakes(&c[2]), 1, "the last sender's drop did not wake the newest task");
+    cr_assert_eq(kt_waker_wakes(&c[0]) + kt_waker_wakes(&c[1]), 0,
+                 "a task whose waker had been replaced was woken");
+    cr_assert_eq(kt_waker_live(&c[0]) + kt_waker_live(&c[1]) + kt_waker_live(&c[2]), 0,
+                 "waker clones were leaked");
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc_hidden, many_clones_close_at_last, .timeout = 2,
+        .description = "with five senders the stream stays open until the fifth drop, which "
+                       "wakes the receiver") {
+    mpsc_sender *tx[5];
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx[0], &rx);
+    for (int i = 1; i < 5; i++)
+        tx[i] = mpsc_sender_clone(tx[i - 1]);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg;
+    mpsc_recv_status status;
+    int order[5] = {2, 0, 4, 1, 3};
+    for (int i = 0; i < 4; i++) {
+        mpsc_sender_drop(tx[order[i]]);
+        cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_PENDING,
+                     "after %d of 5 senders were dropped the stream must stay open", i + 1);
+    }
+    int wakes = kt_waker_wakes(&counts);
+    mpsc_sender_drop(tx[order[4]]);
+    cr_assert_gt(kt_waker_wakes(&counts), wakes, "the last sender's drop did not wake");
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    cr_assert_eq(status, MPSC_CLOSED);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(kt_waker_live(&counts), 0);
+}
+
+KT_TEST(mpsc_hidden, null_is_a_message, .timeout = 2,
+        .description = "a NULL message is delivered like any other (the status says what "
+                       "arrived)") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    void *back;
+    cr_assert_eq(mpsc_send(tx, NULL, &back), MPSC_SENT);
+    cr_assert_eq(mpsc_send(tx, tag(0, 1), &back), MPSC_SENT);
+    rt_waker waker = rt_waker_noop();
+    void *msg = tag(9, 9);
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY,
+                 "a queued NULL message must be received");
+    cr_assert_eq(status, MPSC_MESSAGE);
+    cr_assert_null(msg);
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    cr_assert_eq(msg, tag(0, 1));
+    mpsc_sender_drop(tx);
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc_hidden, leftovers_after_senders_gone, .timeout = 2,
+        .description = "messages left after every sender was dropped are freed once at the "
+                       "receiver's drop") {
+    kt_pool *pool = kt_pool_new(8);
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(kt_msg_free, &tx, &rx);
+    mpsc_sender *tx2 = mpsc_sender_clone(tx);
+    void *back;
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(mpsc_send(i % 2 ? tx : tx2, kt_pool_msg(pool, i), &back), MPSC_SENT);
+    rt_waker waker = rt_waker_noop();
+    void *msg;
+    mpsc_recv_status status;
+    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
+    kt_msg_free(msg);
+    mpsc_sender_drop(tx);
+    mpsc_sender_drop(tx2);
+    cr_assert_eq(kt_pool_frees(pool), 1, "dropping the senders freed queued messages");
+    mpsc_receiver_drop(rx);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(mpsc_hidden, no_destructor_leftovers, .timeout = 2,
+        .description = "a channel made without a destructor drops its leftovers without calling "
+                       "one") {
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    void *back;
+    for (unsigned i = 0; i < 5; i++)
+        cr_assert_eq(mpsc_send(tx, tag(0, i), &back), MPSC_SENT);
+    mpsc_receiver_drop(rx);
+    cr_assert_eq(mpsc_send(tx, tag(0, 5), &back), MPSC_RECEIVER_DROPPED);
+    cr_assert_eq(back, tag(0, 5));
+    mpsc_sender *tx2 = mpsc_sender_clone(tx);
+    mpsc_sender_drop(tx);
+    cr_assert_eq(mpsc_send(tx2, tag(0, 6), &back), MPSC_RECEIVER_DROPPED,
+                 "a sender cloned after the receiver's drop must fail too");
+    mpsc_sender_drop(tx2);
+}
+
+/* A producer thread that sends pool messages until the receiver is gone, freeing those handed back.
+ */
+typedef struct racing_producer {
+    pthread_t thread;
+    mpsc_sender *tx;
+    kt_pool *pool;
+    int count, refused;
+} racing_producer;
+
+static void *racing_main(void *arg) {
+    racing_producer *p = arg;
+    for (int i = 0; i < p->count; i++) {
+        void *back = NULL;
+        if (mpsc_send(p->tx, kt_pool_msg(p->pool, i), &back) == MPSC_RECEIVER_DROPPED) {
+            kt_msg_free(back); /* handed back: ours to free */
+            p->refused++;
+        }
+    }
+    mpsc_sender_drop(p->tx);
+    return NULL;
+}
+
+KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 5,
+        .description = "senders racing the receiver's drop: every message is received, freed "
+                       "by the channel or handed back, once") {
+    enum { THREADS = 4, EACH = 3000 };
+    kt_pool *pool = kt_pool_new(THREADS * EACH);
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(kt_msg_free, &tx, &rx);
+    racing_producer ps[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        ps[i] = (racing_producer){.tx = mpsc_sender_clone(tx), .pool = pool, .count = EACH};
+        if (pthread_create(&ps[i].thread, NULL, racing_main, &ps[i]) != 0)
+            cr_assert_fail("could not start a producer thread");
+    }
+    mpsc_sender_drop(tx);
+    for (int i = 0; i < 200; i++) {
+        void *msg;
+        cr_assert_eq(mpsc_recv_blocking(rx, &msg), MPSC_MESSAGE);
+        kt_msg_free(msg);
+    }
+    mpsc_receiver_drop(rx);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(ps[i].thread, NULL);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    kt_pool_delete(pool);
+}
+
+/*
+ * The long random run: one thread, a seeded sequence of sends, clones,
+ * drops and polls (from two alternating tasks), checked step by step against
+ * a model of what the channel must answer.
+ */
+KT_TEST(mpsc_hidden, random_run_matches_model, .timeout = 5,
+        .description = "a long seeded random run of sends, clones, drops and polls matches the "
+                       "reference model step by step") {
+    enum { STEPS = 20000, MAX_SENDERS = 8 };
+    kt_pool *pool = kt_pool_new(STEPS + 1);
+    rt_shake_rng rng;
+    uint64_t seed = kt_shake_seed(4242);
+    rt_shake_rng_init(&rng, seed, 17);
+    kt_waker_counts counts[2] = {{0}, {0}};
+    rt_waker wakers[2] = {kt_waker(&counts[0]), kt_waker(&counts[1])};
+
+    mpsc_sender *senders[MAX_SENDERS];
+    int nsenders = 0;
+    mpsc_receiver *rx = NULL;
+    int *model = calloc(STEPS + 1, sizeof *model); /* the values queued, oldest at head */
+    size_t head = 0, tail = 0;
+    int waiting = -1, wakes_then = 0; /* which waker answered PENDING last, its wakes then */
+    int next_value = 0;
+    size_t frees_expected = 0;
+
+    for (int step = 0; step < STEPS; step++) {
+        if (rx == NULL) {
+            mpsc_channel(kt_msg_free, &senders[0], &rx);
+            nsenders = 1;
+            head = tail = 0;
+            waiting = -1;
+        }
+        unsigned op = (unsigned)(rt_shake_next(&rng) % 100);
+        if (op < 40 && nsenders > 0) {
+            int s = (int)(rt_shake_next(&rng) % (uint64_t)nsenders);
+            void *back = NULL;
+            cr_assert_eq(mpsc_send(senders[s], kt_pool_msg(pool, next_value), &back), MPSC_SENT,
+                         "step %d (seed %llu): send failed while the receiver lives", step,
+                         (unsigned long long)seed);
+            model[tail++] = next_value++;
+            if (waiting >= 0) {
+                cr_assert_gt(kt_waker_wakes(&counts[waiting]), wakes_then,
+                             "step %d (seed %llu): a send did not wake the waiting receiver", step,
+                             (unsigned long long)seed);
+                waiting = -1;
+            }
+        } else if (op < 80) {
+            int w = (int)(rt_shake_next(&rng) % 2);
+            void *msg = NULL;
+            mpsc_recv_status status;
+            rt_poll r = poll_with(rx, &wakers[w], &msg, &status);
+            if (head < tail) {
+                cr_assert(r == RT_READY && status == MPSC_MESSAGE,
+                          "step %d (seed %llu): a message was queued but the receive did not "
+                          "return it",
+                          step, (unsigned long long)seed);
+                cr_assert_eq(kt_msg_value(msg), model[head],
+                             "step %d (seed %llu): received message %d, expected %d", step,
+                             (unsigned long long)seed, kt_msg_value(msg), model[head]);
+                head++;
+                kt_msg_free(msg);
+                frees_expected++;
+            } else if (nsenders == 0) {
+                cr_assert(r == RT_READY && status == MPSC_CLOSED,
+                          "step %d (seed %llu): empty with no sender, the receive must be "
+                          "READY with MPSC_CLOSED",
+                          step, (unsigned long long)seed);
+            } else {
+                cr_assert_eq(r, RT_PENDING,
+                             "step %d (seed %llu): empty with a live sender, the receive must "
+                             "be PENDING",
+                             step, (unsigned long long)seed);
+                cr_assert(kt_waker_live(&counts[w]) == 1 && kt_waker_live(&counts[1 - w]) == 0,
+                          "step %d (seed %llu): after PENDING the channel must hold exactly one "
+                          "waker, the newest (it holds %d new, %d old)",
+                          step, (unsigned long long)seed, kt_waker_live(&counts[w]),
+                          kt_waker_live(&counts[1 - w]));
+                waiting = w;
+                wakes_then = kt_waker_wakes(&counts[w]);
+            }
+        } else if (op < 88 && nsenders > 0 && nsenders < MAX_SENDERS) {
+            int s = (int)(rt_shake_next(&rng) % (uint64_t)nsenders);
+            senders[nsenders++] = mpsc_sender_clone(senders[s]);
+        } else if (op < 97 && nsenders > 0) {
+            int s = (int)(rt_shake_next(&rng) % (uint64_t)nsenders);
+            mpsc_sender_drop(senders[s]);
+            senders[s] = senders[--nsenders];
+            if (nsenders == 0 && waiting >= 0) {
+                cr_assert_gt(kt_waker_wakes(&counts[waiting]), wakes_then,
+                             "step %d (seed %llu): the last sender's drop did not wake the "
+                             "waiting receiver",
+                             step, (unsigned long long)seed);
+                waiting = -1;
+            }
+        } else if (op >= 97 || nsenders == 0) {
+            /* The receiver goes, with what is queued; the senders find it gone. */
+            size_t before = kt_pool_frees(pool);
+            mpsc_receiver_drop(rx);
+            cr_assert_eq(kt_pool_frees(pool) - before, tail - head,
+                         "step %d (seed %llu): the receiver's drop freed %zu of the %zu queued "
+                         "messages",
+                         step, (unsigned long long)seed, kt_pool_frees(pool) - before, tail - head);
+            frees_expected += tail - head;
+            for (int s = 0; s < nsenders; s++) {
+                void *msg = kt_pool_msg(pool, next_value++), *back = NULL;
+                cr_assert_eq(mpsc_send(senders[s], msg, &back), MPSC_RECEIVER_DROPPED);
+                cr_assert_eq(back, msg);
+                kt_msg_free(back);
+                frees_expected++;
+                mpsc_sender_drop(senders[s]);
+            }
+            nsenders = 0;
+            rx = NULL;
+            cr_assert_eq(kt_waker_live(&counts[0]) + kt_waker_live(&counts[1]), 0,
+                         "step %d (seed %llu): wakers left in the channel after every handle "
+                         "was dropped",
+                         step, (unsigned long long)seed);
+        }
+        cr_assert_eq(kt_pool_frees(pool), frees_expected,
+                     "step %d (seed %llu): %zu messages freed, %zu expected", step,
+                     (unsigned long long)seed, kt_pool_frees(pool), frees_expected);
+    }
+    for (int s = 0; s < nsenders; s++)
+        mpsc_sender_drop(senders[s]);
+    if (rx != NULL)
+        mpsc_receiver_drop(rx);
+    char report[256];
+    cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
+    free(model);
+    kt_pool_delete(pool);
+}
+
+/* A task that sends its tagged messages, yielding after each. */
+typedef struct yielding_producer {
+    rt_future base;
+    rt_async co;
+    mpsc_sender *tx;
+    unsigned id, count, i;
+} yielding_producer;
+
+static rt_poll yielding_poll(rt_future *self, rt_context *cx) {
+    yielding_producer *t = (yielding_producer *)self;
+    RT_ASYNC_BEGIN(&t->co);
+    for (t->i = 0; t->i < t->count; t->i++) {
+        void *back;
+        if (mpsc_send(t->tx, tag(t->id, t->i), &back) != MPSC_SENT)
+            break;
+        RT_YIELD(&t->co, cx);
+    }
+    mpsc_sender_drop(t->tx);
+    RT_ASYNC_END(&t->co);
+}
+
+KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 6,
+        .description = "stress: six tasks on a one-worker shaken executor send to a thread "
+                       "blocked in a receive; all arrive in order") {
+    enum { TASKS = 6, EACH = 1500 };
+    rt_executor *ex = rt_executor_new_config(
+        &(rt_executor_config){.workers = 1, .shake = true, .shake_seed = kt_shake_seed(77)});
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    yielding_producer ps[TASKS];
+    rt_join_handle *handles[TASKS];
+    for (unsigned i = 0; i < TASKS; i++) {
+        ps[i] = (yielding_producer){.base = {.poll = yielding_poll, .name = "producer"},
+                                    .tx = mpsc_sender_clone(tx),
+                                    .id = i,
+                                    .count = EACH};
+        handles[i] = rt_spawn(ex, &ps[i].base, "producer");
+    }
+    mpsc_sender_drop(tx);
+    tally seen;
+    tally_init(&seen, TASKS, EACH);
+    void *msg;
+    while (mpsc_recv_blocking(rx, &msg) == MPSC_MESSAGE)
+        tally_add(&seen, msg);
+    seen.closed = 1;
+    for (unsigned i = 0; i < TASKS; i++)
+        rt_join(handles[i]);
+    rt_executor_shutdown(ex);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(rx);
+}
+
+KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 6,
+        .description = "stress: three threads send to a task on a one-worker shaken executor; "
+                       "none lost or repeated") {
+    enum { THREADS = 3, EACH = 15000 };
+    rt_executor *ex = rt_executor_new_config(
+        &(rt_executor_config){.workers = 1, .shake = true, .shake_seed = kt_shake_seed(31337)});
+    mpsc_sender *tx;
+    mpsc_receiver *rx;
+    mpsc_channel(NULL, &tx, &rx);
+    tally seen;
+    tally_init(&seen, THREADS, EACH);
+    consumer_task consumer;
+    consumer_init(&consumer, rx, &seen);
+    rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
+    producer_thread producers[THREADS];
+    producers_start(producers, THREADS, tx, EACH);
+    mpsc_sender_drop(tx);
+    producers_join(producers, THREADS);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(rx);
+}

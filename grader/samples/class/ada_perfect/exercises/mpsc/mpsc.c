@@ -1,0 +1,194 @@
+/*
+ * mpsc.c - the channel: one shared state behind every handle, one lock.
+ *
+ * What is given: the state (struct channel), the handles, making a
+ * channel and freeing it. What you write: the five functions marked TODO.
+ * A good order is the tests' order: mpsc_send and mpsc_receiver_poll_recv
+ * first, then the drops and the clone.
+ *
+ * Two rules hold everywhere:
+ *  - Every field of struct channel is read and written with `lock` held
+ *    (except `destroy`, which never changes).
+ *  - Never wake or drop a waker with `lock` held: the waker may run code that
+ *    uses this channel again and would deadlock. Take it out of its slot with
+ *    rt_waker_take under the lock, unlock, then rt_waker_wake/rt_waker_drop.
+ */
+#include "mpsc.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mpsc_queue.h"
+
+/* The state every handle of one channel shares. */
+typedef struct channel {
+    pthread_mutex_t lock;
+    mpsc_queue queue;        /* sent, not yet taken by the receiver, oldest first */
+    rt_waker rx_waker;       /* the receiver's stored waker; empty when none is stored */
+    bool receiver_dropped;   /* mpsc_receiver_drop was called */
+    size_t senders;          /* sender handles alive */
+    mpsc_destructor destroy; /* for leftover messages; set once, may be NULL */
+} channel;
+
+/* A sender handle: each clone is its own allocation, dropped on its own. */
+struct mpsc_sender {
+    channel *chan;
+};
+
+struct mpsc_receiver {
+    channel *chan;
+    /* Optional, for speed (see the README's last hint): messages already
+     * taken out of chan->queue in one go. Only the receiver touches it, so
+     * it needs no lock. Leave it empty if you do not use it. */
+    mpsc_queue batch;
+};
+
+static void *checked_malloc(size_t size) {
+    void *p = malloc(size);
+    if (p == NULL) {
+        fprintf(stderr, "mpsc: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+/* A new sender handle for `chan`; the caller has already counted it in chan->senders. */
+static mpsc_sender *sender_new(channel *chan) {
+    mpsc_sender *tx = checked_malloc(sizeof *tx);
+    tx->chan = chan;
+    return tx;
+}
+
+/*
+ * Frees the shared state. Call it exactly once, after unlocking, from the
+ * drop that leaves the channel with no handle at all (no sender alive and the
+ * receiver dropped): nobody else can reach the channel then. Its queue must
+ * be empty by then (the messages freed or handed out).
+ */
+static void channel_free(channel *chan) {
+    mpsc_queue_free(&chan->queue);
+    pthread_mutex_destroy(&chan->lock);
+    free(chan);
+}
+
+void mpsc_channel(mpsc_destructor destroy, mpsc_sender **tx, mpsc_receiver **rx) {
+    channel *chan = checked_malloc(sizeof *chan);
+    pthread_mutex_init(&chan->lock, NULL);
+    chan->queue = MPSC_QUEUE_EMPTY;
+    chan->rx_waker = RT_WAKER_NONE;
+    chan->receiver_dropped = false;
+    chan->senders = 1;
+    chan->destroy = destroy;
+    *tx = sender_new(chan);
+    *rx = checked_malloc(sizeof **rx);
+    (*rx)->chan = chan;
+    (*rx)->batch = MPSC_QUEUE_EMPTY;
+}
+
+mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
+    channel *chan = tx->chan;
+    pthread_mutex_lock(&chan->lock);
+    if (chan->receiver_dropped) {
+        pthread_mutex_unlock(&chan->lock);
+        *returned = message;
+        return MPSC_RECEIVER_DROPPED;
+    }
+    mpsc_queue_push(&chan->queue, message);
+    /* Only a receiver that answered PENDING has a waker stored, and a wake
+     * empties the slot: a receiver busy with its queue is never woken. */
+    rt_waker waker = rt_waker_take(&chan->rx_waker);
+    pthread_mutex_unlock(&chan->lock);
+    rt_waker_wake(&waker);
+    *returned = NULL;
+    return MPSC_SENT;
+}
+
+mpsc_sender *mpsc_sender_clone(const mpsc_sender *tx) {
+    channel *chan = tx->chan;
+    pthread_mutex_lock(&chan->lock);
+    chan->senders++;
+    pthread_mutex_unlock(&chan->lock);
+    return sender_new(chan);
+}
+
+void mpsc_sender_drop(mpsc_sender *tx) {
+    channel *chan = tx->chan;
+    free(tx);
+    rt_waker waker = RT_WAKER_NONE;
+    pthread_mutex_lock(&chan->lock);
+    bool last = --chan->senders == 0;
+    if (last)
+        waker = rt_waker_take(&chan->rx_waker);
+    /* Decided under the lock: once unlocked, another handle's drop may free chan. */
+    bool free_channel = last && chan->receiver_dropped;
+    pthread_mutex_unlock(&chan->lock);
+    rt_waker_wake(&waker);
+    if (free_channel)
+        channel_free(chan);
+}
+
+rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **message,
+                                mpsc_recv_status *status) {
+    /* Messages taken in an earlier poll are handed out without the lock. */
+    if (mpsc_queue_pop(&rx->batch, message)) {
+        *status = MPSC_MESSAGE;
+        return RT_READY;
+    }
+    channel *chan = rx->chan;
+    rt_waker old = RT_WAKER_NONE;
+    pthread_mutex_lock(&chan->lock);
+    /* Take every queued message at once: one lock for the whole batch. The
+     * batch is empty here, so the senders get its storage to fill next. */
+    mpsc_queue_swap(&chan->queue, &rx->batch);
+    if (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {
+        /* Store the newest waker. When the stored one wakes the same task
+         * already, keep it and spare a clone. */
+        if (!rt_waker_will_wake(&chan->rx_waker, cx->waker)) {
+            old = rt_waker_take(&chan->rx_waker);
+            chan->rx_waker = rt_waker_clone(cx->waker);
+        }
+        pthread_mutex_unlock(&chan->lock);
+        rt_waker_drop(&old);
+        return RT_PENDING;
+    }
+    pthread_mutex_unlock(&chan->lock);
+    if (mpsc_queue_pop(&rx->batch, message)) {
+        *status = MPSC_MESSAGE;
+    } else {
+        *message = NULL;
+        *status = MPSC_CLOSED;
+    }
+    return RT_READY;
+}
+
+void mpsc_receiver_drop(mpsc_receiver *rx) {
+    channel *chan = rx->chan;
+    mpsc_destructor destroy = chan->destroy;
+    mpsc_queue leftovers = rx->batch;
+    mpsc_queue queued = MPSC_QUEUE_EMPTY;
+    free(rx);
+    pthread_mutex_lock(&chan->lock);
+    chan->receiver_dropped = true;
+    /* From here on sends fail, so what we take now is all that is left. */
+    mpsc_queue_swap(&chan->queue, &queued);
+    rt_waker waker = rt_waker_take(&chan->rx_waker);
+    bool free_channel = chan->senders == 0;
+    pthread_mutex_unlock(&chan->lock);
+
+    /* Once unlocked, chan may be freed by the last sender's drop: use the
+     * copies. The destructor is the caller's code: run it outside the lock. */
+    void *message;
+    while (mpsc_queue_pop(&leftovers, &message))
+        if (destroy != NULL)
+            destroy(message);
+    while (mpsc_queue_pop(&queued, &message))
+        if (destroy != NULL)
+            destroy(message);
+    mpsc_queue_free(&leftovers);
+    mpsc_queue_free(&queued);
+    rt_waker_drop(&waker);
+    if (free_channel)
+        channel_free(chan);
+}

@@ -1,0 +1,71 @@
+/* test_watchdog.c - at a timeout, the watchdog says which tasks wait and whose wakers live. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_test.h"
+#include "rt_test_support.h"
+
+static latch fired;
+static char report[4096];
+
+static void capture(const char *text) {
+    snprintf(report, sizeof report, "%s", text);
+    latch_count(&fired);
+}
+
+/* Keeps its waker and is never woken: the bug the watchdog is there for. */
+typedef struct sleeper {
+    rt_future base;
+    rt_waker kept;
+    bool stored;
+    latch *ready;
+    atomic_bool finish;
+} sleeper;
+
+static rt_poll sleeper_poll(rt_future *self, rt_context *cx) {
+    sleeper *s = (sleeper *)self;
+    if (!s->stored) {
+        s->kept = rt_waker_clone(cx->waker);
+        s->stored = true;
+        latch_count(s->ready);
+        return RT_PENDING;
+    }
+    /* later polls: spurious (shake mode), or the test waking it to finish */
+    return atomic_load(&s->finish) ? RT_READY : RT_PENDING;
+}
+
+KT_TEST(runtime_watchdog, timeout_lists_stuck_tasks, .timeout = 4,
+        .description = "the watchdog report names the stuck test, the task and its waker's origin") {
+    latch_init(&fired);
+    rt_set_watchdog_handler(capture);
+    latch ready;
+    latch_init(&ready);
+    sleeper s = {.base = {.poll = sleeper_poll, .name = "sleeper"}, .ready = &ready};
+    rt_executor *ex = rt_executor_new(1);
+    rt_join_handle *handle = rt_spawn(ex, &s.base, "stuck-consumer");
+    latch_wait(&ready, 1);
+    rt_watchdog_arm(0.05, "stuck_test");
+    latch_wait(&fired, 1);
+    cr_assert(strstr(report, "timeout: stuck_test did not finish within 0.05 s") != NULL, "%s",
+              report);
+    cr_assert(strstr(report, "task 'stuck-consumer'") != NULL, "%s", report);
+    cr_assert(strstr(report, "1 live waker") != NULL, "%s", report);
+    cr_assert(strstr(report, "cloned in sleeper_poll()") != NULL, "%s", report);
+    /* Let the task finish: from now on its polls answer READY. */
+    atomic_store(&s.finish, true);
+    rt_waker_wake(&s.kept);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+}
+
+KT_TEST(runtime_watchdog, timeout_with_nothing_pending, .timeout = 2,
+        .description = "with no task pending, the watchdog report says to look for a blocked thread") {
+    latch_init(&fired);
+    rt_set_watchdog_handler(capture);
+    rt_watchdog_arm(0.01, "blocked_test");
+    latch_wait(&fired, 1);
+    cr_assert(strstr(report, "timeout: blocked_test did not finish") != NULL, "%s", report);
+    cr_assert(strstr(report, "no task or block_on is running or pending") != NULL, "%s", report);
+}
