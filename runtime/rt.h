@@ -3,7 +3,8 @@
  *
  * Read the headers in this order: rt_poll.h, rt_waker.h, rt_context.h,
  * rt_future.h, rt_async.h, rt_block_on.h, rt_executor.h, then
- * rt_diagnose.h and rt_shake.h for when things go wrong.
+ * rt_diagnose.h, rt_watchdog.h and rt_shake.h for when things go wrong,
+ * and rt_todo.h for the stubs. README.md tells how it fits together.
  */
 #ifndef RT_H
 #define RT_H

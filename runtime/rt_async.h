@@ -92,10 +92,14 @@ typedef struct rt_async {
     } while (0)
 
 /* Closes the body: falling off the end makes the future READY. */
+/* (Kept out of clang-format, which would indent the lines after the closing brace.) */
+/* clang-format off */
 #define RT_ASYNC_END(co)                                                                           \
+    RT_FALLTHROUGH; /* the body's last statement runs on into here */                              \
     default:;                                                                                      \
     }                                                                                              \
     (co)->resume_line = -1;                                                                        \
     return RT_READY
+/* clang-format on */
 
 #endif

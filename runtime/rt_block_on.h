@@ -15,7 +15,13 @@
 
 #include "rt_future.h"
 
-/* Polls `future` on this thread until it is READY; its result is in its own fields. */
+/*
+ * Polls `future` on this thread until it is READY; its result is in its own
+ * fields. The future is not dropped: it belongs to the caller. The thread
+ * parks between polls; a wake that arrives during a poll makes it poll
+ * again at once. Safe to call inside a task's poll (see rt_executor.h), but
+ * a poll that blocks holds up its worker.
+ */
 void rt_block_on(rt_future *future);
 
 #endif

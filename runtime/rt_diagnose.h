@@ -35,6 +35,13 @@ typedef void (*rt_diagnosis_handler)(const rt_diagnosis *diagnosis);
  * Replaces the action taken on a diagnosis; returns the previous one.
  * NULL restores the default: print the report on stderr and abort().
  * The kit's own tests use this to check that a diagnosis fires.
+ *
+ * The handler runs on the thread that saw the loss (a worker, the thread
+ * that dropped the waker, or the block_on thread), with no runtime lock
+ * held. If it returns: a task is reported once and stays pending until its
+ * executor shuts down and cancels it; a block_on call polls its future
+ * again, as after a spurious wake-up, since nothing else could ever let
+ * that thread go on.
  */
 rt_diagnosis_handler rt_set_diagnosis_handler(rt_diagnosis_handler handler);
 

@@ -72,14 +72,14 @@ typedef struct rt_join_handle task;
 
 struct rt_join_handle {
     _Atomic task_state state;
-    atomic_int refs;     /* executor (until done) + join handle + live wakers */
+    atomic_int refs;      /* executor (until done) + join handle + live wakers */
     atomic_bool reported; /* a lost waker was reported: once is enough */
     rt_future *future;
     rt_executor *executor;
-    pthread_mutex_t lock;    /* guards the three fields below */
-    bool finished;           /* the future was dropped: joiners may go on */
-    rt_task_outcome outcome; /* valid once finished */
-    rt_waker join_waker;     /* whoever awaits the join handle */
+    pthread_mutex_t lock;        /* guards the three fields below; see task_wake_by_ref */
+    bool finished;               /* the future was dropped: joiners may go on */
+    rt_task_outcome outcome;     /* valid once finished */
+    rt_waker join_waker;         /* whoever awaits the join handle */
     task *live_prev, *live_next; /* the executor's tasks not yet done, under its lock */
     rt_wait_record record;
 };
@@ -88,8 +88,8 @@ typedef struct worker {
     rt_executor *executor;
     unsigned index;
     rt_shake_rng rng;
-    task *next;          /* woken here; runs right after the current poll */
-    unsigned next_runs;  /* polls in a row taken from `next` */
+    task *next;         /* woken here; runs right after the current poll */
+    unsigned next_runs; /* polls in a row taken from `next` */
 } worker;
 
 struct rt_executor {
@@ -97,8 +97,8 @@ struct rt_executor {
     pthread_cond_t work_cond;
     task **ring; /* the shared run queue: a ring buffer of scheduled tasks */
     size_t ring_cap, ring_head, ring_len;
-    unsigned idle_workers;    /* asleep, waiting for work */
-    unsigned blocked_workers; /* inside a blocking call in a poll (rt_block_on in a task) */
+    unsigned idle_workers;     /* asleep, waiting for work */
+    unsigned blocked_workers;  /* inside a blocking call in a poll (rt_block_on in a task) */
     atomic_bool shutting_down; /* written under lock; read without it by workers */
     task *live;                /* every task not yet done, for shutdown */
     pthread_t *threads;
@@ -228,7 +228,7 @@ static void wake_state(task *t) {
             return; /* already scheduled or notified, or done */
         if (atomic_compare_exchange_weak(&t->state, &seen, next)) {
             if (next == TASK_SCHEDULED) {
-                atomic_store(&t->record.waiting, false);
+                atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
                 schedule(t);
             }
             return;
@@ -297,7 +297,7 @@ static void unlink_live_locked(rt_executor *ex, task *t) {
  * be reused. The task is already DONE: wakes no longer schedule it.
  */
 static void task_finish(task *t, rt_task_outcome outcome) {
-    atomic_store(&t->record.waiting, false);
+    atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
     rt_registry_remove(&t->record);
     rt_future_drop(t->future);
     pthread_mutex_lock(&t->lock);
@@ -333,19 +333,25 @@ static void run_task(worker *w, task *t) {
         return;
     }
 
-    atomic_store(&t->record.pending_in, cx.pending_in);
+    /* Relaxed: `pending_in` and `waiting` only feed reports, and a full
+     * barrier on every poll would cost more than the rest of the bookkeeping. */
+    atomic_store_explicit(&t->record.pending_in, cx.pending_in, memory_order_relaxed);
     /* Shake: now and then poll again with no wake-up; correct futures cope. */
     if (ex->shake && rt_shake_one_in(&w->rng, 8)) {
         atomic_store(&t->state, TASK_SCHEDULED);
         queue_push(ex, t);
         return;
     }
-    atomic_store(&t->record.waiting, true);
+    atomic_store_explicit(&t->record.waiting, true, memory_order_relaxed);
+    /* Once IDLE, a wake can send the task to another worker, which may
+     * finish and free it: hold a reference until the check below is done. */
+    atomic_fetch_add(&t->refs, 1);
     task_state seen = TASK_RUNNING;
     if (!atomic_compare_exchange_strong(&t->state, &seen, TASK_IDLE)) {
         /* NOTIFIED: woken during the poll. To the shared queue, not the
          * next slot: a task that woke itself (a yield) lets others run. */
-        atomic_store(&t->record.waiting, false);
+        task_release(t); /* not the last: the executor's is still held */
+        atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
         atomic_store(&t->state, TASK_SCHEDULED);
         queue_push(ex, t);
         return;
@@ -355,6 +361,7 @@ static void run_task(worker *w, task *t) {
     if (rt_record_live(&t->record) == 0)
         report_lost(t, rt_record_dropped_last(&t->record) ? RT_DIAG_LAST_WAKER_DROPPED
                                                           : RT_DIAG_PENDING_WITHOUT_WAKER);
+    task_release(t);
 }
 
 /* The next task for worker w: its next slot first, else the shared queue. NULL: stop. */

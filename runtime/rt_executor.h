@@ -12,6 +12,17 @@
  * Tasks have names (for diagnoses). A task that answers PENDING while no
  * clone of its waker is left, or whose last waker is dropped without a
  * wake, is reported at once by name (see rt_diagnose.h).
+ *
+ * Poll functions must not block: a worker that waits inside a poll (on a
+ * lock held for long, on I/O, on rt_join) runs nothing else meanwhile.
+ * rt_block_on and rt_join inside a task do work (the worker hands its
+ * pending work to the others first), but with one worker they deadlock as
+ * soon as they wait for another task.
+ *
+ * A task woken from a task that runs on the same executor is usually
+ * polled next on the same worker, right after the current poll: the way a
+ * channel's sender and receiver take turns cheaply. A task that keeps
+ * yielding goes to the back of the queue, so nobody starves.
  */
 #ifndef RT_EXECUTOR_H
 #define RT_EXECUTOR_H
@@ -53,17 +64,22 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config);
  */
 rt_join_handle *rt_spawn(rt_executor *executor, rt_future *future, const char *name);
 
-/* Waits on this thread until the task ends, frees the handle, and says how it ended. */
+/*
+ * Waits on this thread until the task ends, frees the handle, and says how
+ * it ended. A handle may be joined after its executor was shut down (it
+ * then says RT_TASK_CANCELLED at once, unless the task had completed).
+ */
 rt_task_outcome rt_join(rt_join_handle *handle);
 
 /*
  * The join handle as a future, for use inside a task: READY once the task
- * ended, with its outcome in *outcome. Then free the handle with
- * rt_join_handle_drop.
+ * ended (its future already dropped), with its outcome in *outcome; else
+ * PENDING, with the caller's waker stored in the handle. Poll it from one
+ * task at a time. Then free the handle with rt_join_handle_drop.
  */
 rt_poll rt_join_handle_poll(rt_join_handle *handle, rt_context *cx, rt_task_outcome *outcome);
 
-/* Lets go of the handle; the task runs on, detached. */
+/* Lets go of the handle (and of any waker stored in it); the task runs on, detached. */
 void rt_join_handle_drop(rt_join_handle *handle);
 
 /* The task's name, as given to rt_spawn. */
@@ -71,12 +87,16 @@ const char *rt_join_handle_name(const rt_join_handle *handle);
 
 /*
  * Stops the executor: waits for the polls under way to return, cancels every
- * task that is not finished (dropping its future; its join handle reports
- * RT_TASK_CANCELLED), joins every worker thread and frees the executor.
+ * task that is not finished (dropping its future exactly once; its join
+ * handle reports RT_TASK_CANCELLED), joins every worker thread and frees
+ * the executor. Futures dropped here may wake or drop other tasks' wakers:
+ * that is harmless, and no lost waker is reported for cancelled tasks.
+ * Call it once, from a thread that is not one of its workers, after the
+ * last rt_spawn; wakers of its tasks stay valid (waking them does nothing).
  */
 void rt_executor_shutdown(rt_executor *executor);
 
-/* The name of the task this thread is polling, or NULL outside a task. */
+/* The name of the task this thread is polling, or NULL outside a task's poll. */
 const char *rt_current_task_name(void);
 
 #endif

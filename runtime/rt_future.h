@@ -26,8 +26,9 @@ typedef struct rt_future rt_future;
 struct rt_future {
     /* Makes progress; RT_READY when done, RT_PENDING after storing a waker. */
     rt_poll (*poll)(rt_future *self, rt_context *cx);
-    /* Frees what the future owns, once, when nobody will poll it again
-     * (after READY, or when an executor shuts down before it was ready).
+    /* Frees what the future owns, once, when nobody will poll it again:
+     * an executor calls it after READY, or at shutdown when the task is
+     * cancelled. (rt_block_on does not: the caller owns that future.)
      * NULL when there is nothing to free. */
     void (*drop)(rt_future *self);
     /* Shown in diagnoses ("pending in mpsc_recv"); may be NULL. */

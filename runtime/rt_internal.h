@@ -49,10 +49,10 @@ typedef struct rt_wait_record {
      * was dropped rather than woken: the two kinds of lost waker differ
      * only in that bit, and one atomic word keeps the two in step. */
     atomic_uint wakers;
-    atomic_bool waiting;                /* answered PENDING and not woken since */
-    _Atomic(const char *) pending_in;   /* from the context of the last poll */
-    rt_site_slot last_clone;            /* where the newest clone was made */
-    rt_site_slot last_drop;             /* where the latest drop happened */
+    atomic_bool waiting;              /* answered PENDING and not woken since */
+    _Atomic(const char *) pending_in; /* from the context of the last poll */
+    rt_site_slot last_clone;          /* where the newest clone was made */
+    rt_site_slot last_drop;           /* where the latest drop happened */
 } rt_wait_record;
 
 /* Counts a new clone. */

@@ -4,8 +4,10 @@
  * A channel that works only because tasks happen to run in one order is
  * broken, but may pass a test a thousand times. In shake mode the executor
  * picks ready tasks in random order, polls tasks again without a wake-up
- * (a spurious wake, which every correct future must tolerate) and yields
- * the processor at random points. Every decision comes from a seeded
+ * (a spurious wake, which every correct future must tolerate), yields
+ * the processor at random points, and wakes idle workers more eagerly so
+ * that more runs in parallel. block_on also polls again now and then
+ * without a wake-up. Every decision comes from a seeded
  * generator, so a failure can be replayed: set RT_SHAKE=<seed>. With one
  * worker thread a seed always gives the same schedule.
  *

@@ -24,10 +24,10 @@ typedef struct rt_waker rt_waker;
 
 /* The four operations every kind of waker provides (Rust's RawWakerVTable). */
 typedef struct rt_waker_vtable {
-    rt_waker (*clone)(void *data);    /* another counted waker for the same thing */
-    void (*wake)(void *data);         /* wake, and give up this waker */
-    void (*wake_by_ref)(void *data);  /* wake, and keep this waker */
-    void (*drop)(void *data);         /* give up this waker without waking */
+    rt_waker (*clone)(void *data);   /* another counted waker for the same thing */
+    void (*wake)(void *data);        /* wake, and give up this waker */
+    void (*wake_by_ref)(void *data); /* wake, and keep this waker */
+    void (*drop)(void *data);        /* give up this waker without waking */
 } rt_waker_vtable;
 
 struct rt_waker {

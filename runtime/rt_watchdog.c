@@ -45,8 +45,8 @@ static char *write_report(const char *what, double seconds) {
                  "is the usual cause.\n");
     uint64_t seed = rt_shake_last_seed();
     if (seed != 0)
-        fprintf(out, "  (shake seed %llu: replay with RT_SHAKE=%llu)\n",
-                (unsigned long long)seed, (unsigned long long)seed);
+        fprintf(out, "  (shake seed %llu: replay with RT_SHAKE=%llu)\n", (unsigned long long)seed,
+                (unsigned long long)seed);
     fclose(out);
     return text;
 }

@@ -94,6 +94,7 @@ void oneshot_channel(oneshot_destructor destroy, oneshot_sender **tx, oneshot_re
  * (if any) was woken after the value was in place. *returned is set to NULL.
  * ONESHOT_RECEIVER_DROPPED: the receiver was dropped first; the value was
  * not taken and is handed back in *returned, still the caller's to free.
+ * `returned` must not be NULL.
  */
 oneshot_send_result oneshot_send(oneshot_sender *tx, void *value, void **returned);
 

@@ -5,8 +5,11 @@
  *     make bench-runtime BENCH_ARGS=3    3 runs each
  *     make bench-runtime BENCH_ARGS="7 ping"   only the figures whose label has "ping"
  *
- * Each figure is the median of several runs, in nanoseconds per operation,
- * so that later changes to the runtime can be compared against it:
+ * Each figure is the median of several runs, in nanoseconds per operation
+ * so that later changes to the runtime can be compared against it: wall
+ * time, and CPU time (all threads together). Wall time is what a user
+ * waits; CPU time counts spinning and system calls but not waiting for a
+ * core, so it is the steadier figure on a machine shared with other jobs.
  *
  *   spawn+join        spawn a task that is ready at once, then rt_join it
  *   spawn batch       spawn 10,000 such tasks, then join them all (per task)
@@ -39,14 +42,31 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Runs `one_run` `runs` times and returns the median of what it returned. */
-static double median_of(int runs, double (*one_run)(void *), void *arg) {
-    double results[64];
+static double cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * Runs `one_run` `runs` times; returns the median of what it returned (wall
+ * time per operation) and, in *cpu_ratio, the median share of CPU time to
+ * wall time, all threads together. The CPU figure tells spinning and
+ * system calls from sleeping, and is steadier than wall time on a busy
+ * machine.
+ */
+static double median_of(int runs, double (*one_run)(void *), void *arg, double *cpu_ratio) {
+    double results[64], ratios[64];
     if (runs > 64)
         runs = 64;
-    for (int i = 0; i < runs; i++)
+    for (int i = 0; i < runs; i++) {
+        double wall_start = now_ns(), cpu_start = cpu_ns();
         results[i] = one_run(arg);
+        ratios[i] = (cpu_ns() - cpu_start) / (now_ns() - wall_start);
+    }
     qsort(results, (size_t)runs, sizeof results[0], compare_doubles);
+    qsort(ratios, (size_t)runs, sizeof ratios[0], compare_doubles);
+    *cpu_ratio = ratios[runs / 2];
     return results[runs / 2];
 }
 
@@ -277,7 +297,9 @@ static const char *only; /* run only the figures whose label contains this */
 static void figure(const char *label, double (*one_run)(void *), void *arg, const char *unit) {
     if (only != NULL && strstr(label, only) == NULL)
         return;
-    printf("  %-34s %8.0f ns%s\n", label, median_of(runs, one_run, arg), unit);
+    double cpu_ratio;
+    double ns = median_of(runs, one_run, arg, &cpu_ratio);
+    printf("  %-34s %8.0f ns wall %8.0f ns CPU%s\n", label, ns, ns * cpu_ratio, unit);
     fflush(stdout);
 }
 
@@ -292,7 +314,7 @@ int main(int argc, char **argv) {
     printf("runtime benchmark: median of %d runs, nanoseconds per operation\n", runs);
     figure("spawn+join, 1 worker", run_spawn_join, &one, "");
     figure("spawn+join, 2 workers", run_spawn_join, &two, "");
-    figure("spawn batch of 10000, 2 workers", run_spawn_batch, &two, " per task");
+    figure("spawn batch of 10000, 2 workers", run_spawn_batch, &two, " (per task)");
     figure("ping-pong round trip, 1 worker", run_ping_pong, &one, "");
     figure("ping-pong round trip, 2 workers", run_ping_pong, &two, "");
     figure("block_on woken by another thread", run_block_on, NULL, "");

@@ -32,7 +32,7 @@ static rt_poll steps_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&s->co);
 }
 
-KT_TEST(runtime_async, await_resumes_where_it_stopped, .timeout = 2,
+KT_TEST(runtime_async, await_resumes_where_it_stopped, .timeout = 5,
         .description = "RT_AWAIT_POLL, RT_AWAIT and RT_YIELD resume after the await, not before") {
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
@@ -84,7 +84,7 @@ static rt_poll early_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&e->co);
 }
 
-KT_TEST(runtime_async, async_return_finishes_early, .timeout = 2,
+KT_TEST(runtime_async, async_return_finishes_early, .timeout = 5,
         .description = "RT_ASYNC_RETURN makes the future READY at once, skipping the rest") {
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
@@ -101,7 +101,7 @@ KT_TEST(runtime_async, async_return_finishes_early, .timeout = 2,
     cr_assert_eq(f.reached_end, 1, "falling off the end is READY too");
 }
 
-KT_TEST(runtime_async, innermost_pending_is_kept, .timeout = 2,
+KT_TEST(runtime_async, innermost_pending_is_kept, .timeout = 5,
         .description = "the context names the innermost future that was PENDING") {
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
@@ -119,7 +119,7 @@ static rt_poll runs_in_block_on(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&e->co);
 }
 
-KT_TEST(runtime_async, async_under_block_on, .timeout = 2,
+KT_TEST(runtime_async, async_under_block_on, .timeout = 5,
         .description = "an async function that yields 100 times runs to the end under block_on") {
     early e = {.base = {.poll = runs_in_block_on, .name = "yielder"}};
     rt_block_on(&e.base);

@@ -34,7 +34,7 @@ static rt_poll remote_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_block_on, wakes_from_another_thread, .timeout = 2,
+KT_TEST(runtime_block_on, wakes_from_another_thread, .timeout = 5,
         .description = "block_on sleeps until a waker is woken from another thread") {
     for (int round = 0; round < 200; round++) {
         remote_future f = {.base = {.poll = remote_poll, .name = "remote"}};
@@ -59,7 +59,7 @@ static rt_poll self_waking_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_block_on, wake_during_poll_is_kept, .timeout = 2,
+KT_TEST(runtime_block_on, wake_during_poll_is_kept, .timeout = 5,
         .description = "a wake that arrives during the poll makes block_on poll again") {
     self_waking f = {.base = {.poll = self_waking_poll, .name = "self_waking"}};
     rt_block_on(&f.base);
@@ -84,14 +84,14 @@ static rt_poll woken_meanwhile_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_block_on, wake_from_thread_during_poll, .timeout = 2,
+KT_TEST(runtime_block_on, wake_from_thread_during_poll, .timeout = 5,
         .description = "a wake from another thread during the poll is not lost") {
     self_waking f = {.base = {.poll = woken_meanwhile_poll, .name = "woken_meanwhile"}};
     rt_block_on(&f.base);
     cr_assert_eq(f.polls, 2);
 }
 
-KT_TEST(runtime_block_on, ready_at_once, .timeout = 2,
+KT_TEST(runtime_block_on, ready_at_once, .timeout = 5,
         .description = "a future ready on its first poll is polled once and never parks") {
     self_waking f = {.base = {.poll = self_waking_poll, .name = "ready"}, .polls = 1};
     rt_block_on(&f.base);
@@ -100,7 +100,7 @@ KT_TEST(runtime_block_on, ready_at_once, .timeout = 2,
 
 /* ---- the yield future ---- */
 
-KT_TEST(runtime_block_on, yield_future, .timeout = 2,
+KT_TEST(runtime_block_on, yield_future, .timeout = 5,
         .description = "rt_yield_future is PENDING once, having woken itself, then READY") {
     rt_yield_future y;
     rt_yield_future_init(&y);

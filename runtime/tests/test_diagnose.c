@@ -52,7 +52,7 @@ static rt_poll forgetful_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&f->co);
 }
 
-KT_TEST(runtime_diagnose, task_pending_without_waker, .timeout = 2,
+KT_TEST(runtime_diagnose, task_pending_without_waker, .timeout = 5,
         .description = "a task answering PENDING without storing its waker is reported by name") {
     capture_reports();
     forgetful f = {.base = {.poll = forgetful_poll, .name = "consumer_loop"}};
@@ -92,7 +92,7 @@ static void replace_without_waking(rt_waker *slot) {
     rt_waker_drop(slot); /* the bug: the waiting side is never woken */
 }
 
-KT_TEST(runtime_diagnose, task_last_waker_dropped, .timeout = 2,
+KT_TEST(runtime_diagnose, task_last_waker_dropped, .timeout = 5,
         .description = "dropping a pending task's only waker is reported, naming where") {
     capture_reports();
     latch ready;
@@ -127,7 +127,7 @@ static rt_poll forgetful_once_poll(rt_future *self, rt_context *cx) {
     return atomic_load(&reports) > 0 ? RT_READY : RT_PENDING;
 }
 
-KT_TEST(runtime_diagnose, block_on_pending_without_waker, .timeout = 2,
+KT_TEST(runtime_diagnose, block_on_pending_without_waker, .timeout = 5,
         .description = "block_on on a future that keeps no waker is reported, not left hanging") {
     capture_reports();
     forgetful_once f = {.base = {.poll = forgetful_once_poll, .name = "lonely_future"}};
@@ -163,7 +163,7 @@ static rt_poll dropped_elsewhere_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_diagnose, block_on_last_waker_dropped, .timeout = 2,
+KT_TEST(runtime_diagnose, block_on_last_waker_dropped, .timeout = 5,
         .description = "block_on whose only waker is dropped by another thread is reported") {
     capture_reports();
     dropped_elsewhere f = {.base = {.poll = dropped_elsewhere_poll, .name = "awaiting_reply"}};
@@ -194,7 +194,7 @@ static rt_poll relay_poll(rt_future *self, rt_context *cx) {
 
 enum { RELAYS = 64 };
 
-KT_TEST(runtime_diagnose, correct_futures_are_not_reported, .timeout = 4,
+KT_TEST(runtime_diagnose, correct_futures_are_not_reported, .timeout = 8,
         .description = "a chain of 64 tasks that store and wake their wakers is never reported") {
     capture_reports();
     static flag flags[RELAYS + 1];
@@ -204,9 +204,8 @@ KT_TEST(runtime_diagnose, correct_futures_are_not_reported, .timeout = 4,
         flag_init(&flags[i]);
     rt_executor *ex = rt_executor_new(2);
     for (int i = 0; i < RELAYS; i++) {
-        relays[i] = (relay){.base = {.poll = relay_poll, .name = "relay"},
-                            .in = &flags[i],
-                            .out = &flags[i + 1]};
+        relays[i] = (relay){
+            .base = {.poll = relay_poll, .name = "relay"}, .in = &flags[i], .out = &flags[i + 1]};
         handles[i] = rt_spawn(ex, &relays[i].base, "relay");
     }
     flag_raise(&flags[0]);
@@ -222,7 +221,7 @@ KT_TEST(runtime_diagnose, correct_futures_are_not_reported, .timeout = 4,
 
 /* ---- the default handler ---- */
 
-KT_TEST(runtime_diagnose, default_handler_prints_and_aborts, .timeout = 4,
+KT_TEST(runtime_diagnose, default_handler_prints_and_aborts, .timeout = 8,
         .description = "without a handler, a diagnosis is printed on stderr and aborts") {
     int out[2];
     cr_assert_eq(pipe(out), 0);

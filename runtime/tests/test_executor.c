@@ -25,16 +25,15 @@ static rt_poll counter_poll(rt_future *self, rt_context *cx) {
 
 enum { MANY = 10000 };
 
-KT_TEST(runtime_executor, many_tasks_on_two_workers, .timeout = 8,
+KT_TEST(runtime_executor, many_tasks_on_two_workers, .timeout = 15,
         .description = "10,000 tasks, some yielding, all run to the end on 2 workers") {
     static counter_task tasks[MANY];
     static rt_join_handle *handles[MANY];
     atomic_int done = 0;
     rt_executor *ex = rt_executor_new(2);
     for (int i = 0; i < MANY; i++) {
-        tasks[i] = (counter_task){.base = {.poll = counter_poll, .name = "counter"},
-                                  .yields = i % 3,
-                                  .done = &done};
+        tasks[i] = (counter_task){
+            .base = {.poll = counter_poll, .name = "counter"}, .yields = i % 3, .done = &done};
         handles[i] = rt_spawn(ex, &tasks[i].base, "counter");
     }
     for (int i = 0; i < MANY; i++)
@@ -43,7 +42,7 @@ KT_TEST(runtime_executor, many_tasks_on_two_workers, .timeout = 8,
     rt_executor_shutdown(ex);
 }
 
-KT_TEST(runtime_executor, wake_from_plain_thread, .timeout = 2,
+KT_TEST(runtime_executor, wake_from_plain_thread, .timeout = 5,
         .description = "a task waiting on a flag runs again when a plain thread raises it") {
     flag f;
     flag_init(&f);
@@ -79,7 +78,7 @@ static rt_poll woken_meanwhile_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_executor, wake_during_poll_is_kept, .timeout = 2,
+KT_TEST(runtime_executor, wake_during_poll_is_kept, .timeout = 5,
         .description = "a task woken while it is being polled is polled again (NOTIFIED)") {
     rt_set_diagnosis_handler(NULL);
     for (unsigned workers = 1; workers <= 2; workers++) {
@@ -123,9 +122,15 @@ static void ping_pong(unsigned workers) {
         flag_init(&pong[i]);
     }
     player a = {.base = {.poll = player_poll, .name = "pinger"},
-                .mine = pong, .theirs = ping, .serves = true, .rounds = ROUNDS};
+                .mine = pong,
+                .theirs = ping,
+                .serves = true,
+                .rounds = ROUNDS};
     player b = {.base = {.poll = player_poll, .name = "ponger"},
-                .mine = ping, .theirs = pong, .serves = false, .rounds = ROUNDS};
+                .mine = ping,
+                .theirs = pong,
+                .serves = false,
+                .rounds = ROUNDS};
     rt_executor_config config = {.workers = workers, .shake = true, .shake_seed = kt_shake_seed(7)};
     rt_executor *ex = rt_executor_new_config(&config);
     rt_join_handle *hb = rt_spawn(ex, &b.base, "ponger");
@@ -141,12 +146,12 @@ static void ping_pong(unsigned workers) {
     }
 }
 
-KT_TEST(runtime_executor, ping_pong_one_worker, .timeout = 4,
+KT_TEST(runtime_executor, ping_pong_one_worker, .timeout = 8,
         .description = "two tasks waking each other 500 times on one worker never stall") {
     ping_pong(1);
 }
 
-KT_TEST(runtime_executor, ping_pong_two_workers, .timeout = 4,
+KT_TEST(runtime_executor, ping_pong_two_workers, .timeout = 8,
         .description = "two tasks waking each other 500 times on two workers never stall") {
     ping_pong(2);
 }
@@ -191,7 +196,7 @@ static rt_poll fan_sender_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&s->co);
 }
 
-KT_TEST(runtime_executor, one_task_wakes_sixteen, .timeout = 4,
+KT_TEST(runtime_executor, one_task_wakes_sixteen, .timeout = 8,
         .description = "one task waking 16 waiting tasks, 50 times, reaches every one") {
     static flag flags[FANOUT][FAN_ROUNDS];
     static fan_receiver receivers[FANOUT];
@@ -252,7 +257,7 @@ static rt_poll parent_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&p->co);
 }
 
-KT_TEST(runtime_executor, spawn_from_a_task, .timeout = 2,
+KT_TEST(runtime_executor, spawn_from_a_task, .timeout = 5,
         .description = "a task can spawn another and await it; tasks know their own name") {
     rt_executor *ex = rt_executor_new(2);
     parent_task p = {.base = {.poll = parent_poll, .name = "parent"}, .ex = ex};
@@ -296,16 +301,18 @@ static rt_poll helper_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&h->co);
 }
 
-KT_TEST(runtime_executor, blocking_poll_does_not_strand_tasks, .timeout = 4,
+KT_TEST(runtime_executor, blocking_poll_does_not_strand_tasks, .timeout = 8,
         .description = "a task woken just before a worker blocks still runs on the other worker") {
     flag ready, go, back;
     flag_init(&ready);
     flag_init(&go);
     flag_init(&back);
     rt_executor *ex = rt_executor_new(2);
-    helper h = {.base = {.poll = helper_poll, .name = "helper"}, .ready = &ready, .go = &go,
-                .back = &back};
-    blocker b = {.base = {.poll = blocker_poll, .name = "blocker"}, .ready = &ready, .go = &go,
+    helper h = {
+        .base = {.poll = helper_poll, .name = "helper"}, .ready = &ready, .go = &go, .back = &back};
+    blocker b = {.base = {.poll = blocker_poll, .name = "blocker"},
+                 .ready = &ready,
+                 .go = &go,
                  .back = &back};
     rt_join_handle *hh = rt_spawn(ex, &h.base, "helper");
     rt_join_handle *hb = rt_spawn(ex, &b.base, "blocker");

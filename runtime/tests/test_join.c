@@ -25,11 +25,11 @@ static void droppable_drop(rt_future *self) {
 }
 
 static droppable droppable_make(flag *f) {
-    return (droppable){.base = {.poll = droppable_poll, .drop = droppable_drop, .name = "droppable"},
-                       .flag = f};
+    return (droppable){
+        .base = {.poll = droppable_poll, .drop = droppable_drop, .name = "droppable"}, .flag = f};
 }
 
-KT_TEST(runtime_join, join_reports_completion, .timeout = 2,
+KT_TEST(runtime_join, join_reports_completion, .timeout = 5,
         .description = "rt_join waits for the task, says COMPLETED, and the future is dropped") {
     flag f;
     flag_init(&f);
@@ -46,7 +46,7 @@ KT_TEST(runtime_join, join_reports_completion, .timeout = 2,
     flag_destroy(&f);
 }
 
-KT_TEST(runtime_join, unnamed_task, .timeout = 2,
+KT_TEST(runtime_join, unnamed_task, .timeout = 5,
         .description = "a task spawned with a NULL name is called \"task\"") {
     droppable d = droppable_make(NULL);
     rt_executor *ex = rt_executor_new(1);
@@ -74,7 +74,7 @@ static rt_poll joiner_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&j->co);
 }
 
-KT_TEST(runtime_join, join_handle_awaited_by_a_task, .timeout = 2,
+KT_TEST(runtime_join, join_handle_awaited_by_a_task, .timeout = 5,
         .description = "a task awaiting another's join handle wakes when that task ends") {
     flag go, started;
     flag_init(&go);
@@ -97,7 +97,7 @@ KT_TEST(runtime_join, join_handle_awaited_by_a_task, .timeout = 2,
     flag_destroy(&started);
 }
 
-KT_TEST(runtime_join, detached_task_runs_on, .timeout = 2,
+KT_TEST(runtime_join, detached_task_runs_on, .timeout = 5,
         .description = "a detached task, run or cancelled at shutdown, is dropped exactly once") {
     flag go;
     flag_init(&go);
@@ -127,7 +127,7 @@ static void announcer_drop(rt_future *self) {
     atomic_fetch_add(&((announcer *)self)->drops, 1);
 }
 
-KT_TEST(runtime_join, detached_task_completes, .timeout = 2,
+KT_TEST(runtime_join, detached_task_completes, .timeout = 5,
         .description = "a detached task runs to the end without anyone joining it") {
     flag done;
     flag_init(&done);

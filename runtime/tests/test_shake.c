@@ -63,9 +63,8 @@ static void run_schedule(uint64_t seed, poll_log *log) {
     root->base = (rt_future){.poll = root_poll, .name = "root"};
     root->ex = ex;
     for (int i = 0; i < CHILDREN; i++)
-        root->children[i] = (child_task){.base = {.poll = child_poll, .name = "child"},
-                                         .id = i,
-                                         .log = log};
+        root->children[i] =
+            (child_task){.base = {.poll = child_poll, .name = "child"}, .id = i, .log = log};
     cr_assert_eq(rt_join(rt_spawn(ex, &root->base, "root")), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
     free(root);
@@ -76,7 +75,7 @@ static bool same_log(const poll_log *a, const poll_log *b) {
            memcmp(a->entries, b->entries, (size_t)a->length * sizeof a->entries[0]) == 0;
 }
 
-KT_TEST(runtime_shake, same_seed_same_schedule, .timeout = 4,
+KT_TEST(runtime_shake, same_seed_same_schedule, .timeout = 8,
         .description = "with one worker, a shake seed always gives the same order of polls") {
     uint64_t seed = kt_shake_seed(42);
     unsetenv("RT_SHAKE"); /* from here on the configured seeds decide */
@@ -90,7 +89,7 @@ KT_TEST(runtime_shake, same_seed_same_schedule, .timeout = 4,
     }
 }
 
-KT_TEST(runtime_shake, other_seeds_other_schedules, .timeout = 4,
+KT_TEST(runtime_shake, other_seeds_other_schedules, .timeout = 8,
         .description = "a different shake seed gives a different order of polls") {
     uint64_t seed = kt_shake_seed(42);
     unsetenv("RT_SHAKE");
@@ -105,11 +104,11 @@ KT_TEST(runtime_shake, other_seeds_other_schedules, .timeout = 4,
         if (!same_log(&first, &other))
             found = next;
     }
-    cr_assert_neq(found, 0, "seeds %llu..%llu all gave the same schedule",
-                  (unsigned long long)seed, (unsigned long long)seed + 20);
+    cr_assert_neq(found, 0, "seeds %llu..%llu all gave the same schedule", (unsigned long long)seed,
+                  (unsigned long long)seed + 20);
 }
 
-KT_TEST(runtime_shake, seed_is_reported, .timeout = 2,
+KT_TEST(runtime_shake, seed_is_reported, .timeout = 5,
         .description = "a shaking executor records its seed for failure reports") {
     unsetenv("RT_SHAKE");
     rt_executor_config config = {.workers = 1, .shake = true, .shake_seed = 987654321};
@@ -118,7 +117,7 @@ KT_TEST(runtime_shake, seed_is_reported, .timeout = 2,
     rt_executor_shutdown(ex);
 }
 
-KT_TEST(runtime_shake, environment_seed_wins, .timeout = 2,
+KT_TEST(runtime_shake, environment_seed_wins, .timeout = 5,
         .description = "RT_SHAKE=<seed> turns shake mode on and sets the seed") {
     setenv("RT_SHAKE", "31337", 1);
     uint64_t seed = 0;
@@ -133,7 +132,7 @@ KT_TEST(runtime_shake, environment_seed_wins, .timeout = 2,
     cr_assert_not(rt_shake_env_seed(&seed), "a seed that is not a number is ignored");
 }
 
-KT_TEST(runtime_shake, generator_is_seeded, .timeout = 2,
+KT_TEST(runtime_shake, generator_is_seeded, .timeout = 5,
         .description = "the shake generator repeats for one seed and stream, differs across them") {
     rt_shake_rng a, b, c;
     rt_shake_rng_init(&a, 5, 1);

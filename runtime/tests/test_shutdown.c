@@ -40,7 +40,7 @@ static void stuck_drop(rt_future *self) {
 
 enum { STUCK = 50 };
 
-KT_TEST(runtime_shutdown, pending_tasks_are_cancelled, .timeout = 4,
+KT_TEST(runtime_shutdown, pending_tasks_are_cancelled, .timeout = 8,
         .description = "shutdown drops each pending task's future once; joins say CANCELLED") {
     rt_set_diagnosis_handler(count_diagnosis);
     static stuck tasks[STUCK];
@@ -63,7 +63,7 @@ KT_TEST(runtime_shutdown, pending_tasks_are_cancelled, .timeout = 4,
     cr_assert_eq(atomic_load(&diagnoses), 0, "cancelling is not a lost waker");
 }
 
-KT_TEST(runtime_shutdown, dropped_futures_wake_others, .timeout = 4,
+KT_TEST(runtime_shutdown, dropped_futures_wake_others, .timeout = 8,
         .description = "futures that wake other cancelled tasks while dropped cause no harm") {
     rt_set_diagnosis_handler(count_diagnosis);
     static stuck tasks[STUCK];
@@ -114,7 +114,7 @@ static void quick_drop(rt_future *self) {
 
 enum { QUICK = 2000 };
 
-KT_TEST(runtime_shutdown, shutdown_races_with_running_tasks, .timeout = 4,
+KT_TEST(runtime_shutdown, shutdown_races_with_running_tasks, .timeout = 8,
         .description = "shutdown while tasks still run: each is completed or cancelled, once") {
     static quick tasks[QUICK];
     static rt_join_handle *handles[QUICK];
@@ -172,7 +172,7 @@ static void wakeable_drop(rt_future *self) {
     atomic_fetch_add(&((wakeable *)self)->drops, 1);
 }
 
-KT_TEST(runtime_shutdown, wakes_during_shutdown, .timeout = 4,
+KT_TEST(runtime_shutdown, wakes_during_shutdown, .timeout = 8,
         .description = "a thread waking a task throughout shutdown touches no freed memory") {
     waker_thread_args args = {.waker = RT_WAKER_NONE};
     latch_init(&args.started);

@@ -5,7 +5,7 @@
 #include "kt_waker.h"
 #include "rt_test_support.h"
 
-KT_TEST(runtime_waker, counting_waker_counts, .timeout = 2,
+KT_TEST(runtime_waker, counting_waker_counts, .timeout = 5,
         .description = "clones, wakes and drops of a waker are each counted once") {
     kt_waker_counts counts = {0};
     rt_waker borrowed = kt_waker(&counts);
@@ -25,7 +25,7 @@ KT_TEST(runtime_waker, counting_waker_counts, .timeout = 2,
     cr_assert_eq(kt_waker_wakes(&counts), 2, "a drop does not wake");
 }
 
-KT_TEST(runtime_waker, empty_slot_is_a_no_op, .timeout = 2,
+KT_TEST(runtime_waker, empty_slot_is_a_no_op, .timeout = 5,
         .description = "waking, dropping or cloning an empty waker slot does nothing") {
     rt_waker none = RT_WAKER_NONE;
     cr_assert(rt_waker_is_none(&none));
@@ -36,7 +36,7 @@ KT_TEST(runtime_waker, empty_slot_is_a_no_op, .timeout = 2,
     cr_assert(rt_waker_is_none(&copy));
 }
 
-KT_TEST(runtime_waker, take_and_will_wake, .timeout = 2,
+KT_TEST(runtime_waker, take_and_will_wake, .timeout = 5,
         .description = "rt_waker_take moves a waker out; will_wake tells same-task wakers") {
     kt_waker_counts one = {0}, other = {0};
     rt_waker w1 = kt_waker(&one), w2 = kt_waker(&other);
@@ -50,7 +50,7 @@ KT_TEST(runtime_waker, take_and_will_wake, .timeout = 2,
     cr_assert_eq(kt_waker_live(&one), 0);
 }
 
-KT_TEST(runtime_waker, noop_waker, .timeout = 2,
+KT_TEST(runtime_waker, noop_waker, .timeout = 5,
         .description = "the no-op waker can be cloned, woken and dropped freely") {
     rt_waker noop = rt_waker_noop();
     cr_assert_not(rt_waker_is_none(&noop));
@@ -96,7 +96,7 @@ static rt_poll hoarder_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_waker, task_waker_is_counted, .timeout = 4,
+KT_TEST(runtime_waker, task_waker_is_counted, .timeout = 8,
         .description = "a task is diagnosed only when the last of its three wakers is dropped") {
     latch_init(&diagnosed);
     rt_set_diagnosis_handler(count_diagnosis);
@@ -117,7 +117,7 @@ KT_TEST(runtime_waker, task_waker_is_counted, .timeout = 4,
     cr_assert_eq(atomic_load(&diagnoses), 1, "reported once");
 }
 
-KT_TEST(runtime_waker, task_wakers_woken_and_dropped, .timeout = 4,
+KT_TEST(runtime_waker, task_wakers_woken_and_dropped, .timeout = 8,
         .description = "a task whose wakers are dropped but one woken runs on, undiagnosed") {
     rt_set_diagnosis_handler(count_diagnosis);
     latch ready;
@@ -166,7 +166,7 @@ static rt_poll handed_over_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(runtime_waker, block_on_waker_is_counted, .timeout = 4,
+KT_TEST(runtime_waker, block_on_waker_is_counted, .timeout = 8,
         .description = "block_on survives one of two wakers dropped and wakes on the other") {
     rt_set_diagnosis_handler(count_diagnosis);
     handed_over f = {.base = {.poll = handed_over_poll, .name = "handed_over"}};

@@ -36,8 +36,9 @@ static rt_poll sleeper_poll(rt_future *self, rt_context *cx) {
     return atomic_load(&s->finish) ? RT_READY : RT_PENDING;
 }
 
-KT_TEST(runtime_watchdog, timeout_lists_stuck_tasks, .timeout = 4,
-        .description = "the watchdog report names the stuck test, the task and its waker's origin") {
+KT_TEST(
+    runtime_watchdog, timeout_lists_stuck_tasks, .timeout = 8,
+    .description = "the watchdog report names the stuck test, the task and its waker's origin") {
     latch_init(&fired);
     rt_set_watchdog_handler(capture);
     latch ready;
@@ -60,8 +61,9 @@ KT_TEST(runtime_watchdog, timeout_lists_stuck_tasks, .timeout = 4,
     rt_executor_shutdown(ex);
 }
 
-KT_TEST(runtime_watchdog, timeout_with_nothing_pending, .timeout = 2,
-        .description = "with no task pending, the watchdog report says to look for a blocked thread") {
+KT_TEST(
+    runtime_watchdog, timeout_with_nothing_pending, .timeout = 5,
+    .description = "with no task pending, the watchdog report says to look for a blocked thread") {
     latch_init(&fired);
     rt_set_watchdog_handler(capture);
     rt_watchdog_arm(0.01, "blocked_test");

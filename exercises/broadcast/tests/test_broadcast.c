@@ -58,10 +58,9 @@ static void expect_closed(broadcast_receiver *rx, const char *who) {
     void *message = NULL;
     broadcast_recv_status status = BROADCAST_MESSAGE;
     rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
-    cr_assert_eq(poll, RT_READY, "%s: every sender is gone: expected READY with CLOSED, got PENDING",
-                 who);
-    cr_assert_eq(status, BROADCAST_CLOSED, "%s: expected CLOSED, got status %d", who,
-                 (int)status);
+    cr_assert_eq(poll, RT_READY,
+                 "%s: every sender is gone: expected READY with CLOSED, got PENDING", who);
+    cr_assert_eq(status, BROADCAST_CLOSED, "%s: expected CLOSED, got status %d", who, (int)status);
 }
 
 static void send_value(broadcast_sender *tx, kt_pool *pool, int value, size_t receivers) {

@@ -141,6 +141,7 @@ int main(int argc, char **argv) {
     printf("mpsc: %lu one-word messages per run, producer threads -> one receiver in "
            "rt_block_on, median of %d runs\n",
            (unsigned long)messages, runs);
+    fflush(stdout); /* shown even if an unfinished channel aborts below */
     unsigned scenarios[] = {1, 4};
     for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
         double times[99];
@@ -151,6 +152,7 @@ int main(int argc, char **argv) {
         printf("  %u producer%s: %6.1f ns/message  %6.2f M messages/s  (runs: %.3f s .. %.3f s)\n",
                scenarios[s], scenarios[s] == 1 ? " " : "s", median * 1e9 / (double)messages,
                (double)messages / median / 1e6, times[0], times[runs - 1]);
+        fflush(stdout);
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 #include "kt_pool.h"
 #include "mpsc_testing.h"
 
-KT_TEST(mpsc, fifo_order, .timeout = 2,
+KT_TEST(mpsc, fifo_order, .timeout = 5,
         .description = "100 messages from one sender arrive in the order they were sent") {
     kt_pool *pool = kt_pool_new(100);
     mpsc_sender *tx;
@@ -41,7 +41,7 @@ KT_TEST(mpsc, fifo_order, .timeout = 2,
     kt_pool_delete(pool);
 }
 
-KT_TEST(mpsc, pending_then_send_wakes, .timeout = 2,
+KT_TEST(mpsc, pending_then_send_wakes, .timeout = 5,
         .description = "an empty receive is PENDING and stores the waker; a send wakes it") {
     mpsc_sender *tx;
     mpsc_receiver *rx;
@@ -69,7 +69,7 @@ KT_TEST(mpsc, pending_then_send_wakes, .timeout = 2,
                  kt_waker_live(&counts));
 }
 
-KT_TEST(mpsc, drop_only_sender_ends_stream, .timeout = 2,
+KT_TEST(mpsc, drop_only_sender_ends_stream, .timeout = 5,
         .description = "dropping the only sender wakes the waiting receiver, which sees CLOSED") {
     mpsc_sender *tx;
     mpsc_receiver *rx;
@@ -92,7 +92,7 @@ KT_TEST(mpsc, drop_only_sender_ends_stream, .timeout = 2,
                  kt_waker_live(&counts));
 }
 
-KT_TEST(mpsc, queued_delivered_after_last_drop, .timeout = 2,
+KT_TEST(mpsc, queued_delivered_after_last_drop, .timeout = 5,
         .description = "messages queued before the last sender was dropped still arrive, then "
                        "CLOSED") {
     mpsc_sender *tx;
@@ -116,7 +116,7 @@ KT_TEST(mpsc, queued_delivered_after_last_drop, .timeout = 2,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc, clone_keeps_stream_open, .timeout = 2,
+KT_TEST(mpsc, clone_keeps_stream_open, .timeout = 5,
         .description = "a cloned sender counts: the stream ends only when the last one is "
                        "dropped") {
     mpsc_sender *tx;
@@ -146,7 +146,7 @@ KT_TEST(mpsc, clone_keeps_stream_open, .timeout = 2,
                  kt_waker_live(&counts));
 }
 
-KT_TEST(mpsc, send_to_dropped_receiver, .timeout = 2,
+KT_TEST(mpsc, send_to_dropped_receiver, .timeout = 5,
         .description = "a send after the receiver was dropped fails and hands the message back") {
     kt_pool *pool = kt_pool_new(4);
     mpsc_sender *tx;
@@ -174,7 +174,7 @@ KT_TEST(mpsc, send_to_dropped_receiver, .timeout = 2,
     kt_pool_delete(pool);
 }
 
-KT_TEST(mpsc, newest_waker_only, .timeout = 2,
+KT_TEST(mpsc, newest_waker_only, .timeout = 5,
         .description = "polled by one task then another, the channel wakes only the newest "
                        "waker") {
     mpsc_sender *tx;
@@ -200,7 +200,7 @@ KT_TEST(mpsc, newest_waker_only, .timeout = 2,
                  "waker clones were never dropped");
 }
 
-KT_TEST(mpsc, leftovers_freed_once, .timeout = 2,
+KT_TEST(mpsc, leftovers_freed_once, .timeout = 5,
         .description = "dropping the receiver frees the queued messages at once, each exactly "
                        "once") {
     kt_pool *pool = kt_pool_new(16);
@@ -253,7 +253,7 @@ static rt_poll producer_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&t->co);
 }
 
-KT_TEST(mpsc, ten_sender_tasks, .timeout = 5,
+KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
         .description = "ten spawned tasks send 200 messages each: all arrive once, in each "
                        "sender's order, then CLOSED") {
     enum { TASKS = 10, EACH = 200 };
@@ -287,7 +287,7 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 5,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc, ten_sender_threads, .timeout = 5,
+KT_TEST(mpsc, ten_sender_threads, .timeout = 10,
         .description = "ten threads send 500 messages each to a blocking receiver: all arrive "
                        "once, in order, then CLOSED") {
     enum { THREADS = 10, EACH = 500 };
@@ -308,7 +308,7 @@ KT_TEST(mpsc, ten_sender_threads, .timeout = 5,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc, stress_producer_threads, .timeout = 8,
+KT_TEST(mpsc, stress_producer_threads, .timeout = 15,
         .description = "stress: four threads send 20000 messages each to a task on a shaken "
                        "executor; none lost or repeated") {
     enum { THREADS = 4, EACH = 20000 };

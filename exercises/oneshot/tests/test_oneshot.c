@@ -7,7 +7,6 @@
  * twice or never is a plain failure that names it.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "kt_pool.h"
@@ -132,7 +131,7 @@ static rt_poll send_later_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(oneshot, send_from_another_thread, .timeout = 3,
+KT_TEST(oneshot, send_from_another_thread, .timeout = 5,
         .description = "a receiver PENDING in block_on is woken by a send from another thread") {
     oneshot_sender *tx;
     oneshot_receiver *rx;
@@ -188,7 +187,7 @@ static rt_poll receiver_task_poll(rt_future *self, rt_context *cx) {
     return RT_PENDING;
 }
 
-KT_TEST(oneshot, send_from_another_task, .timeout = 3,
+KT_TEST(oneshot, send_from_another_task, .timeout = 5,
         .description = "a receiver task PENDING on the executor is woken by a send from another "
                        "task") {
     rt_executor_config config = {.workers = 2, .shake = true, .shake_seed = kt_shake_seed(0x05e7)};

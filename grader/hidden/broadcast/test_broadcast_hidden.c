@@ -622,3 +622,57 @@ KT_TEST(broadcast_hidden, spurious_polls_keep_one_waker, .timeout = 2,
     cr_assert_eq(kt_waker_live(&counts), 0);
     broadcast_sender_drop(tx);
 }
+
+/* ---- the channel must outlive a drop that is still waking receivers ---- */
+
+enum { MANY_PENDING = 80 };
+
+/* Woken, it drops every receiver still alive: the channel may lose its last receiver while the
+ * last sender's drop is still busy waking the others. */
+typedef struct {
+    broadcast_receiver *rx[MANY_PENDING];
+    bool dropped[MANY_PENDING];
+    int wakes;
+} dropper;
+
+static void dropper_wake(void *data) {
+    dropper *d = data;
+    d->wakes++;
+    for (int i = 0; i < MANY_PENDING; i++) {
+        if (!d->dropped[i]) {
+            d->dropped[i] = true;
+            broadcast_receiver_drop(d->rx[i]);
+        }
+    }
+}
+static void dropper_noop(void *data) {
+    (void)data;
+}
+static const rt_waker_vtable dropper_vtable;
+static rt_waker dropper_clone(void *data) {
+    return (rt_waker){data, &dropper_vtable};
+}
+static const rt_waker_vtable dropper_vtable = {dropper_clone, dropper_wake, dropper_wake,
+                                               dropper_noop};
+
+KT_TEST(broadcast_hidden, last_sender_drop_survives_receivers_leaving, .timeout = 2,
+        .description = "the last sender's drop keeps the channel alive while it wakes 80 pending "
+                       "receivers that drop themselves") {
+    broadcast_sender *tx;
+    dropper d = {.wakes = 0};
+    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &d.rx[0]);
+    for (int i = 1; i < MANY_PENDING; i++)
+        d.rx[i] = broadcast_sender_subscribe(tx);
+    rt_waker waker = {&d, &dropper_vtable};
+    rt_context cx = rt_context_from_waker(&waker);
+    for (int i = 0; i < MANY_PENDING; i++) {
+        void *message;
+        broadcast_recv_status status;
+        cr_assert_eq(broadcast_receiver_poll_recv(d.rx[i], &cx, &message, &status, NULL),
+                     RT_PENDING);
+    }
+    broadcast_sender_drop(tx); /* the first wake drops every receiver */
+    cr_assert_geq(d.wakes, 1, "the last sender's drop must wake the pending receivers");
+    for (int i = 0; i < MANY_PENDING; i++)
+        cr_assert(d.dropped[i]);
+}

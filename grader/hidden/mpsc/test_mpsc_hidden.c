@@ -65,7 +65,7 @@ static int probe_live(probe *p) {
     return atomic_load(&p->clones) - atomic_load(&p->drops);
 }
 
-KT_TEST(mpsc_hidden, wake_after_message_queued, .timeout = 2,
+KT_TEST(mpsc_hidden, wake_after_message_queued, .timeout = 5,
         .description = "send wakes the receiver only after queueing, and outside the lock: a "
                        "receive from the wake finds the message") {
     mpsc_sender *tx;
@@ -90,7 +90,7 @@ KT_TEST(mpsc_hidden, wake_after_message_queued, .timeout = 2,
     cr_assert_eq(probe_live(&p), 0, "%d waker clone(s) were never dropped", probe_live(&p));
 }
 
-KT_TEST(mpsc_hidden, wake_after_last_sender_gone, .timeout = 2,
+KT_TEST(mpsc_hidden, wake_after_last_sender_gone, .timeout = 5,
         .description = "the last sender's drop wakes the receiver only after counting itself "
                        "out, and outside the lock") {
     mpsc_sender *tx;
@@ -116,7 +116,7 @@ KT_TEST(mpsc_hidden, wake_after_last_sender_gone, .timeout = 2,
     cr_assert_eq(probe_live(&p), 0, "%d waker clone(s) were never dropped", probe_live(&p));
 }
 
-KT_TEST(mpsc_hidden, waker_dropped_outside_lock, .timeout = 2,
+KT_TEST(mpsc_hidden, waker_dropped_outside_lock, .timeout = 5,
         .description = "a replaced waker and the waker left at the receiver's drop are dropped "
                        "outside the lock") {
     mpsc_sender *tx;
@@ -135,7 +135,7 @@ KT_TEST(mpsc_hidden, waker_dropped_outside_lock, .timeout = 2,
     mpsc_sender_drop(tx);
 }
 
-KT_TEST(mpsc_hidden, same_task_polled_again, .timeout = 2,
+KT_TEST(mpsc_hidden, same_task_polled_again, .timeout = 5,
         .description = "polling again from the same task keeps exactly one stored waker") {
     mpsc_sender *tx;
     mpsc_receiver *rx;
@@ -159,7 +159,7 @@ KT_TEST(mpsc_hidden, same_task_polled_again, .timeout = 2,
     cr_assert_eq(kt_waker_live(&counts), 0);
 }
 
-KT_TEST(mpsc_hidden, three_tasks_in_turn, .timeout = 2,
+KT_TEST(mpsc_hidden, three_tasks_in_turn, .timeout = 5,
         .description = "polled from three tasks in turn, only the last one is woken, and the "
                        "others' wakers are dropped") {
     mpsc_sender *tx;
@@ -180,7 +180,7 @@ KT_TEST(mpsc_hidden, three_tasks_in_turn, .timeout = 2,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc_hidden, many_clones_close_at_last, .timeout = 2,
+KT_TEST(mpsc_hidden, many_clones_close_at_last, .timeout = 5,
         .description = "with five senders the stream stays open until the fifth drop, which "
                        "wakes the receiver") {
     mpsc_sender *tx[5];
@@ -207,7 +207,7 @@ KT_TEST(mpsc_hidden, many_clones_close_at_last, .timeout = 2,
     cr_assert_eq(kt_waker_live(&counts), 0);
 }
 
-KT_TEST(mpsc_hidden, null_is_a_message, .timeout = 2,
+KT_TEST(mpsc_hidden, null_is_a_message, .timeout = 5,
         .description = "a NULL message is delivered like any other (the status says what "
                        "arrived)") {
     mpsc_sender *tx;
@@ -229,7 +229,7 @@ KT_TEST(mpsc_hidden, null_is_a_message, .timeout = 2,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc_hidden, leftovers_after_senders_gone, .timeout = 2,
+KT_TEST(mpsc_hidden, leftovers_after_senders_gone, .timeout = 5,
         .description = "messages left after every sender was dropped are freed once at the "
                        "receiver's drop") {
     kt_pool *pool = kt_pool_new(8);
@@ -254,7 +254,7 @@ KT_TEST(mpsc_hidden, leftovers_after_senders_gone, .timeout = 2,
     kt_pool_delete(pool);
 }
 
-KT_TEST(mpsc_hidden, no_destructor_leftovers, .timeout = 2,
+KT_TEST(mpsc_hidden, no_destructor_leftovers, .timeout = 5,
         .description = "a channel made without a destructor drops its leftovers without calling "
                        "one") {
     mpsc_sender *tx;
@@ -295,7 +295,7 @@ static void *racing_main(void *arg) {
     return NULL;
 }
 
-KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 5,
+KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 10,
         .description = "senders racing the receiver's drop: every message is received, freed "
                        "by the channel or handed back, once") {
     enum { THREADS = 4, EACH = 3000 };
@@ -328,7 +328,7 @@ KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 5,
  * drops and polls (from two alternating tasks), checked step by step against
  * a model of what the channel must answer.
  */
-KT_TEST(mpsc_hidden, random_run_matches_model, .timeout = 5,
+KT_TEST(mpsc_hidden, random_run_matches_model, .timeout = 10,
         .description = "a long seeded random run of sends, clones, drops and polls matches the "
                        "reference model step by step") {
     enum { STEPS = 20000, MAX_SENDERS = 8 };
@@ -476,7 +476,7 @@ static rt_poll yielding_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&t->co);
 }
 
-KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 6,
+KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 15,
         .description = "stress: six tasks on a one-worker shaken executor send to a thread "
                        "blocked in a receive; all arrive in order") {
     enum { TASKS = 6, EACH = 1500 };
@@ -508,7 +508,7 @@ KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 6,
     mpsc_receiver_drop(rx);
 }
 
-KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 6,
+KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 15,
         .description = "stress: three threads send to a task on a one-worker shaken executor; "
                        "none lost or repeated") {
     enum { THREADS = 3, EACH = 15000 };

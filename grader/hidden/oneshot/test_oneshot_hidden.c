@@ -86,7 +86,7 @@ static void *drop_all_receivers(void *arg) {
     return NULL;
 }
 
-KT_TEST(oneshot_hidden, stress_send_races_receiver_drop, .timeout = 6,
+KT_TEST(oneshot_hidden, stress_send_races_receiver_drop, .timeout = 10,
         .description = "send racing a receiver drop: the value is handed back or freed, exactly "
                        "once") {
     enum { N = 2000 };
@@ -139,7 +139,7 @@ static void *poll_all(void *arg) {
     return NULL;
 }
 
-KT_TEST(oneshot_hidden, stress_send_races_poll, .timeout = 6,
+KT_TEST(oneshot_hidden, stress_send_races_poll, .timeout = 10,
         .description = "send racing a poll on another thread: every PENDING poll is woken, "
                        "every value arrives") {
     enum { N = 2000 };
@@ -183,7 +183,7 @@ static void *poll_once_then_drop_receivers(void *arg) {
     return NULL;
 }
 
-KT_TEST(oneshot_hidden, stress_drop_both_sides, .timeout = 6,
+KT_TEST(oneshot_hidden, stress_drop_both_sides, .timeout = 10,
         .description = "sender and receiver dropped from two threads at once: no leak, no double "
                        "free, no waker left") {
     enum { N = 3000 };
@@ -215,7 +215,7 @@ static void *block_on_all(void *arg) {
     return NULL;
 }
 
-KT_TEST(oneshot_hidden, stress_ten_thousand_channels, .timeout = 10,
+KT_TEST(oneshot_hidden, stress_ten_thousand_channels, .timeout = 15,
         .description = "10000 channels, each sent on one thread and awaited with block_on on "
                        "another") {
     enum { N = 10000 };
@@ -249,7 +249,7 @@ static rt_poll late_sender_poll(rt_future *self, rt_context *cx) {
     return RT_READY;
 }
 
-KT_TEST(oneshot_hidden, stress_executor_tasks, .timeout = 6,
+KT_TEST(oneshot_hidden, stress_executor_tasks, .timeout = 10,
         .description = "300 receiver tasks and 300 sender tasks on a shaken two-worker executor") {
     enum { N = 300 };
     rt_executor_config config = {.workers = 2, .shake = true, .shake_seed = kt_shake_seed(0x0e5)};
