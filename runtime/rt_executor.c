@@ -1,8 +1,9 @@
 /*
  * rt_executor.c - tasks, their wakers, and the worker threads that poll them.
  *
- * A task moves through these states (an atomic variable; every change
- * from outside the worker that polls it is a compare-and-swap):
+ * A task moves through these states (one atomic variable; the changes a
+ * waker makes are compare-and-swaps, so a wake and the end of a poll can
+ * race without a lock):
  *
  *   IDLE --wake--> SCHEDULED --a worker takes it--> RUNNING --PENDING--> IDLE
  *                                                    |  ^ wake while running
@@ -184,10 +185,9 @@ static void queue_push(rt_executor *ex, task *t) {
 }
 
 /*
- * Puts a task that just became SCHEDULED where a worker will find it.
- * A wake on one of this executor's workers goes
- * to that worker's next slot (see the top of the file); the task that was
- * there moves to the shared queue.
+ * Puts a task that just became SCHEDULED where a worker will find it. A
+ * wake on one of this executor's workers goes to that worker's next slot
+ * (see the top of the file); the task that was there moves to the queue.
  */
 static void schedule(task *t) {
     rt_executor *ex = t->executor;

@@ -60,6 +60,12 @@ def grade_exercise(ctx, kx, files, workdir, slot):
             tests.append(_test_entry(t, V.PASS, ""))
             tests[-1].update(attempts=1)
             continue
+        if t.id in failed and ctx.reruns == 0:
+            # No reruns asked for: the full run's failure is the verdict.
+            status, message = failed[t.id]
+            tests.append(_test_entry(t, V.FAIL if status == "FAILED" else V.CRASH, message))
+            tests[-1].update(attempts=1)
+            continue
         run = runner.run_test(b.binary, t, scratch, ctx.sandbox, ctx.limits,
                               slot, ctx.reruns, ctx.seed, t.id in failed)
         entry = _test_entry(t, run.status, run.message)

@@ -35,7 +35,7 @@ def markdown(r, meta):
                 out += ["", "```", m, "```"] if "\n" in m else [f"- {m}"]
             out.append("")
         for n in e.get("notes", []):
-            out.append(f"- Note: {n}")
+            out += [f"- Note: {n}", ""]
         out += ["| result | points | test | what it checks |", "|---|---|---|---|"]
         for t in e["tests"]:
             kind = ("hidden " if t["hidden"] else "") + ("bonus" if t.get("bonus") else "")

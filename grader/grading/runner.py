@@ -74,7 +74,9 @@ def _diagnosis(stdout, stderr):
 
 
 def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
-    """Runs the whole suite in one sandboxed Criterion run: {test id: Verdict} of the passes.
+    """Runs the whole suite in one sandboxed Criterion run.
+
+    Returns ({test id: Verdict} of the passes, {test id: (status, message)} of the failures).
 
     Criterion already gives every test a process of its own; running them in
     one invocation saves its start-up cost (about 0.3 s) per test. Tests that
@@ -92,7 +94,7 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
                     slot=slot, env=env)
-    passes, failed = {}, set()
+    passes, failed = {}, {}
     try:
         fd = os.open(report, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
@@ -105,7 +107,7 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
             if v is not None:
                 passes[t.id] = v
             elif t.id in ran:
-                failed.add(t.id)
+                failed[t.id] = ran[t.id]
     shutil.rmtree(scratch, ignore_errors=True)
     return passes, failed
 

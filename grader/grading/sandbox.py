@@ -114,9 +114,11 @@ class Sandbox:
                 timed_out = True
             # Whatever happened, nothing of this run may outlive it.
             _kill_group(proc.pid)
-            if uid is not None and self.kind != "bwrap":
-                _kill_uid(uid)
             proc.wait()
+            if uid is not None and timed_out:
+                # A killed pid namespace dies asynchronously; the slot's next run
+                # must not find its process budget taken by the remains of this one.
+                _wait_uid_gone(uid, kill=self.kind != "bwrap")
             seconds = time.monotonic() - start
             stdout, stderr = _read_capped(out, limits.output_bytes), _read_capped(err, limits.output_bytes)
         if own_scratch:
@@ -169,6 +171,18 @@ def _kill_uid(uid):
     """Without a pid namespace, a process that left the group is found by its uid."""
     subprocess.run(["pkill", "-KILL", "-U", str(uid)], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
+
+
+def _wait_uid_gone(uid, kill, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if kill:
+            _kill_uid(uid)
+        alive = subprocess.run(["pgrep", "-U", str(uid)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=False).returncode == 0
+        if not alive:
+            return
+        time.sleep(0.05)
 
 
 def _read_capped(f, cap):

@@ -39,6 +39,10 @@ typedef struct bc_channel {
     uint64_t tail;    /* number the next message sent will get */
     size_t senders;
     size_t receivers;
+    /* Handles not yet done with the channel: the last one frees it. Not
+     * senders + receivers: the last sender still needs the channel after it
+     * stopped counting as a sender, to wake everybody. */
+    size_t handles;
     /* Receivers with a stored waker, so that a send finds them without
      * looking at every receiver. A receiver is in this list exactly when
      * its waker slot is not empty. */
@@ -155,6 +159,7 @@ static broadcast_receiver *bc_new_receiver_locked(bc_channel *ch) {
     rx->next = ch->tail;
     rx->waker = RT_WAKER_NONE;
     ch->receivers++;
+    ch->handles++;
     return rx;
 }
 
@@ -174,6 +179,7 @@ void broadcast_channel(broadcast_clone_fn clone, broadcast_free_fn destroy, size
         ch->ring_size *= 2;
     ch->ring = bc_alloc(ch->ring_size * sizeof *ch->ring);
     ch->senders = 1;
+    ch->handles = 1;
     broadcast_sender *tx = bc_alloc(sizeof *tx);
     tx->channel = ch;
     *sender = tx;
@@ -211,6 +217,7 @@ broadcast_sender *broadcast_sender_clone(broadcast_sender *sender) {
     copy->channel = ch;
     pthread_mutex_lock(&ch->lock);
     ch->senders++;
+    ch->handles++;
     pthread_mutex_unlock(&ch->lock);
     return copy;
 }
@@ -219,12 +226,14 @@ void broadcast_sender_drop(broadcast_sender *sender) {
     bc_channel *ch = sender->channel;
     free(sender);
     pthread_mutex_lock(&ch->lock);
-    ch->senders--;
-    bool last_handle = ch->senders == 0 && ch->receivers == 0;
-    if (ch->senders == 0)
-        bc_wake_all_and_unlock(ch); /* each receiver must see that it is closed */
-    else
-        pthread_mutex_unlock(&ch->lock);
+    if (--ch->senders == 0) {
+        /* Each receiver must see that it is closed. Waking may unlock and
+         * lock again, so this sender keeps its handle until it is done. */
+        bc_wake_all_and_unlock(ch);
+        pthread_mutex_lock(&ch->lock);
+    }
+    bool last_handle = --ch->handles == 0;
+    pthread_mutex_unlock(&ch->lock);
     if (last_handle)
         bc_channel_free(ch);
 }
@@ -266,7 +275,8 @@ rt_poll broadcast_receiver_poll_recv(broadcast_receiver *receiver, rt_context *c
         *status = BROADCAST_CLOSED;
     } else {
         /* Nothing yet: store this poll's waker, replacing an older one. */
-        if (!rt_waker_is_none(&receiver->waker) && rt_waker_will_wake(&receiver->waker, cx->waker)) {
+        if (!rt_waker_is_none(&receiver->waker) &&
+            rt_waker_will_wake(&receiver->waker, cx->waker)) {
             pthread_mutex_unlock(&ch->lock);
             return RT_PENDING;
         }
@@ -297,7 +307,7 @@ void broadcast_receiver_drop(broadcast_receiver *receiver) {
         bc_slot_of(ch, seq)->remaining--;
     bc_release_front_locked(ch);
     ch->receivers--;
-    bool last_handle = ch->senders == 0 && ch->receivers == 0;
+    bool last_handle = --ch->handles == 0;
     pthread_mutex_unlock(&ch->lock);
     free(receiver);
     rt_waker_drop(&waker);

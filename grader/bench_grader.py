@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""bench_grader.py - how fast the grader grades: a generated class, students per minute.
+
+Generates a class from the reference solution of one exercise (default
+mpsc): a mix of perfect students and students with classic mistakes, each
+file made unique so that nothing is served from the cache. Grades it with
+--no-cache and prints the time of the student phase (the kit's own objects
+are compiled once before it, and that time is printed apart).
+
+    python3 grader/bench_grader.py [--students 100] [--exercise mpsc] [--jobs N]
+    python3 grader/bench_grader.py --sizes 25,50,100     shows that the cost grows linearly
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "samples"))
+import make_class  # noqa: E402
+
+
+def variants(exercise):
+    """Reference-derived files for the generated students: perfect ones and classic bugs."""
+    ref = make_class.solution(exercise)
+    out = [ref, ref]
+    if exercise == "mpsc":
+        for bug in (make_class.LOST_WAKER, make_class.NO_WAKE_ON_DROP, make_class.SYNTAX_ERROR):
+            out.append(make_class.mutate(ref, bug, "bench"))
+    return out
+
+
+def generate(folder, n, exercise):
+    pool = variants(exercise)
+    for i in range(n):
+        d = os.path.join(folder, f"student{i:04d}")
+        os.makedirs(d)
+        with open(os.path.join(d, f"{exercise}.c"), "w", encoding="utf-8") as f:
+            f.write(f"/* generated student {i} */\n" + pool[i % len(pool)])
+
+
+def run(n, exercise, jobs):
+    with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
+        klass, out = os.path.join(tmp, "class"), os.path.join(tmp, "out")
+        generate(klass, n, exercise)
+        argv = [sys.executable, os.path.join(HERE, "grade"), klass, "--out", out, "--no-cache",
+                "-e", exercise, "--quiet"] + (["-j", str(jobs)] if jobs else [])
+        start = time.monotonic()
+        r = subprocess.run(argv, capture_output=True, text=True)
+        total = time.monotonic() - start
+        if r.returncode != 0:
+            raise SystemExit(f"bench-grader: the grader failed:\n{r.stderr}")
+        m = re.search(r"graded (\d+) students in ([0-9.]+) s", r.stdout)
+        students_s = float(m.group(2))
+        return total, students_s
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--students", type=int, default=100)
+    p.add_argument("--sizes", help="comma-separated class sizes, to see how the cost grows")
+    p.add_argument("--exercise", default="mpsc")
+    p.add_argument("--jobs", type=int, default=0, help="parallel jobs (default: the grader's, all cores)")
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.students]
+    print(f"bench-grader: exercise {args.exercise}, {os.cpu_count()} cores")
+    for n in sizes:
+        total, students = run(n, args.exercise, args.jobs)
+        print(f"  {n:>4} students: {students:7.1f} s grading ({students / n:5.2f} s per student), "
+              f"{total - students:5.1f} s kit build and reports; "
+              f"{60 * n / students:6.1f} students per minute")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
