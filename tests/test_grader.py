@@ -358,9 +358,14 @@ class SampleClassTest(unittest.TestCase):
     def test_hostile_students_get_only_their_honest_part(self):
         got = self.results()
         mpsc = {n: next(e for e in r["exercises"] if e["exercise"] == "mpsc") for n, r in got.items()}
-        for twin in ("x_forged_output", "x_tampered_tests"):
-            self.assertEqual(mpsc[twin]["total"], mpsc["ben_lost_waker"]["total"], twin)
-        self.assertEqual(mpsc["x_read_hidden"]["total"], mpsc["cleo_no_wake_on_drop"]["total"])
+        # Each scores what the same code without the hostile part scores (its twin's range:
+        # one of the twin's tests passes by chance, see expected.json).
+        expected = self.expected["students"]
+        for hostile, twin in (("x_forged_output", "ben_lost_waker"), ("x_tampered_tests", "ben_lost_waker"),
+                              ("x_read_hidden", "cleo_no_wake_on_drop")):
+            points = expected[twin]["points"]["mpsc"]
+            low, high = expected[twin].get("range", {}).get("mpsc", (points, points))
+            self.assertTrue(low <= mpsc[hostile]["total"] <= high, hostile)
         for refused in ("x_fork_bomb", "x_exit_in_test", "x_forged_results", "x_network", "x_constructor"):
             self.assertEqual(mpsc[refused]["status"], "rejected", refused)
         self.assertEqual(mpsc["gus_compile_error"]["status"], "compile error")
@@ -382,16 +387,18 @@ class SampleClassTest(unittest.TestCase):
 
     def test_restart_after_a_kill_gives_the_same_gradebook(self):
         # A killed run leaves some results cached and no gradebook: drop part of the cache.
-        # Cheap ones (refused, not compiling) and one graded result keep the check short.
+        # The refused and non-compiling ones: cheap to regrade, and their verdicts
+        # cannot depend on timing (a few sample bugs make a test pass by chance).
         entries = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(self.out, ".cache"))
                          for f in fs)
-        graded_dropped = 0
+        dropped = 0
         for path in entries:
             with open(path) as f:
                 status = json.load(f)["status"]
-            if status != "graded" or graded_dropped == 0:
-                graded_dropped += status == "graded"
+            if status != "graded":
                 os.remove(path)
+                dropped += 1
+        self.assertGreater(dropped, 0)
         os.remove(os.path.join(self.out, "gradebook.csv"))
         self.assertEqual(self.grade(), self.first)
         # And a second run over the same input, all cached, is identical too.

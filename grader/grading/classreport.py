@@ -84,7 +84,8 @@ def render(results, meta):
                 + "".join(f"<th>{esc(e)}" for e in meta["exercises"]) + "<th>total</tr>"]
         for r in results:
             by = {e["exercise"]: e for e in r["exercises"]}
-            link = f"students/{esc(r['student'])}/feedback.html"
+            from .reports import safe_name  # the folder the feedback was written to
+            link = f"students/{esc(safe_name(r['student']))}/feedback.html"
             out.append(f"<tr><td><a href='{link}'>{esc(r['student'])}</a>"
                        + "".join(f"<td>{fmt(by[e]['total'])}" + (f" ({esc(by[e]['status'])})"
                                  if by[e]["status"] != "graded" else "") for e in meta["exercises"])

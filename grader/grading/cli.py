@@ -91,6 +91,10 @@ def prepare(args, log):
     # content: a restarted run does not compile them again, a changed kit gets new ones.
     whole = C.hashlib.sha256("".join(ctx.fingerprints[n] for n in names).encode()).hexdigest()[:16]
     build = os.path.join(os.path.abspath(args.out), ".build", whole)
+    builds = os.path.dirname(build)
+    for old_build in os.listdir(builds) if os.path.isdir(builds) else []:
+        if old_build != whole:  # objects of an older kit: never used again
+            shutil.rmtree(os.path.join(builds, old_build), ignore_errors=True)
     for n in names:
         log(f"[grade] compiling the kit's side of {n} (once for the whole class)")
         kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),

@@ -33,7 +33,10 @@ from dataclasses import dataclass, field
 # System folders a dynamically linked test binary (libcriterion, libc) needs.
 SYSTEM_DIRS = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime"]
-UID_BASE = 61000  # unprivileged uids used by worker slots when running as root
+# Unprivileged uids for the worker slots when running as root: a range of its
+# own per grader process, so that two graders running at once never share a
+# process budget, nor kill each other's processes.
+UID_BASE = 200000 + (os.getpid() % 5000) * 100
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Sandbox:
         own_scratch = rw_dir is None
         if own_scratch:
             rw_dir = tempfile.mkdtemp(prefix="grade-scratch-")
-        uid = UID_BASE + slot if self.drop_uid else None
+        uid = UID_BASE + slot % 100 if self.drop_uid else None
         if uid is not None:
             os.chown(rw_dir, uid, uid)
         env = dict(env or {})
