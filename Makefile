@@ -63,15 +63,19 @@ EXB := $(BUILD)/$(EX)/$(TAG)
 # Exercises this one builds on: their student files come from their solution
 # when grading or testing the solution (REF_DEPS=1), else from the student.
 DEP_ROOT := $(if $(SOLUTION)$(REF_DEPS),solutions,exercises)
-DEP_SRCS := $(foreach d,$(EX_DEPENDS),$(addprefix $(DEP_ROOT)/$(d)/,$(call ex_field,$(d),EX_STUDENT_FILES)) \
-              $(addprefix exercises/$(d)/,$(call ex_field,$(d),EX_KIT_FILES)))
+dep_srcs = $(foreach d,$(1),$(addprefix $(DEP_ROOT)/$(d)/,$(call ex_field,$(d),EX_STUDENT_FILES)) \
+             $(addprefix exercises/$(d)/,$(call ex_field,$(d),EX_KIT_FILES)))
+DEP_SRCS := $(call dep_srcs,$(EX_DEPENDS))
+# Exercises only the benchmark uses (oneshot's bench sends requests on an mpsc).
+BENCH_DEP_SRCS := $(call dep_srcs,$(filter-out $(EX_DEPENDS),$(EX_BENCH_DEPENDS)))
+BENCH_DEP_OBJS := $(BENCH_DEP_SRCS:%.c=$(BUILD)/%.o)
 STUDENT_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/%.o)
 EXKIT_OBJS := $(addprefix $(BUILD)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
-INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS),-Iexercises/$(d))
+INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d))
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
@@ -117,7 +121,7 @@ $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
 endif
 
--include $(shell find build -name '*.d' 2>/dev/null)
+
 
 # ---- students ----
 ifeq ($(EX),)
@@ -137,7 +141,7 @@ print-test-bin:
 
 ifneq ($(EXB),)
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
-$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS)
+$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 endif
 
@@ -151,7 +155,8 @@ bench: ex-valid
 endif
 
 RT_BENCH_BIN := $(BUILD)/runtime/bench_runtime
-$(RT_BENCH_BIN): $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/bench/*.c)) $(RT_OBJS)
+RT_BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/bench/*.c))
+$(RT_BENCH_BIN): $(RT_BENCH_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 
 bench-runtime: ## print the cost of spawn, wake and block_on round trips
@@ -222,3 +227,8 @@ print-flags:
 
 clean: ## remove build outputs
 	rm -rf build dist grader/out
+
+# Header dependencies of the objects this invocation may build (not of every
+# build ever made: a scratch source that is gone must not break the next run).
+-include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(TEST_OBJS) \
+           $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS))

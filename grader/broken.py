@@ -98,8 +98,12 @@ def check_exercise(ex_name):
                 with open(os.path.join(tmp, target), "w", encoding="utf-8") as f:
                     f.write(broken)
                 tag = f"broken-{name}"
-                visible = suite_catches(ex_name, tmp, tag, hidden=False)
-                both = visible or suite_catches(ex_name, tmp, tag, hidden=True)
+                try:
+                    visible = suite_catches(ex_name, tmp, tag, hidden=False)
+                    both = visible or suite_catches(ex_name, tmp, tag, hidden=True)
+                finally:  # the variant's objects name a scratch source that is about to go
+                    shutil.rmtree(os.path.join(kit.ROOT, "build", "plain", ex_name, tag),
+                                  ignore_errors=True)
         except BugError as e:
             problems.append(str(e))
             continue

@@ -8,6 +8,7 @@ Each exercise is a folder exercises/<name>/ with an exercise.mk file of
     EX_STUDENT_FILES  the files a student edits (and the grader takes)
     EX_KIT_FILES      the exercise's other sources, always taken from the kit
     EX_DEPENDS        exercises this one builds on (graded against their reference)
+    EX_BENCH_DEPENDS  exercises only its benchmark uses
     EX_POINTS_DEFAULT points of a test not named in EX_POINTS (default 1)
     EX_POINTS         suite/test:points pairs, shell-style patterns allowed
     EX_BONUS          suite/test patterns whose points are extra credit
@@ -29,6 +30,7 @@ class Exercise:
     student_files: list = field(default_factory=list)
     kit_files: list = field(default_factory=list)
     depends: list = field(default_factory=list)
+    bench_depends: list = field(default_factory=list)
     points_default: float = 1.0
     points: list = field(default_factory=list)  # [(pattern, points)]
     bonus: list = field(default_factory=list)  # [pattern]
@@ -69,6 +71,7 @@ def load_exercise(name, root=ROOT):
     ex.student_files = fields.get("EX_STUDENT_FILES", "").split()
     ex.kit_files = fields.get("EX_KIT_FILES", "").split()
     ex.depends = fields.get("EX_DEPENDS", "").split()
+    ex.bench_depends = fields.get("EX_BENCH_DEPENDS", "").split()
     ex.points_default = float(fields.get("EX_POINTS_DEFAULT", "1") or 1)
     for item in fields.get("EX_POINTS", "").split():
         pattern, _, points = item.rpartition(":")

@@ -3,8 +3,9 @@ EX_TITLE = Oneshot channel: one value, one sender, one receiver future
 EX_STARS = 3
 EX_STUDENT_FILES = oneshot.c
 EX_KIT_FILES =
-# The benchmark sends its requests on an mpsc channel.
-EX_DEPENDS = mpsc
+EX_DEPENDS =
+# The benchmark (only) sends its requests on an mpsc channel.
+EX_BENCH_DEPENDS = mpsc
 EX_POINTS_DEFAULT = 1
 EX_POINTS = oneshot_hidden/stress_*:2
 EX_BONUS =
