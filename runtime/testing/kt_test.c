@@ -19,6 +19,10 @@
 const char *__lsan_default_suppressions(void) {
     return "leak:libcriterion.so\n";
 }
+
+const char *__lsan_default_options(void) {
+    return "print_suppressions=0";
+}
 #endif
 
 void kt_test_setup(void) {
