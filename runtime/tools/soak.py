@@ -10,8 +10,10 @@ command that replays it. A suite that passes N runs in a row prints so.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -38,22 +40,32 @@ def main(argv):
         build, binary_target = ["build-test"], "print-test-bin"
     if subprocess.call(make + ["-s"] + build) != 0:
         return 1
-    binary = subprocess.check_output(make + ["-s", binary_target], text=True).strip()
+    built = subprocess.check_output(make + ["-s", binary_target], text=True).strip()
+    # Soak a private copy: a rebuild during a long soak must not swap the binary under it.
+    scratch = tempfile.mkdtemp(prefix="soak-")
+    try:
+        binary = os.path.join(scratch, os.path.basename(built))
+        shutil.copy2(built, binary)
+        return soak(binary, built, args.runs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
+
+def soak(binary, shown_as, runs):
     started = time.monotonic()
-    for seed in range(1, args.runs + 1):
+    for seed in range(1, runs + 1):
         env = dict(os.environ, RT_SHAKE=str(seed))
         proc = subprocess.run([binary, "--short-filename"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace")
         if proc.returncode != 0:
             sys.stdout.write(proc.stdout)
-            print(f"\nsoak: run {seed} of {args.runs} failed with RT_SHAKE={seed}.")
-            print(f"soak: replay it with: RT_SHAKE={seed} {binary}")
+            print(f"\nsoak: run {seed} of {runs} failed with RT_SHAKE={seed}.")
+            print(f"soak: replay it with: RT_SHAKE={seed} {shown_as}")
             return 1
-        if seed % 50 == 0 or seed == args.runs:
+        if seed % 50 == 0 or seed == runs:
             elapsed = time.monotonic() - started
-            print(f"\rsoak: {seed}/{args.runs} runs passed ({elapsed:.0f} s)", end="", flush=True)
-    print(f"\nsoak: {args.runs} runs in a row passed: {binary}")
+            print(f"\rsoak: {seed}/{runs} runs passed ({elapsed:.0f} s)", end="", flush=True)
+    print(f"\nsoak: {runs} runs in a row passed: {shown_as}")
     return 0
 
 
