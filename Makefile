@@ -32,7 +32,9 @@ KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-W
               -O2 -g -pthread $(SAN_FLAGS_$(SAN))
 KIT_LDFLAGS := -pthread $(SAN_FLAGS_$(SAN))
 
-BUILD ?= build/$(VARIANT)
+# Build outputs go under $(BUILD)/<variant>/: plain, address, thread or undefined.
+BUILD ?= build
+OUT := $(OUT)/$(VARIANT)
 RT_SRCS := $(wildcard runtime/rt_*.c)
 KT_SRCS := $(filter-out runtime/testing/kt_mini_runner.c,$(wildcard runtime/testing/kt_*.c))
 # Criterion cannot start under ThreadSanitizer (its shared arena wants the
@@ -43,8 +45,8 @@ CRITERION_CFLAGS := -Iruntime/testing/mini
 CRITERION_LIBS :=
 KT_SRCS += runtime/testing/kt_mini_runner.c
 endif
-RT_OBJS := $(RT_SRCS:%.c=$(BUILD)/%.o)
-KT_OBJS := $(KT_SRCS:%.c=$(BUILD)/%.o)
+RT_OBJS := $(RT_SRCS:%.c=$(OUT)/%.o)
+KT_OBJS := $(KT_SRCS:%.c=$(OUT)/%.o)
 INCLUDES := -Iruntime -Iruntime/testing
 
 # ---- the exercise named by EX= ----
@@ -59,7 +61,7 @@ include $(EX_DIR)/exercise.mk
 # the broken-variant check).
 SRC ?= $(if $(SOLUTION),solutions/$(EX),$(EX_DIR))
 TAG ?= $(if $(SOLUTION),solution,student)
-EXB := $(BUILD)/$(EX)/$(TAG)
+EXB := $(OUT)/$(EX)/$(TAG)
 # Exercises this one builds on: their student files come from their solution
 # when grading or testing the solution (REF_DEPS=1), else from the student.
 DEP_ROOT := $(if $(SOLUTION)$(REF_DEPS),solutions,exercises)
@@ -68,11 +70,11 @@ dep_srcs = $(foreach d,$(1),$(addprefix $(DEP_ROOT)/$(d)/,$(call ex_field,$(d),E
 DEP_SRCS := $(call dep_srcs,$(EX_DEPENDS))
 # Exercises only the benchmark uses (oneshot's bench sends requests on an mpsc).
 BENCH_DEP_SRCS := $(call dep_srcs,$(filter-out $(EX_DEPENDS),$(EX_BENCH_DEPENDS)))
-BENCH_DEP_OBJS := $(BENCH_DEP_SRCS:%.c=$(BUILD)/%.o)
+BENCH_DEP_OBJS := $(BENCH_DEP_SRCS:%.c=$(OUT)/%.o)
 STUDENT_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/%.o)
-EXKIT_OBJS := $(addprefix $(BUILD)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(BUILD)/%.o)
+EXKIT_OBJS := $(addprefix $(OUT)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(OUT)/%.o)
 TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(OUT)/%.o)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
 INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d))
@@ -108,7 +110,7 @@ endif
 endif
 
 # ---- compiling ----
-$(BUILD)/%.o: %.c Makefile | check-deps
+$(OUT)/%.o: %.c Makefile | check-deps
 	@mkdir -p $(@D)
 	$(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -140,7 +142,7 @@ print-test-bin:
 	@echo $(TEST_BIN)
 
 ifneq ($(EXB),)
-BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
+BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
 $(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 endif
@@ -154,8 +156,8 @@ bench: ex-valid
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
 
-RT_BENCH_BIN := $(BUILD)/runtime/bench_runtime
-RT_BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/bench/*.c))
+RT_BENCH_BIN := $(OUT)/runtime/bench_runtime
+RT_BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard runtime/bench/*.c))
 $(RT_BENCH_BIN): $(RT_BENCH_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 
@@ -192,8 +194,8 @@ bench-grader: ## grade a generated class of 100 students and print students per 
 soak: ## run EX's tests (or the runtime's: EX=runtime) N times (default 1000), one shake seed per run
 	+@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
 
-RT_TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard runtime/tests/*.c))
-RT_TEST_BIN := $(BUILD)/runtime/test_runtime
+RT_TEST_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard runtime/tests/*.c))
+RT_TEST_BIN := $(OUT)/runtime/test_runtime
 $(RT_TEST_BIN): $(RT_TEST_OBJS) $(RT_OBJS) $(KT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
 
