@@ -40,7 +40,8 @@ void kt_mini_register(struct criterion_test *test) {
     tests[test_count++] = test;
 }
 
-void kt_mini_fail(const char *file, int line, int fatal, const char *expr, const char *format, ...) {
+void kt_mini_fail(const char *file, int line, int fatal, const char *expr, const char *format,
+                  ...) {
     fprintf(stderr, "[----] %s:%d: Assertion Failed\n[----]   %s\n", file, line, expr);
     if (format[0] != '\0') {
         va_list args;

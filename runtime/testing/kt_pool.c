@@ -92,8 +92,9 @@ bool kt_pool_all_freed_once(kt_pool *pool, char *report, size_t report_size) {
         if (frees == 1)
             continue;
         if (wrong++ < 4 && len < report_size) {
-            int n = snprintf(report + len, report_size - len, "%smessage %zu (value %d) freed %d times",
-                             len ? "; " : "", i, pool->slots[i].value, frees);
+            int n =
+                snprintf(report + len, report_size - len, "%smessage %zu (value %d) freed %d times",
+                         len ? "; " : "", i, pool->slots[i].value, frees);
             if (n > 0)
                 len += (size_t)n;
         }

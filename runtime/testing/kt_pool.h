@@ -47,7 +47,8 @@ size_t kt_pool_made(kt_pool *pool);
 size_t kt_pool_clones(kt_pool *pool);
 size_t kt_pool_frees(kt_pool *pool);
 
-/* True when every message made was freed exactly once; otherwise describes the first few that were not. */
+/* True when every message made was freed exactly once; otherwise describes the first few that were
+ * not. */
 bool kt_pool_all_freed_once(kt_pool *pool, char *report, size_t report_size);
 
 #endif

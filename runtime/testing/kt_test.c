@@ -52,6 +52,7 @@ uint64_t kt_shake_seed(uint64_t fallback) {
 ReportHook(POST_TEST)(struct criterion_test_stats *stats) {
     uint64_t seed;
     if (stats->test_status != CR_STATUS_PASSED && rt_shake_env_seed(&seed))
-        fprintf(stderr, "[kit] %s/%s failed with RT_SHAKE=%llu: run again with that seed to replay\n",
+        fprintf(stderr,
+                "[kit] %s/%s failed with RT_SHAKE=%llu: run again with that seed to replay\n",
                 stats->test->category, stats->test->name, (unsigned long long)seed);
 }

@@ -24,8 +24,8 @@ static void counting_wake(void *data) {
     counting_drop(data);
 }
 
-static const rt_waker_vtable counting_vtable = {counting_clone, counting_wake,
-                                                counting_wake_by_ref, counting_drop};
+static const rt_waker_vtable counting_vtable = {counting_clone, counting_wake, counting_wake_by_ref,
+                                                counting_drop};
 
 rt_waker kt_waker(kt_waker_counts *counts) {
     return (rt_waker){counts, &counting_vtable};

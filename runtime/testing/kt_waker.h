@@ -19,9 +19,9 @@
 #include "rt_waker.h"
 
 typedef struct kt_waker_counts {
-    atomic_int clones;       /* rt_waker_clone calls */
-    atomic_int wakes;        /* wake + wake_by_ref */
-    atomic_int drops;        /* drops, and consuming wakes */
+    atomic_int clones; /* rt_waker_clone calls */
+    atomic_int wakes;  /* wake + wake_by_ref */
+    atomic_int drops;  /* drops, and consuming wakes */
 } kt_waker_counts;
 
 /* A waker whose operations are counted in *counts (the returned waker itself is not). */
