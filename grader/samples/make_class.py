@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -232,7 +233,7 @@ def main(argv):
         write(name, layout, files)
     print(f"make_class: wrote {len(STUDENTS)} students into {os.path.relpath(CLASS, ROOT)}/")
     if "--record" in argv:
-        out = os.path.join("/tmp", f"sample-class-{os.getpid()}")
+        out = tempfile.mkdtemp(prefix="sample-class-")
         subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade"), CLASS, "--out", out,
                         "--no-cache", *SAMPLE_OPTIONS], check=True)
         with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
