@@ -34,7 +34,7 @@ KIT_LDFLAGS := -pthread $(SAN_FLAGS_$(SAN))
 
 # Build outputs go under $(BUILD)/<variant>/: plain, address, thread or undefined.
 BUILD ?= build
-OUT := $(OUT)/$(VARIANT)
+OUT := $(BUILD)/$(VARIANT)
 RT_SRCS := $(wildcard runtime/rt_*.c)
 KT_SRCS := $(filter-out runtime/testing/kt_mini_runner.c,$(wildcard runtime/testing/kt_*.c))
 # Criterion cannot start under ThreadSanitizer (its shared arena wants the
