@@ -8,7 +8,7 @@ are trusted (the student's copies of them are never used).
 import re
 from dataclasses import dataclass
 
-DECL = re.compile(r"\b(?:KT_TEST|Test)\s*\(\s*(\w+)\s*,\s*(\w+)\s*((?:,[^{;]*?)?)\)\s*\{", re.S)
+DECL = re.compile(r"\b(?:KT_TEST|Test)\s*\(")
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 TIMEOUT = re.compile(r"\.timeout\s*=\s*([0-9.]+)")
 
@@ -30,26 +30,61 @@ def _unescape(s):
     return s.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", " ")
 
 
+def _call_arguments(text, open_paren):
+    """The text between the parenthesis at open_paren and its match, skipping string literals."""
+    depth, i, in_string = 0, open_paren, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return text[open_paren + 1:i]
+        i += 1
+    return None
+
+
+def _description(args):
+    """The .description string of a declaration's arguments (adjacent literals joined)."""
+    at = args.find(".description")
+    if at < 0:
+        return ""
+    rest = args[at + len(".description"):].lstrip()
+    if not rest.startswith("="):
+        return ""
+    parts, pos = [], 1
+    while True:
+        while pos < len(rest) and rest[pos].isspace():
+            pos += 1
+        m = STRING.match(rest, pos)
+        if not m:
+            break
+        parts.append(_unescape(m.group(1)))
+        pos = m.end()
+    return "".join(parts)
+
+
 def parse_declarations(text, hidden=False):
     """TestInfo for each KT_TEST/Test declaration of a C source."""
     tests = []
     for match in DECL.finditer(text):
-        args = match.group(3)
-        desc = ""
-        at = args.find(".description")
-        if at >= 0:
-            rest = args[at:]
-            parts, pos = [], rest.find("=") + 1
-            # Adjacent string literals are one string in C.
-            while True:
-                m = STRING.match(rest, pos + len(rest[pos:]) - len(rest[pos:].lstrip()))
-                if not m:
-                    break
-                parts.append(_unescape(m.group(1)))
-                pos = m.end()
-            desc = "".join(parts)
-        timeout = TIMEOUT.search(args)
-        tests.append(TestInfo(match.group(1), match.group(2), desc,
+        args = _call_arguments(text, match.end() - 1)
+        if args is None:
+            continue
+        head = re.match(r"\s*(\w+)\s*,\s*(\w+)\s*(.*)$", args, re.S)
+        if not head:
+            continue  # the macro's own definition, not a test
+        rest = head.group(3)
+        timeout = TIMEOUT.search(rest)
+        tests.append(TestInfo(head.group(1), head.group(2), _description(rest),
                               float(timeout.group(1)) if timeout else 0.0, hidden))
     return tests
 

@@ -103,7 +103,7 @@ def in_clone(code, includes=""):
 INFINITE_LOOP = in_clone("    for (volatile int spin = 1; spin;) {\n    }\n")
 FORK_BOMB = in_clone("    for (;;)\n        fork();\n", "#include <unistd.h>\n")
 MEMORY_BOMB = in_clone("    for (;;) {\n        char *hog = malloc(1 << 20);\n        if (hog == NULL)\n"
-                       "            break;\n        memset(hog, 1, 1 << 20);\n    }\n", "#include <string.h>\n")
+                       "            abort();\n        memset(hog, 1, 1 << 20);\n    }\n", "#include <string.h>\n")
 OUTPUT_FLOOD = in_clone("    for (;;)\n        fputs(\"all tests passed all tests passed all tests passed\\n\", stdout);\n")
 FORGED_OUTPUT = [("mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {\n",
                   "mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {\n"
@@ -168,7 +168,7 @@ STUDENTS = {
     "x_fork_bomb": ("flat", {"mpsc": FORK_BOMB, "oneshot": "reference"}, {},
                     "clone forks forever: refused by the symbol check"),
     "x_memory_bomb": ("flat", {"mpsc": MEMORY_BOMB, "oneshot": "reference"}, {},
-                      "clone allocates until the memory limit: only the tests that clone crash"),
+                      "clone allocates until the memory limit, then aborts: only the tests that clone crash"),
     "x_output_flood": ("flat", {"mpsc": OUTPUT_FLOOD, "oneshot": "reference"}, {},
                        "clone prints forever: the file-size limit stops the tests that clone"),
     "x_forged_output": ("flat", {"mpsc": LOST_WAKER + FORGED_OUTPUT}, {},
