@@ -53,7 +53,9 @@ INCLUDES := -Iruntime -Iruntime/testing
 # ex_field(exercise, FIELD): one field of an exercise's declaration.
 ex_field = $(shell sed -n 's/^$(2)[[:space:]]*=[[:space:]]*//p' exercises/$(1)/exercise.mk)
 
-ifneq ($(filter $(EX),$(EXERCISES)),)
+# Only a known exercise with a known sanitizer (or none) gets build rules.
+SAN_OK := $(if $(SAN),$(filter $(SAN),$(SANITIZERS)),plain)
+ifneq ($(and $(filter $(EX),$(EXERCISES)),$(SAN_OK)),)
 EX_DIR := exercises/$(EX)
 include $(EX_DIR)/exercise.mk
 # Student files come from the exercise (the student's work), from the
@@ -110,17 +112,21 @@ endif
 endif
 
 # ---- compiling ----
+# One short line per file; V=1 shows the whole compiler command.
+QUIET_CC = $(if $(V),,@echo "  CC    $<";)
+QUIET_LD = $(if $(V),,@echo "  LINK  $@";)
+
 $(OUT)/%.o: %.c Makefile | check-deps
 	@mkdir -p $(@D)
-	$(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
+	$(QUIET_CC)$(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
 
 ifneq ($(EXB),)
 $(EXB)/%.o: $(SRC)/%.c Makefile | check-deps
 	@mkdir -p $(@D)
-	$(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	$(QUIET_CC)$(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
-	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
 endif
 
 
@@ -130,8 +136,7 @@ ifeq ($(EX),)
 test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
-test: ex-valid
-	@$(MAKE) -s --no-print-directory build-test
+test: ex-valid $(TEST_BIN)
 	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"
 	@$(TEST_BIN) $(CRITERION_RUN_FLAGS)
 endif
