@@ -113,8 +113,10 @@ endif
 
 # ---- compiling ----
 # One short line per file; V=1 shows the whole compiler command.
-QUIET_CC = $(if $(V),,@echo "  CC    $<";)
-QUIET_LD = $(if $(V),,@echo "  LINK  $@";)
+# Under -s (scripts that read make's output) nothing is printed at all.
+SILENT := $(findstring s,$(firstword -$(MAKEFLAGS)))
+QUIET_CC = $(if $(V),,@$(if $(SILENT),,echo "  CC    $<";))
+QUIET_LD = $(if $(V),,@$(if $(SILENT),,echo "  LINK  $@";))
 
 $(OUT)/%.o: %.c Makefile | check-deps
 	@mkdir -p $(@D)
