@@ -13,7 +13,7 @@ set -u
 mode=${1:-check}
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
-APT_PACKAGES="build-essential make pkg-config libcriterion-dev python3 bubblewrap binutils clang-format"
+APT_PACKAGES="build-essential make pkg-config libcriterion-dev python3 bubblewrap binutils clang-format git"
 BREW_PACKAGES="criterion pkg-config python3 clang-format"
 
 missing=""
