@@ -8,7 +8,24 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
+# Build outputs go under $(BUILD)/<variant>/: plain, address, thread or undefined.
+BUILD ?= build
+# What this machine has (job count, Criterion's flags, the linker), found by
+# runtime/tools/config.sh once and kept in the build folder: each question
+# asked here would cost a process on every `make test`. Not written while
+# something is missing, so a later run asks again. Bump the version when
+# config.sh changes what it writes.
+CONFIG_MK := $(BUILD)/config-1.mk
+ifeq ($(wildcard $(CONFIG_MK)),)
+CONFIG_WRITE := $(shell mkdir -p $(BUILD) && sh runtime/tools/config.sh > $(CONFIG_MK).$$$$ \
+                  && mv -f $(CONFIG_MK).$$$$ $(CONFIG_MK); rm -f $(CONFIG_MK).$$$$)
+endif
+-include $(CONFIG_MK)
+ifeq ($(CONFIG_FOUND),)
 NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRITERION_LIBS := $(or $(shell pkg-config --libs criterion 2>/dev/null),-lcriterion)
+endif
 # Build in parallel unless the caller chose a job count (sub-makes inherit it).
 ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -26,14 +43,10 @@ SAN_FLAGS_address := -fsanitize=address -fno-omit-frame-pointer
 SAN_FLAGS_thread := -fsanitize=thread
 SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
 VARIANT := $(if $(SAN),$(SAN),plain)
-CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
-CRITERION_LIBS := $(or $(shell pkg-config --libs criterion 2>/dev/null),-lcriterion)
 KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-Werror) \
               -O2 -g -pthread $(SAN_FLAGS_$(SAN))
-KIT_LDFLAGS := -pthread $(SAN_FLAGS_$(SAN))
+KIT_LDFLAGS := -pthread $(KIT_LINKER) $(SAN_FLAGS_$(SAN))
 
-# Build outputs go under $(BUILD)/<variant>/: plain, address, thread or undefined.
-BUILD ?= build
 OUT := $(BUILD)/$(VARIANT)
 RT_SRCS := $(wildcard runtime/rt_*.c)
 KT_SRCS := $(filter-out runtime/testing/kt_mini_runner.c,$(wildcard runtime/testing/kt_*.c))
@@ -94,10 +107,14 @@ help: ## list the targets
 	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs>"
 
 deps: ## install what the kit needs (apt-get as root; else print the commands)
+	@rm -f $(CONFIG_MK)
 	@DEPS_FOR=instructor sh runtime/tools/deps.sh install
 
+# Once config.sh has written its file, everything was there: no need to ask again.
 check-deps:
+ifeq ($(CONFIG_FOUND),)
 	@sh runtime/tools/deps.sh check
+endif
 
 ex-valid:
 ifeq ($(EX),)
@@ -119,13 +136,11 @@ QUIET_CC = $(if $(V),,@$(if $(SILENT),,echo "  CC    $<";))
 QUIET_LD = $(if $(V),,@$(if $(SILENT),,echo "  LINK  $@";))
 
 $(OUT)/%.o: %.c Makefile | check-deps
-	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
 
 ifneq ($(EXB),)
 $(EXB)/%.o: $(SRC)/%.c Makefile | check-deps
-	@mkdir -p $(@D)
-	$(QUIET_CC)$(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
 	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
@@ -139,8 +154,8 @@ test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
 test: ex-valid $(TEST_BIN)
-	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"
-	@$(TEST_BIN) $(CRITERION_RUN_FLAGS)
+	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"; \
+	 $(TEST_BIN) $(CRITERION_RUN_FLAGS)
 endif
 
 build-test: $(TEST_BIN)
