@@ -263,10 +263,17 @@ static void report_lost(task *t, rt_diagnosis_kind kind) {
 static void task_drop_waker(void *data) {
     task *t = data;
     rt_site_store(&t->record.last_drop, rt_drop_site);
-    /* Pending, and the last way to wake it just went. (While it is being
-     * polled, run_task makes the same check when the poll returns.) */
-    if (rt_record_release(&t->record, true) == 0 && atomic_load(&t->state) == TASK_IDLE)
-        report_lost(t, RT_DIAG_LAST_WAKER_DROPPED);
+    if (rt_record_release(&t->record, true) == 0) {
+        /* The last way to wake the task just went. Pending: report it. Being
+         * polled: the worker may have counted the wakers already, before
+         * this drop; NOTIFIED makes it poll once more and count again. */
+        task_state seen = atomic_load(&t->state);
+        while (seen == TASK_RUNNING &&
+               !atomic_compare_exchange_weak(&t->state, &seen, TASK_NOTIFIED))
+            ;
+        if (seen == TASK_IDLE)
+            report_lost(t, RT_DIAG_LAST_WAKER_DROPPED);
+    }
     task_release(t);
 }
 
@@ -343,25 +350,27 @@ static void run_task(worker *w, task *t) {
         return;
     }
     atomic_store_explicit(&t->record.waiting, true, memory_order_relaxed);
-    /* Once IDLE, a wake can send the task to another worker, which may
-     * finish and free it: hold a reference until the check below is done. */
-    atomic_fetch_add(&t->refs, 1);
+    /* Count the wakers before letting go of the task: once it is IDLE a
+     * wake may send it to another worker, which may finish and free it. No
+     * waker now means none ever again (a clone is made from a live one), so
+     * nothing can wake, finish or free the task: it is safe to report after
+     * the change below. A last waker dropped between this count and that
+     * change finds the task RUNNING and makes it NOTIFIED (task_drop_waker),
+     * so the change fails and the next poll's count sees the loss. */
+    bool lost = rt_record_live(&t->record) == 0;
     task_state seen = TASK_RUNNING;
     if (!atomic_compare_exchange_strong(&t->state, &seen, TASK_IDLE)) {
-        /* NOTIFIED: woken during the poll. To the shared queue, not the
-         * next slot: a task that woke itself (a yield) lets others run. */
-        task_release(t); /* not the last: the executor's is still held */
+        /* NOTIFIED: woken during the poll. Nobody else schedules a NOTIFIED
+         * task, so it is still ours. To the shared queue, not the next
+         * slot: a task that woke itself (a yield) lets others run. */
         atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
         atomic_store(&t->state, TASK_SCHEDULED);
         queue_push(ex, t);
         return;
     }
-    /* IDLE now. With no waker left nothing can ever wake it (a new clone
-     * can only be made from a live one). */
-    if (rt_record_live(&t->record) == 0)
+    if (lost)
         report_lost(t, rt_record_dropped_last(&t->record) ? RT_DIAG_LAST_WAKER_DROPPED
                                                           : RT_DIAG_PENDING_WITHOUT_WAKER);
-    task_release(t);
 }
 
 /* The next task for worker w: its next slot first, else the shared queue. NULL: stop. */
