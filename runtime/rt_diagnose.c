@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,24 +37,42 @@ void rt_registry_remove(rt_wait_record *record) {
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* The word's layout: see rt_wait_record. */
+#define OWNER_MASK UINT64_C(0xffffffff)
+#define DROPPED_LAST_BIT (UINT64_C(1) << 32)
+#define ONE_CLONE (UINT64_C(2) << 32)
+
 void rt_record_clone(rt_wait_record *record) {
-    atomic_fetch_add(&record->wakers, 2);
+    atomic_fetch_add(&record->wakers, ONE_CLONE);
+}
+
+uint64_t rt_record_release_word(rt_wait_record *record, bool by_drop, uint64_t owner_refs) {
+    uint64_t seen = atomic_load(&record->wakers), next;
+    do
+        next = ((seen & ~DROPPED_LAST_BIT) - ONE_CLONE + owner_refs) |
+               (by_drop ? DROPPED_LAST_BIT : 0);
+    while (!atomic_compare_exchange_weak(&record->wakers, &seen, next));
+    return next;
 }
 
 unsigned rt_record_release(rt_wait_record *record, bool by_drop) {
-    unsigned seen = atomic_load(&record->wakers), next;
-    do
-        next = ((seen >> 1) - 1) << 1 | (by_drop ? 1u : 0u);
-    while (!atomic_compare_exchange_weak(&record->wakers, &seen, next));
-    return next >> 1;
+    return rt_record_word_live(rt_record_release_word(record, by_drop, 0));
+}
+
+unsigned rt_record_word_live(uint64_t word) {
+    return (unsigned)(word >> 33);
+}
+
+unsigned rt_record_word_owner_refs(uint64_t word) {
+    return (unsigned)(word & OWNER_MASK);
 }
 
 unsigned rt_record_live(const rt_wait_record *record) {
-    return atomic_load(&record->wakers) >> 1;
+    return rt_record_word_live(atomic_load(&record->wakers));
 }
 
 bool rt_record_dropped_last(const rt_wait_record *record) {
-    return atomic_load(&record->wakers) & 1u;
+    return (atomic_load(&record->wakers) & DROPPED_LAST_BIT) != 0;
 }
 
 void rt_site_store(rt_site_slot *slot, rt_site site) {

@@ -30,8 +30,12 @@
  * queue holds more tasks than the busy workers will take on their own.
  *
  * A task is freed when its last reference goes: the executor holds one until
- * the task is done, the join handle one, and every live waker one. Wakers
- * are also counted apart, which is how a lost waker is seen.
+ * the task is done, the join handle one, and every live waker one. The
+ * wakers are counted apart from the rest, which is how a lost waker is seen,
+ * but in the same atomic word (the upper half of record.wakers; the other
+ * references are its lower half): a clone, a wake or a drop then changes one
+ * word once, and the task is freed by whichever change leaves both halves
+ * empty.
  *
  * Why atomics and not a lock per task: a wake and a poll are the hot path of
  * every channel, and a mutex costs two atomic instructions plus a call each
@@ -48,6 +52,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +78,6 @@ typedef struct rt_join_handle task;
 
 struct rt_join_handle {
     _Atomic task_state state;
-    atomic_int refs;      /* executor (until done) + join handle + live wakers */
     atomic_bool reported; /* a lost waker was reported: once is enough */
     rt_future *future;
     rt_executor *executor;
@@ -125,11 +129,20 @@ static void *checked_alloc(size_t size) {
 
 /* ---- references ---- */
 
+static void task_free(task *t) {
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+/* No reference of either kind left in `word` (the dropped-last bit may remain). */
+static bool unreferenced(uint64_t word) {
+    return rt_record_word_owner_refs(word) == 0 && rt_record_word_live(word) == 0;
+}
+
+/* Gives up one of the references kept in the lower half (not a waker's). */
 static void task_release(task *t) {
-    if (atomic_fetch_sub(&t->refs, 1) == 1) {
-        pthread_mutex_destroy(&t->lock);
-        free(t);
-    }
+    if (unreferenced(atomic_fetch_sub(&t->record.wakers, 1) - 1))
+        task_free(t);
 }
 
 /* ---- the shared run queue ---- */
@@ -209,8 +222,7 @@ static void schedule(task *t) {
 
 static rt_waker task_clone(void *data) {
     task *t = data;
-    atomic_fetch_add(&t->refs, 1);
-    rt_record_clone(&t->record);
+    rt_record_clone(&t->record); /* the clone's reference and its count, in one step */
     rt_site_store(&t->record.last_clone, rt_clone_site);
     return (rt_waker){t, &task_vtable};
 }
@@ -263,7 +275,9 @@ static void report_lost(task *t, rt_diagnosis_kind kind) {
 static void task_drop_waker(void *data) {
     task *t = data;
     rt_site_store(&t->record.last_drop, rt_drop_site);
-    if (rt_record_release(&t->record, true) == 0) {
+    /* The clone goes, and its reference becomes an ordinary one for as long
+     * as this function looks at the task. */
+    if (rt_record_word_live(rt_record_release_word(&t->record, true, 1)) == 0) {
         /* The last way to wake the task just went. Pending: report it. Being
          * polled: the worker may have counted the wakers already, before
          * this drop; NOTIFIED makes it poll once more and count again. */
@@ -280,8 +294,9 @@ static void task_drop_waker(void *data) {
 static void task_wake(void *data) {
     task *t = data;
     task_wake_by_ref(t);
-    rt_record_release(&t->record, false);
-    task_release(t);
+    /* The clone and its reference go together; after this, t is another's. */
+    if (unreferenced(rt_record_release_word(&t->record, false, 0)))
+        task_free(t);
 }
 
 static const rt_waker_vtable task_vtable = {task_clone, task_wake, task_wake_by_ref,
@@ -488,7 +503,7 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     task *t = checked_alloc(sizeof *t);
     pthread_mutex_init(&t->lock, NULL);
     atomic_init(&t->state, TASK_SCHEDULED);
-    atomic_init(&t->refs, 2); /* the executor's and the join handle's */
+    atomic_init(&t->record.wakers, 2); /* the executor's and the join handle's; no waker yet */
     t->future = future;
     t->executor = ex;
     t->record.kind = "task";

@@ -45,10 +45,13 @@ typedef struct rt_wait_record {
     const char *kind;                   /* "task" or "block_on" */
     char name[64];
     /* Atomics: updated by wakers on any thread, read by reports. */
-    /* Clones alive now, times two, plus one when the latest clone to go
-     * was dropped rather than woken: the two kinds of lost waker differ
-     * only in that bit, and one atomic word keeps the two in step. */
-    atomic_uint wakers;
+    /* Upper 32 bits: clones alive now, times two, plus one when the latest
+     * clone to go was dropped rather than woken (the two kinds of lost
+     * waker differ only in that bit, and one atomic word keeps the two in
+     * step). Lower 32 bits: the owner's own references, if it wants them
+     * here; a task keeps its others there, so that making or ending a clone
+     * is one atomic instruction on one word (see rt_executor.c). */
+    _Atomic uint64_t wakers;
     atomic_bool waiting;              /* answered PENDING and not woken since */
     _Atomic(const char *) pending_in; /* from the context of the last poll */
     rt_site_slot last_clone;          /* where the newest clone was made */
@@ -60,6 +63,19 @@ void rt_record_clone(rt_wait_record *record);
 
 /* Counts a clone gone, woken or (by_drop) dropped; returns how many are left. */
 unsigned rt_record_release(rt_wait_record *record, bool by_drop);
+
+/*
+ * The same, and adds `owner_refs` to the lower half in the same step (0, or
+ * 1 to turn the clone's reference into one of the owner's); returns the
+ * whole word as it is afterwards.
+ */
+uint64_t rt_record_release_word(rt_wait_record *record, bool by_drop, uint64_t owner_refs);
+
+/* Clones alive in a word returned by rt_record_release_word. */
+unsigned rt_record_word_live(uint64_t word);
+
+/* The owner's references in such a word. */
+unsigned rt_record_word_owner_refs(uint64_t word);
 
 /* Clones alive now. */
 unsigned rt_record_live(const rt_wait_record *record);
