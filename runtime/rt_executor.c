@@ -100,6 +100,8 @@ typedef struct worker {
 struct rt_executor {
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
+    pthread_cond_t idle_cond;  /* signalled when every worker has gone idle */
+    unsigned idle_waiters;     /* threads in rt_executor_wait_idle */
     task **ring; /* the shared run queue: a ring buffer of scheduled tasks */
     size_t ring_cap, ring_head, ring_len;
     unsigned idle_workers;     /* asleep, waiting for work */
@@ -404,6 +406,8 @@ static task *next_task(worker *w) {
     }
     while (!atomic_load(&ex->shutting_down) && ex->ring_len == 0) {
         ex->idle_workers++;
+        if (ex->idle_workers == ex->worker_count && ex->idle_waiters > 0)
+            pthread_cond_broadcast(&ex->idle_cond);
         pthread_cond_wait(&ex->work_cond, &ex->lock);
         ex->idle_workers--;
     }
@@ -463,6 +467,7 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
     rt_executor *ex = checked_alloc(sizeof *ex);
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->work_cond, NULL);
+    pthread_cond_init(&ex->idle_cond, NULL);
     atomic_init(&ex->shutting_down, false);
 
     ex->shake = config->shake;
@@ -586,6 +591,16 @@ rt_task_outcome rt_join(rt_join_handle *handle) {
     return f.outcome;
 }
 
+void rt_executor_wait_idle(rt_executor *ex) {
+    pthread_mutex_lock(&ex->lock);
+    ex->idle_waiters++;
+    while (!atomic_load(&ex->shutting_down) &&
+           !(ex->ring_len == 0 && ex->idle_workers == ex->worker_count))
+        pthread_cond_wait(&ex->idle_cond, &ex->lock);
+    ex->idle_waiters--;
+    pthread_mutex_unlock(&ex->lock);
+}
+
 void rt_executor_shutdown(rt_executor *ex) {
     pthread_mutex_lock(&ex->lock);
     atomic_store(&ex->shutting_down, true);
@@ -619,6 +634,7 @@ void rt_executor_shutdown(rt_executor *ex) {
     free(ex->threads);
     free(ex->workers);
     pthread_cond_destroy(&ex->work_cond);
+    pthread_cond_destroy(&ex->idle_cond);
     pthread_mutex_destroy(&ex->lock);
     free(ex);
 }

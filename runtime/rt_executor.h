@@ -86,6 +86,17 @@ void rt_join_handle_drop(rt_join_handle *handle);
 const char *rt_join_handle_name(const rt_join_handle *handle);
 
 /*
+ * Blocks the calling thread until the executor has nothing to do: every
+ * worker idle and no task queued, so every task is either pending (waiting
+ * for a wake) or done. Meant for tests that must act while a task is known
+ * to be waiting, for instance drop the last sender only once the receiver
+ * sleeps (a shaken executor may otherwise poll it again on its own). A wake
+ * from another thread may schedule a task right after this returns. Do not
+ * call it from one of the executor's own tasks: it would wait for itself.
+ */
+void rt_executor_wait_idle(rt_executor *executor);
+
+/*
  * Stops the executor: waits for the polls under way to return, cancels every
  * task that is not finished (dropping its future exactly once; its join
  * handle reports RT_TASK_CANCELLED), joins every worker thread and frees

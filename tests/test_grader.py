@@ -358,8 +358,8 @@ class SampleClassTest(unittest.TestCase):
     def test_hostile_students_get_only_their_honest_part(self):
         got = self.results()
         mpsc = {n: next(e for e in r["exercises"] if e["exercise"] == "mpsc") for n, r in got.items()}
-        # Each scores what the same code without the hostile part scores (its twin's range:
-        # one of the twin's tests passes by chance, see expected.json).
+        # Each scores what the same code without the hostile part scores: its twin's points
+        # (or range, where expected.json gives one for a bug caught only by chance).
         expected = self.expected["students"]
         for hostile, twin in (("x_forged_output", "ben_lost_waker"), ("x_tampered_tests", "ben_lost_waker"),
                               ("x_read_hidden", "cleo_no_wake_on_drop")):

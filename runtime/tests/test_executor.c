@@ -90,6 +90,56 @@ KT_TEST(runtime_executor, wake_during_poll_is_kept, .timeout = 5,
     }
 }
 
+/* A task that yields a few times, says it got there, then waits for a flag. */
+typedef struct yield_then_wait {
+    rt_future base;
+    rt_async co;
+    int yields, i;
+    flag *go;
+    atomic_int *waiting;
+} yield_then_wait;
+
+static rt_poll yield_then_wait_poll(rt_future *self, rt_context *cx) {
+    yield_then_wait *t = (yield_then_wait *)self;
+    RT_ASYNC_BEGIN(&t->co);
+    for (t->i = 0; t->i < t->yields; t->i++)
+        RT_YIELD(&t->co, cx);
+    atomic_fetch_add(t->waiting, 1);
+    RT_AWAIT_POLL(&t->co, cx, flag_poll(t->go, cx));
+    RT_ASYNC_END(&t->co);
+}
+
+KT_TEST(runtime_executor, wait_idle_returns_once_all_wait, .timeout = 10,
+        .description = "rt_executor_wait_idle returns only when every task is waiting: 50 "
+                       "yielding tasks on a shaken executor have all reached their wait") {
+    enum { TASKS = 50 };
+    static yield_then_wait tasks[TASKS];
+    rt_join_handle *handles[TASKS];
+    static flag go[TASKS]; /* one each: a flag keeps one waiter */
+    atomic_int waiting = 0;
+    rt_executor *ex = rt_executor_new_config(
+        &(rt_executor_config){.workers = 2, .shake = true, .shake_seed = kt_shake_seed(404)});
+    for (int i = 0; i < TASKS; i++) {
+        flag_init(&go[i]);
+        tasks[i] = (yield_then_wait){.base = {.poll = yield_then_wait_poll, .name = "patient"},
+                                     .yields = 20 + i % 7,
+                                     .go = &go[i],
+                                     .waiting = &waiting};
+        handles[i] = rt_spawn(ex, &tasks[i].base, "patient");
+    }
+    rt_executor_wait_idle(ex);
+    cr_assert_eq(atomic_load(&waiting), TASKS,
+                 "wait_idle returned while %d of %d tasks had not reached their wait",
+                 TASKS - atomic_load(&waiting), TASKS);
+    for (int i = 0; i < TASKS; i++)
+        flag_raise(&go[i]);
+    for (int i = 0; i < TASKS; i++)
+        cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+    for (int i = 0; i < TASKS; i++)
+        flag_destroy(&go[i]);
+}
+
 /* ---- two tasks handing a token back and forth ---- */
 
 typedef struct player {

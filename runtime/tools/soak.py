@@ -38,9 +38,12 @@ def main(argv):
         build, binary_target = ["build-runtime-tests"], "print-runtime-test-bin"
     else:
         build, binary_target = ["build-test"], "print-test-bin"
-    if subprocess.call(make + ["-s"] + build) != 0:
+    # close_fds=False: the child make shares the calling make's job slots
+    # (its jobserver pipe); closed, make warns and builds one file at a time.
+    if subprocess.call(make + ["-s"] + build, close_fds=False) != 0:
         return 1
-    built = subprocess.check_output(make + ["-s", binary_target], text=True).strip()
+    built = subprocess.check_output(make + ["-s", binary_target], text=True,
+                                    close_fds=False).strip()
     # Soak a private copy: a rebuild during a long soak must not swap the binary under it.
     scratch = tempfile.mkdtemp(prefix="soak-")
     try:

@@ -23,8 +23,11 @@ def main(argv):
     exercises, make = argv[1:split], argv[split + 1 :]
     summary, failed = [], False
     for name in exercises:
+        # close_fds=False: the child make shares the calling make's job slots
+        # (its jobserver pipe); closed, make warns and builds one file at a time.
         proc = subprocess.Popen(make + ["test", f"EX={name}"], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
+                                stderr=subprocess.STDOUT, text=True, errors="replace",
+                                close_fds=False)
         found = None
         for line in proc.stdout:
             sys.stdout.write(line)

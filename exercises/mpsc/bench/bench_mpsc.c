@@ -7,15 +7,22 @@
  * second and nanoseconds per message. Run it with `make bench EX=mpsc`
  * (your channel) or `make bench EX=mpsc SOLUTION=1` (the reference).
  *
+ * For scale, each scenario also runs the textbook blocking queue: one mutex,
+ * one condition variable signalled on every send, one message taken per
+ * lock. Both are measured in the same minute on the same machine, so their
+ * ratio holds even when a shared or busy machine moves both figures.
+ *
  *     bench_mpsc [messages [runs]]
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "mpsc.h"
+#include "mpsc_queue.h"
 
 /* Holds the producers until the clock starts (pthread barriers are missing on macOS). */
 typedef struct start_gate {
@@ -82,6 +89,86 @@ static rt_poll drain_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&f->co);
 }
 
+/* ---- the textbook blocking queue, for scale ---- */
+
+typedef struct blocking_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    mpsc_queue items;
+    unsigned producers; /* still sending */
+} blocking_queue;
+
+typedef struct blocking_producer {
+    pthread_t thread;
+    blocking_queue *queue;
+    start_gate *start;
+    uintptr_t first, count;
+} blocking_producer;
+
+static void *blocking_producer_main(void *arg) {
+    blocking_producer *p = arg;
+    blocking_queue *q = p->queue;
+    gate_wait(p->start);
+    for (uintptr_t i = 0; i < p->count; i++) {
+        pthread_mutex_lock(&q->lock);
+        mpsc_queue_push(&q->items, (void *)(p->first + i));
+        pthread_cond_signal(&q->nonempty);
+        pthread_mutex_unlock(&q->lock);
+    }
+    pthread_mutex_lock(&q->lock);
+    q->producers--;
+    pthread_cond_signal(&q->nonempty);
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+/* Takes one message, waiting for it; false once every producer is done and the queue is empty. */
+static bool blocking_take(blocking_queue *q, void **message) {
+    pthread_mutex_lock(&q->lock);
+    while (mpsc_queue_len(&q->items) == 0 && q->producers > 0)
+        pthread_cond_wait(&q->nonempty, &q->lock);
+    bool got = mpsc_queue_pop(&q->items, message);
+    pthread_mutex_unlock(&q->lock);
+    return got;
+}
+
+static double now_seconds(void);
+
+static double blocking_run_once(unsigned producers, uintptr_t messages) {
+    blocking_queue q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, MPSC_QUEUE_EMPTY,
+                        producers};
+    start_gate start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    blocking_producer ps[16];
+    uintptr_t each = messages / producers;
+    for (unsigned i = 0; i < producers; i++) {
+        ps[i] = (blocking_producer){.queue = &q,
+                                    .start = &start,
+                                    .first = 1 + i * each,
+                                    .count = i + 1 == producers ? messages - i * each : each};
+        if (pthread_create(&ps[i].thread, NULL, blocking_producer_main, &ps[i]) != 0) {
+            fprintf(stderr, "bench: cannot start a thread\n");
+            exit(1);
+        }
+    }
+    double t0 = now_seconds();
+    gate_open(&start);
+    uintptr_t received = 0, sum = 0;
+    void *message;
+    while (blocking_take(&q, &message)) {
+        received++;
+        sum += (uintptr_t)message;
+    }
+    double elapsed = now_seconds() - t0;
+    for (unsigned i = 0; i < producers; i++)
+        pthread_join(ps[i].thread, NULL);
+    mpsc_queue_free(&q.items);
+    if (received != messages || sum != messages * (messages + 1) / 2) {
+        fprintf(stderr, "bench: the blocking queue lost messages\n");
+        exit(1);
+    }
+    return elapsed;
+}
+
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -144,14 +231,21 @@ int main(int argc, char **argv) {
     fflush(stdout); /* shown even if an unfinished channel aborts below */
     unsigned scenarios[] = {1, 4};
     for (size_t s = 0; s < sizeof scenarios / sizeof scenarios[0]; s++) {
-        double times[99];
-        for (int r = 0; r < runs; r++)
+        double times[99], blocking[99];
+        /* Interleaved, so that a slow minute of the machine hits both alike. */
+        for (int r = 0; r < runs; r++) {
             times[r] = run_once(scenarios[s], messages);
+            blocking[r] = blocking_run_once(scenarios[s], messages);
+        }
         qsort(times, (size_t)runs, sizeof times[0], compare_doubles);
-        double median = times[runs / 2];
+        qsort(blocking, (size_t)runs, sizeof blocking[0], compare_doubles);
+        double median = times[runs / 2], blocking_median = blocking[runs / 2];
         printf("  %u producer%s: %6.1f ns/message  %6.2f M messages/s  (runs: %.3f s .. %.3f s)\n",
                scenarios[s], scenarios[s] == 1 ? " " : "s", median * 1e9 / (double)messages,
                (double)messages / median / 1e6, times[0], times[runs - 1]);
+        printf("     for scale: mutex + condition variable queue %6.1f ns/message, %.2f times the "
+               "channel's\n",
+               blocking_median * 1e9 / (double)messages, blocking_median / median);
         fflush(stdout);
     }
     return 0;

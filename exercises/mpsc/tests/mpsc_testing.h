@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kt_latch.h"
 #include "kt_test.h"
 #include "kt_waker.h"
 #include "mpsc.h"
@@ -89,43 +90,80 @@ static inline void tally_check_complete(const tally *t) {
     cr_assert(t->closed, "the stream did not end with MPSC_CLOSED after every sender was dropped");
 }
 
-/* A task that receives until the stream is closed, awaiting mpsc_recv futures. */
+/*
+ * A receiver as a future: receives until the stream is closed (or, with a
+ * limit, until it has taken that many messages), awaiting mpsc_recv futures.
+ * Spawn it as a task, or run it on a thread with rt_block_on.
+ *
+ * It opens two latches, so that tests can force the schedules that reveal
+ * the usual bugs instead of waiting for luck:
+ *  - `pending_empty` when it first answers PENDING having received nothing:
+ *    from then on its waker must be in the channel, so producers that wait
+ *    for this latch find a receiver that a send has to wake;
+ *  - `pending_all` when it answers PENDING having received every message it
+ *    expects: the stream can now only end by the last sender's drop, so a
+ *    test that drops its last sender after this latch checks that the drop
+ *    wakes the receiver.
+ */
 typedef struct consumer_task {
     rt_future base;
     rt_async co;
     mpsc_receiver *rx;
     mpsc_recv_future recv;
     tally *seen;
+    unsigned long limit; /* stop after this many messages; 0: at MPSC_CLOSED */
+    kt_latch pending_empty, pending_all;
 } consumer_task;
 
-static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
-    consumer_task *t = (consumer_task *)self;
+static inline rt_poll consumer_receive(consumer_task *t, rt_context *cx) {
     RT_ASYNC_BEGIN(&t->co);
     for (;;) {
+        if (t->limit != 0 && t->seen->received >= t->limit)
+            break;
         mpsc_recv_future_init(&t->recv, t->rx);
         RT_AWAIT(&t->co, cx, &t->recv.base);
-        if (t->recv.status == MPSC_CLOSED)
+        if (t->recv.status == MPSC_CLOSED) {
+            t->seen->closed = 1;
             break;
+        }
         tally_add(t->seen, t->recv.message);
     }
-    t->seen->closed = 1;
     RT_ASYNC_END(&t->co);
 }
 
-static inline void consumer_init(consumer_task *t, mpsc_receiver *rx, tally *seen) {
-    *t = (consumer_task){
-        .base = {.poll = consumer_poll, .name = "consumer"}, .rx = rx, .seen = seen};
+static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
+    consumer_task *t = (consumer_task *)self;
+    rt_poll result = consumer_receive(t, cx);
+    if (result == RT_PENDING) {
+        if (t->seen->received == 0)
+            kt_latch_open(&t->pending_empty);
+        if (t->seen->received == (unsigned long)t->seen->producers * t->seen->per_producer)
+            kt_latch_open(&t->pending_all);
+    }
+    return result;
 }
 
-/* A producer thread: sends its messages on its own sender, then drops it. */
+static inline void consumer_init(consumer_task *t, mpsc_receiver *rx, tally *seen) {
+    *t = (consumer_task){.base = {.poll = consumer_poll, .name = "consumer"},
+                         .rx = rx,
+                         .seen = seen,
+                         .pending_empty = KT_LATCH_INIT,
+                         .pending_all = KT_LATCH_INIT};
+}
+
+/* A producer thread: waits for its start latch (if any), sends its messages on its own sender,
+ * then drops it. */
 typedef struct producer_thread {
     pthread_t thread;
     mpsc_sender *tx;
+    kt_latch *start;
     unsigned id, count;
 } producer_thread;
 
 static inline void *producer_main(void *arg) {
     producer_thread *p = arg;
+    if (p->start != NULL)
+        kt_latch_wait(p->start);
     for (unsigned i = 0; i < p->count; i++) {
         void *back;
         mpsc_send_result r = mpsc_send(p->tx, tag(p->id, i), &back);
@@ -138,11 +176,12 @@ static inline void *producer_main(void *arg) {
     return NULL;
 }
 
-/* Starts `n` producer threads, each on a clone of `tx`, sending `count` messages. */
+/* Starts `n` producer threads, each on a clone of `tx`, sending `count` messages once `start`
+ * opens (at once when it is NULL). */
 static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *tx,
-                                   unsigned count) {
+                                   unsigned count, kt_latch *start) {
     for (unsigned i = 0; i < n; i++) {
-        ps[i] = (producer_thread){.tx = mpsc_sender_clone(tx), .id = i, .count = count};
+        ps[i] = (producer_thread){.tx = mpsc_sender_clone(tx), .start = start, .id = i, .count = count};
         if (pthread_create(&ps[i].thread, NULL, producer_main, &ps[i]) != 0)
             cr_assert_fail("could not start producer thread %u", i);
     }
@@ -151,6 +190,27 @@ static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender 
 static inline void producers_join(producer_thread *ps, unsigned n) {
     for (unsigned i = 0; i < n; i++)
         pthread_join(ps[i].thread, NULL);
+}
+
+/* A thread that drops a sender once a latch opens: the last drop, made while the receiver
+ * is known to be waiting (for tests whose receiver blocks the test's own thread). */
+typedef struct closer_thread {
+    pthread_t thread;
+    mpsc_sender *tx;
+    kt_latch *when;
+} closer_thread;
+
+static inline void *closer_main(void *arg) {
+    closer_thread *c = arg;
+    kt_latch_wait(c->when);
+    mpsc_sender_drop(c->tx);
+    return NULL;
+}
+
+static inline void closer_start(closer_thread *c, mpsc_sender *tx, kt_latch *when) {
+    *c = (closer_thread){.tx = tx, .when = when};
+    if (pthread_create(&c->thread, NULL, closer_main, c) != 0)
+        cr_assert_fail("could not start the closing thread");
 }
 
 #endif

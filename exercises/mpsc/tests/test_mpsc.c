@@ -111,8 +111,9 @@ KT_TEST(mpsc, queued_delivered_after_last_drop, .timeout = 5,
                      "message %u was lost: CLOSED came before the queue was empty", i);
         cr_assert_eq(msg, tag(0, i));
     }
-    cr_assert_eq(poll_with(rx, &waker, &msg, &status), RT_READY);
-    cr_assert_eq(status, MPSC_CLOSED, "after the last message the stream must say MPSC_CLOSED");
+    /* The blocking receive (the kit's, built on your poll) must see the end too. */
+    cr_assert_eq(mpsc_recv_blocking(rx, &msg), MPSC_CLOSED,
+                 "after the last message the stream must say MPSC_CLOSED");
     mpsc_receiver_drop(rx);
 }
 
@@ -267,6 +268,8 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
     consumer_task consumer;
     consumer_init(&consumer, rx, &seen);
     rt_join_handle *consumer_handle = rt_spawn(ex, &consumer.base, "consumer");
+    /* The producers start once the consumer waits on the empty channel: their sends must wake it. */
+    kt_latch_wait(&consumer.pending_empty);
     producer_task producers[TASKS];
     rt_join_handle *handles[TASKS];
     for (unsigned i = 0; i < TASKS; i++) {
@@ -276,9 +279,12 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
                                        .count = EACH};
         handles[i] = rt_spawn(ex, &producers[i].base, "producer");
     }
-    mpsc_sender_drop(tx);
     for (unsigned i = 0; i < TASKS; i++)
         cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
+    /* Everything received and the consumer waiting: only this drop can end the stream. */
+    kt_latch_wait(&consumer.pending_all);
+    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
+    mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(consumer_handle), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
     for (unsigned i = 0; i < TASKS; i++)
@@ -294,16 +300,19 @@ KT_TEST(mpsc, ten_sender_threads, .timeout = 10,
     mpsc_sender *tx;
     mpsc_receiver *rx;
     mpsc_channel(NULL, &tx, &rx);
-    producer_thread producers[THREADS];
-    producers_start(producers, THREADS, tx, EACH);
-    mpsc_sender_drop(tx);
     tally seen;
     tally_init(&seen, THREADS, EACH);
-    void *msg;
-    while (mpsc_recv_blocking(rx, &msg) == MPSC_MESSAGE)
-        tally_add(&seen, msg);
-    seen.closed = 1;
+    consumer_task consumer;
+    consumer_init(&consumer, rx, &seen);
+    /* The producers start once the receiver waits on the empty channel, and the last
+     * sender goes once it has everything and waits again: both must wake it. */
+    producer_thread producers[THREADS];
+    producers_start(producers, THREADS, tx, EACH, &consumer.pending_empty);
+    closer_thread closer;
+    closer_start(&closer, tx, &consumer.pending_all);
+    rt_block_on(&consumer.base);
     producers_join(producers, THREADS);
+    pthread_join(closer.thread, NULL);
     tally_check_complete(&seen);
     mpsc_receiver_drop(rx);
 }
@@ -322,10 +331,14 @@ KT_TEST(mpsc, stress_producer_threads, .timeout = 15,
     consumer_task consumer;
     consumer_init(&consumer, rx, &seen);
     rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
+    /* Sends start once the consumer waits on the empty channel; the last drop comes once it
+     * has everything and waits again: both must wake it. */
     producer_thread producers[THREADS];
-    producers_start(producers, THREADS, tx, EACH);
-    mpsc_sender_drop(tx);
+    producers_start(producers, THREADS, tx, EACH, &consumer.pending_empty);
     producers_join(producers, THREADS);
+    kt_latch_wait(&consumer.pending_all);
+    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
+    mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
     tally_check_complete(&seen);

@@ -273,51 +273,100 @@ KT_TEST(mpsc_hidden, no_destructor_leftovers, .timeout = 5,
     mpsc_sender_drop(tx2);
 }
 
-/* A producer thread that sends pool messages until the receiver is gone, freeing those handed back.
+/*
+ * A producer thread for the race with the receiver's drop: waits until the
+ * receiver is waiting, sends its pool messages (racing the drop), then, once
+ * the receiver is surely gone, sends one more, which must come back.
  */
 typedef struct racing_producer {
     pthread_t thread;
     mpsc_sender *tx;
     kt_pool *pool;
-    int count, refused;
+    kt_latch *start, *receiver_gone;
+    int count, refused, last_refused;
 } racing_producer;
 
 static void *racing_main(void *arg) {
     racing_producer *p = arg;
-    for (int i = 0; i < p->count; i++) {
+    kt_latch_wait(p->start);
+    for (int i = 0; i <= p->count; i++) {
+        if (i == p->count)
+            kt_latch_wait(p->receiver_gone);
         void *back = NULL;
         if (mpsc_send(p->tx, kt_pool_msg(p->pool, i), &back) == MPSC_RECEIVER_DROPPED) {
             kt_msg_free(back); /* handed back: ours to free */
             p->refused++;
+            p->last_refused = i == p->count;
         }
     }
     mpsc_sender_drop(p->tx);
     return NULL;
 }
 
+/* Receives `limit` pool messages and frees them; opens `pending_empty` at its first PENDING
+ * on an empty channel, so that the producers start against a waiting receiver. */
+typedef struct taker_task {
+    rt_future base;
+    rt_async co;
+    mpsc_receiver *rx;
+    mpsc_recv_future recv;
+    int limit, taken;
+    kt_latch pending_empty;
+} taker_task;
+
+static rt_poll taker_receive(taker_task *t, rt_context *cx) {
+    RT_ASYNC_BEGIN(&t->co);
+    for (; t->taken < t->limit; t->taken++) {
+        mpsc_recv_future_init(&t->recv, t->rx);
+        RT_AWAIT(&t->co, cx, &t->recv.base);
+        if (t->recv.status == MPSC_CLOSED)
+            break;
+        kt_msg_free(t->recv.message);
+    }
+    RT_ASYNC_END(&t->co);
+}
+
+static rt_poll taker_poll(rt_future *self, rt_context *cx) {
+    taker_task *t = (taker_task *)self;
+    rt_poll result = taker_receive(t, cx);
+    if (result == RT_PENDING && t->taken == 0)
+        kt_latch_open(&t->pending_empty);
+    return result;
+}
+
 KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 10,
         .description = "senders racing the receiver's drop: every message is received, freed "
                        "by the channel or handed back, once") {
     enum { THREADS = 4, EACH = 3000 };
-    kt_pool *pool = kt_pool_new(THREADS * EACH);
+    kt_pool *pool = kt_pool_new(THREADS * (EACH + 1));
     mpsc_sender *tx;
     mpsc_receiver *rx;
     mpsc_channel(kt_msg_free, &tx, &rx);
+    taker_task taker = {.base = {.poll = taker_poll, .name = "taker"},
+                        .rx = rx,
+                        .limit = 200,
+                        .pending_empty = KT_LATCH_INIT};
+    kt_latch receiver_gone = KT_LATCH_INIT;
     racing_producer ps[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        ps[i] = (racing_producer){.tx = mpsc_sender_clone(tx), .pool = pool, .count = EACH};
+        ps[i] = (racing_producer){.tx = mpsc_sender_clone(tx),
+                                  .pool = pool,
+                                  .start = &taker.pending_empty,
+                                  .receiver_gone = &receiver_gone,
+                                  .count = EACH};
         if (pthread_create(&ps[i].thread, NULL, racing_main, &ps[i]) != 0)
             cr_assert_fail("could not start a producer thread");
     }
     mpsc_sender_drop(tx);
-    for (int i = 0; i < 200; i++) {
-        void *msg;
-        cr_assert_eq(mpsc_recv_blocking(rx, &msg), MPSC_MESSAGE);
-        kt_msg_free(msg);
-    }
+    rt_block_on(&taker.base);
+    cr_assert_eq(taker.taken, 200, "the stream ended after %d of 200 messages", taker.taken);
     mpsc_receiver_drop(rx);
-    for (int i = 0; i < THREADS; i++)
+    kt_latch_open(&receiver_gone);
+    for (int i = 0; i < THREADS; i++) {
         pthread_join(ps[i].thread, NULL);
+        cr_assert(ps[i].last_refused,
+                  "producer %d: a send after the receiver's drop was accepted", i);
+    }
     char report[256];
     cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
     kt_pool_delete(pool);
@@ -476,6 +525,39 @@ static rt_poll yielding_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&t->co);
 }
 
+/*
+ * For the blocked receiver: a thread that spawns the producer tasks once the
+ * receiver waits on the empty channel, and drops the last sender once it has
+ * everything and waits again (both must wake it).
+ */
+typedef struct director {
+    pthread_t thread;
+    rt_executor *ex;
+    mpsc_sender *tx;
+    consumer_task *consumer;
+    unsigned count;
+    yielding_producer ps[6];
+} director;
+
+static void *director_main(void *arg) {
+    director *d = arg;
+    enum { TASKS = sizeof d->ps / sizeof d->ps[0] };
+    rt_join_handle *handles[TASKS];
+    kt_latch_wait(&d->consumer->pending_empty);
+    for (unsigned i = 0; i < TASKS; i++) {
+        d->ps[i] = (yielding_producer){.base = {.poll = yielding_poll, .name = "producer"},
+                                       .tx = mpsc_sender_clone(d->tx),
+                                       .id = i,
+                                       .count = d->count};
+        handles[i] = rt_spawn(d->ex, &d->ps[i].base, "producer");
+    }
+    for (unsigned i = 0; i < TASKS; i++)
+        rt_join(handles[i]);
+    kt_latch_wait(&d->consumer->pending_all);
+    mpsc_sender_drop(d->tx);
+    return NULL;
+}
+
 KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 15,
         .description = "stress: six tasks on a one-worker shaken executor send to a thread "
                        "blocked in a receive; all arrive in order") {
@@ -485,24 +567,15 @@ KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 15,
     mpsc_sender *tx;
     mpsc_receiver *rx;
     mpsc_channel(NULL, &tx, &rx);
-    yielding_producer ps[TASKS];
-    rt_join_handle *handles[TASKS];
-    for (unsigned i = 0; i < TASKS; i++) {
-        ps[i] = (yielding_producer){.base = {.poll = yielding_poll, .name = "producer"},
-                                    .tx = mpsc_sender_clone(tx),
-                                    .id = i,
-                                    .count = EACH};
-        handles[i] = rt_spawn(ex, &ps[i].base, "producer");
-    }
-    mpsc_sender_drop(tx);
     tally seen;
     tally_init(&seen, TASKS, EACH);
-    void *msg;
-    while (mpsc_recv_blocking(rx, &msg) == MPSC_MESSAGE)
-        tally_add(&seen, msg);
-    seen.closed = 1;
-    for (unsigned i = 0; i < TASKS; i++)
-        rt_join(handles[i]);
+    consumer_task consumer;
+    consumer_init(&consumer, rx, &seen);
+    director dir = {.ex = ex, .tx = tx, .consumer = &consumer, .count = EACH};
+    if (pthread_create(&dir.thread, NULL, director_main, &dir) != 0)
+        cr_assert_fail("could not start the director thread");
+    rt_block_on(&consumer.base); /* this thread is the blocked receiver */
+    pthread_join(dir.thread, NULL);
     rt_executor_shutdown(ex);
     tally_check_complete(&seen);
     mpsc_receiver_drop(rx);
@@ -522,10 +595,13 @@ KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 15,
     consumer_task consumer;
     consumer_init(&consumer, rx, &seen);
     rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
+    /* Sends start against a waiting consumer; the last drop comes when it waits for more. */
     producer_thread producers[THREADS];
-    producers_start(producers, THREADS, tx, EACH);
-    mpsc_sender_drop(tx);
+    producers_start(producers, THREADS, tx, EACH, &consumer.pending_empty);
     producers_join(producers, THREADS);
+    kt_latch_wait(&consumer.pending_all);
+    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
+    mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
     tally_check_complete(&seen);
