@@ -46,6 +46,10 @@ VARIANT := $(if $(SAN),$(SAN),plain)
 KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-Werror) \
               -O2 -g -pthread $(SAN_FLAGS_$(SAN))
 KIT_LDFLAGS := -pthread $(KIT_LINKER) $(SAN_FLAGS_$(SAN))
+# Students' files are compiled at -Og, GCC's level for the edit-compile-debug
+# loop: about 40% faster to compile than -O2, and gdb shows every variable.
+# The grader compiles them the same way. Benchmarks use -O2 copies.
+STUDENT_CFLAGS := $(filter-out -O2,$(KIT_CFLAGS)) -Og
 
 OUT := $(BUILD)/$(VARIANT)
 RT_SRCS := $(wildcard runtime/rt_*.c)
@@ -87,6 +91,7 @@ DEP_SRCS := $(call dep_srcs,$(EX_DEPENDS))
 BENCH_DEP_SRCS := $(call dep_srcs,$(filter-out $(EX_DEPENDS),$(EX_BENCH_DEPENDS)))
 BENCH_DEP_OBJS := $(BENCH_DEP_SRCS:%.c=$(OUT)/%.o)
 STUDENT_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/%.o)
+STUDENT_BENCH_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/O2/%.o)
 EXKIT_OBJS := $(addprefix $(OUT)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(OUT)/%.o)
 TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(OUT)/%.o)
@@ -140,6 +145,9 @@ $(OUT)/%.o: %.c Makefile | check-deps
 
 ifneq ($(EXB),)
 $(EXB)/%.o: $(SRC)/%.c Makefile | check-deps
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(EXB)/O2/%.o: $(SRC)/%.c Makefile | check-deps
 	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
@@ -165,7 +173,7 @@ print-test-bin:
 
 ifneq ($(EXB),)
 BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
-$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
+$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_BENCH_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 endif
 
@@ -247,6 +255,7 @@ stubs-check: ## fail when a committed stub is stale against its solution
 print-flags:
 	@echo "CC=$(CC)"
 	@echo "CFLAGS=$(KIT_CFLAGS) $(INCLUDES)"
+	@echo "STUDENT_CFLAGS=$(STUDENT_CFLAGS) $(INCLUDES)"
 	@echo "LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)"
 
 clean: ## remove build outputs
@@ -254,5 +263,6 @@ clean: ## remove build outputs
 
 # Header dependencies of the objects this invocation may build (not of every
 # build ever made: a scratch source that is gone must not break the next run).
--include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(TEST_OBJS) \
+-include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(STUDENT_BENCH_OBJS) \
+           $(EXKIT_OBJS) $(TEST_OBJS) \
            $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS))

@@ -20,7 +20,7 @@ from . import testlist
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRINT_VARS = (
     "grader-vars: ; @echo 'TEST_OBJS=$(TEST_OBJS)'; echo 'EXKIT_OBJS=$(EXKIT_OBJS)';"
-    " echo 'RT_OBJS=$(RT_OBJS) $(KT_OBJS)'; echo 'CFLAGS=$(KIT_CFLAGS)';"
+    " echo 'RT_OBJS=$(RT_OBJS) $(KT_OBJS)'; echo 'CFLAGS=$(STUDENT_CFLAGS)';"
     " echo 'LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'; echo 'CC=$(CC)';"
     " echo 'TEST_SRCS=$(TEST_SRCS)'"
 )
