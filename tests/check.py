@@ -5,9 +5,10 @@ In order, each step a pass or a fail:
 
   1. the tools the kit needs are installed;
   2. the committed stubs match their solutions, and the C sources are formatted;
-  3. the runtime's tests, plain and under AddressSanitizer and ThreadSanitizer;
+  3. the runtime's tests, plain and under AddressSanitizer, ThreadSanitizer
+     and UndefinedBehaviorSanitizer;
   4. per exercise, the visible and hidden tests against the reference
-     solution, plain and under both sanitizers (warnings are errors);
+     solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
      must fail by crashing with "not implemented", none may time out;
   6. per exercise, the broken variants in grader/broken/ are all caught;
@@ -32,7 +33,7 @@ sys.path.insert(0, os.path.join(ROOT, "grader"))
 import kit  # noqa: E402
 
 SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
-SANITIZERS = ["", "address", "thread"]
+SANITIZERS = ["", "address", "thread", "undefined"]
 
 
 class Step:
