@@ -72,7 +72,7 @@ DOUBLE_FREE = [("        *returned = message;\n        return MPSC_RECEIVER_DROP
                 "        if (chan->destroy != NULL)\n            chan->destroy(message);\n"
                 "        *returned = message;\n        return MPSC_RECEIVER_DROPPED;")]
 NO_LOCK_IN_SEND = [
-    ("    channel *chan = tx->chan;\n    pthread_mutex_lock(&chan->lock);\n    if (chan->receiver_dropped) {\n"
+    ("    channel *chan = tx->chan;\n    channel_lock(chan);\n    if (chan->receiver_dropped) {\n"
      "        pthread_mutex_unlock(&chan->lock);\n",
      "    channel *chan = tx->chan;\n    if (chan->receiver_dropped) {\n"),
     ("    rt_waker waker = rt_waker_take(&chan->rx_waker);\n    pthread_mutex_unlock(&chan->lock);\n"

@@ -154,6 +154,14 @@ rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value
 
 void oneshot_receiver_drop(oneshot_receiver *rx) {
     oneshot_inner *inner = rx->inner;
+    if (rx->finished) {
+        /* The READY poll saw, under the lock, a sender that had sent or was
+         * dropped: that side will never touch the channel again, and the
+         * poll took the value and the waker. Nothing is left to share, so
+         * no lock: this side is the last, and frees. */
+        inner_free(inner);
+        return;
+    }
     pthread_mutex_lock(&inner->lock);
     inner->receiver_dropped = true;
     /* A value sent but never received is still the channel's: free it. */
