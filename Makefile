@@ -252,6 +252,15 @@ stubs-check: ## fail when a committed stub is stale against its solution
 	$(instructor-only)
 	@$(PYTHON) grader/stubgen.py check $(EXERCISES)
 
+# The sample class is students' code, kept as they would write it.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^grader/samples/')
+
+format: ## reformat the kit's C sources with .clang-format
+	@clang-format -i $(FORMAT_FILES)
+
+format-check: ## fail when a C source is not formatted as .clang-format says
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
 print-flags:
 	@echo "CC=$(CC)"
 	@echo "CFLAGS=$(KIT_CFLAGS) $(INCLUDES)"

@@ -38,9 +38,9 @@ void rt_registry_remove(rt_wait_record *record) {
 }
 
 /* The word's layout: see rt_wait_record. */
-#define OWNER_MASK UINT64_C(0xffffffff)
+#define OWNER_MASK       UINT64_C(0xffffffff)
 #define DROPPED_LAST_BIT (UINT64_C(1) << 32)
-#define ONE_CLONE (UINT64_C(2) << 32)
+#define ONE_CLONE        (UINT64_C(2) << 32)
 
 void rt_record_clone(rt_wait_record *record) {
     atomic_fetch_add(&record->wakers, ONE_CLONE);

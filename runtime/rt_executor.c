@@ -100,9 +100,9 @@ typedef struct worker {
 struct rt_executor {
     pthread_mutex_t lock;
     pthread_cond_t work_cond;
-    pthread_cond_t idle_cond;  /* signalled when every worker has gone idle */
-    unsigned idle_waiters;     /* threads in rt_executor_wait_idle */
-    task **ring; /* the shared run queue: a ring buffer of scheduled tasks */
+    pthread_cond_t idle_cond; /* signalled when every worker has gone idle */
+    unsigned idle_waiters;    /* threads in rt_executor_wait_idle */
+    task **ring;              /* the shared run queue: a ring buffer of scheduled tasks */
     size_t ring_cap, ring_head, ring_len;
     unsigned idle_workers;     /* asleep, waiting for work */
     unsigned blocked_workers;  /* inside a blocking call in a poll (rt_block_on in a task) */

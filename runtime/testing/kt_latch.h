@@ -28,7 +28,8 @@ typedef struct kt_latch {
 } kt_latch;
 
 /* A closed latch: kt_latch l = KT_LATCH_INIT; (needs no destroy). */
-#define KT_LATCH_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false}
+#define KT_LATCH_INIT                                                                              \
+    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false }
 
 /* Opens the latch and lets every waiter, present and future, through. Safe from any thread. */
 void kt_latch_open(kt_latch *latch);

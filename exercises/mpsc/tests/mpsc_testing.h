@@ -178,10 +178,11 @@ static inline void *producer_main(void *arg) {
 
 /* Starts `n` producer threads, each on a clone of `tx`, sending `count` messages once `start`
  * opens (at once when it is NULL). */
-static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *tx,
-                                   unsigned count, kt_latch *start) {
+static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *tx, unsigned count,
+                                   kt_latch *start) {
     for (unsigned i = 0; i < n; i++) {
-        ps[i] = (producer_thread){.tx = mpsc_sender_clone(tx), .start = start, .id = i, .count = count};
+        ps[i] =
+            (producer_thread){.tx = mpsc_sender_clone(tx), .start = start, .id = i, .count = count};
         if (pthread_create(&ps[i].thread, NULL, producer_main, &ps[i]) != 0)
             cr_assert_fail("could not start producer thread %u", i);
     }

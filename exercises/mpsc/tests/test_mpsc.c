@@ -268,7 +268,8 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
     consumer_task consumer;
     consumer_init(&consumer, rx, &seen);
     rt_join_handle *consumer_handle = rt_spawn(ex, &consumer.base, "consumer");
-    /* The producers start once the consumer waits on the empty channel: their sends must wake it. */
+    /* The producers start once the consumer waits on the empty channel: their sends must wake it.
+     */
     kt_latch_wait(&consumer.pending_empty);
     producer_task producers[TASKS];
     rt_join_handle *handles[TASKS];

@@ -364,8 +364,8 @@ KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 10,
     kt_latch_open(&receiver_gone);
     for (int i = 0; i < THREADS; i++) {
         pthread_join(ps[i].thread, NULL);
-        cr_assert(ps[i].last_refused,
-                  "producer %d: a send after the receiver's drop was accepted", i);
+        cr_assert(ps[i].last_refused, "producer %d: a send after the receiver's drop was accepted",
+                  i);
     }
     char report[256];
     cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
