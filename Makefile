@@ -252,8 +252,12 @@ stubs-check: ## fail when a committed stub is stale against its solution
 	$(instructor-only)
 	@$(PYTHON) grader/stubgen.py check $(EXERCISES)
 
-# The sample class is students' code, kept as they would write it.
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^grader/samples/')
+# The kit's C files: those git tracks, or (in the handout, not a git
+# checkout) those on disk. The sample class is students' code, kept as they
+# would write it.
+FORMAT_FILES = $(shell { git ls-files '*.c' '*.h' 2>/dev/null || \
+                         find . -name '*.[ch]' ! -path './build/*' ! -path './dist/*'; } | \
+                       sed 's|^\./||' | grep -v '^grader/samples/')
 
 format: ## reformat the kit's C sources with .clang-format
 	@clang-format -i $(FORMAT_FILES)
