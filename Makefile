@@ -16,11 +16,20 @@ BUILD ?= build
 # something is missing, so a later run asks again. Bump the version when
 # config.sh changes what it writes.
 CONFIG_MK := $(BUILD)/config-1.mk
+write-config = $(shell mkdir -p $(BUILD) && sh runtime/tools/config.sh > $(CONFIG_MK).$$$$ \
+                 && mv -f $(CONFIG_MK).$$$$ $(CONFIG_MK); rm -f $(CONFIG_MK).$$$$)
 ifeq ($(wildcard $(CONFIG_MK)),)
-CONFIG_WRITE := $(shell mkdir -p $(BUILD) && sh runtime/tools/config.sh > $(CONFIG_MK).$$$$ \
-                  && mv -f $(CONFIG_MK).$$$$ $(CONFIG_MK); rm -f $(CONFIG_MK).$$$$)
+CONFIG_WRITE := $(write-config)
 endif
 -include $(CONFIG_MK)
+# The files it names must still exist (a package may have been removed since);
+# else ask again. $(wildcard) costs no process.
+CONFIG_PATHS := $(filter /%,$(CRITERION_LIBS))
+ifneq ($(sort $(wildcard $(CONFIG_PATHS))),$(sort $(CONFIG_PATHS)))
+CONFIG_FOUND :=
+CONFIG_WRITE := $(shell rm -f $(CONFIG_MK))$(write-config)
+-include $(CONFIG_MK)
+endif
 ifeq ($(CONFIG_FOUND),)
 NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
