@@ -124,7 +124,10 @@ void rt_block_on(rt_future *future) {
         p->woken = false;
         pthread_mutex_unlock(&p->lock);
 
-        if (rt_future_poll(future, &cx) == RT_READY)
+        atomic_store_explicit(&p->record.in_poll, true, memory_order_relaxed);
+        rt_poll result = rt_future_poll(future, &cx);
+        atomic_store_explicit(&p->record.in_poll, false, memory_order_relaxed);
+        if (result == RT_READY)
             break;
 
         pthread_mutex_lock(&p->lock);

@@ -152,9 +152,12 @@ void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record) {
 }
 
 /* Writes the records to `out`: all of them, or only the pending ones. */
-static int dump(FILE *out, bool all) {
+/* Lists the records (all, or only the pending ones); counts those caught inside a poll in *in_poll.
+ */
+static int dump(FILE *out, bool all, int *in_poll) {
     pthread_mutex_lock(&registry_lock);
     int shown = 0;
+    *in_poll = 0;
     for (rt_wait_record *r = registry_head; r != NULL; r = r->next) {
         bool waiting = atomic_load(&r->waiting);
         if (!waiting && !all)
@@ -162,11 +165,15 @@ static int dump(FILE *out, bool all) {
         unsigned live = rt_record_live(r);
         const char *pending_in = atomic_load(&r->pending_in);
         rt_site clone = rt_site_load(&r->last_clone);
+        bool polling = atomic_load_explicit(&r->in_poll, memory_order_relaxed);
         fprintf(out, "  %s: %s '%s'", waiting ? "pending" : "not waiting", r->kind, r->name);
         if (waiting)
             fprintf(out, " in %s", pending_in ? pending_in : "its poll function");
+        else if (polling)
+            fprintf(out, " (inside its poll function right now)");
         else
-            fprintf(out, " (being polled, or ready to be)");
+            fprintf(out, " (ready to be polled)");
+        *in_poll += !waiting && polling;
         fprintf(out, ", %u live waker%s", live, live == 1 ? "" : "s");
         if (live > 0 && clone.file != NULL)
             fprintf(out, " (newest cloned in %s() at %s:%d%s)", clone.func, clone.file, clone.line,
@@ -178,14 +185,21 @@ static int dump(FILE *out, bool all) {
     return shown;
 }
 
-void rt_dump_records(FILE *out) {
-    if (dump(out, true) == 0)
+int rt_dump_records(FILE *out) {
+    int in_poll;
+    if (dump(out, true, &in_poll) == 0)
         fprintf(out, "  no task or block_on is running or pending (a thread may be blocked "
                      "elsewhere, e.g. on a lock or a join)\n");
+    if (in_poll > 0)
+        fprintf(out, "  A poll function that does not return (a loop that waits for something, "
+                     "or a blocking call) holds its thread: a poll must answer PENDING and store "
+                     "the waker instead.\n");
+    return in_poll;
 }
 
 void rt_dump_pending(void) {
-    if (dump(stderr, false) == 0)
+    int in_poll;
+    if (dump(stderr, false, &in_poll) == 0)
         fprintf(stderr, "  no task or block_on is pending (a thread may be blocked elsewhere, "
                         "e.g. on a lock)\n");
 }

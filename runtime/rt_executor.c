@@ -345,7 +345,10 @@ static void run_task(worker *w, task *t) {
     rt_waker borrowed = {t, &task_vtable};
     rt_context cx = rt_context_from_waker(&borrowed);
     current_task = t;
+    /* Relaxed: read only by the timeout report, to tell a poll that never returns. */
+    atomic_store_explicit(&t->record.in_poll, true, memory_order_relaxed);
     rt_poll result = rt_future_poll(t->future, &cx);
+    atomic_store_explicit(&t->record.in_poll, false, memory_order_relaxed);
     current_task = NULL;
 
     if (result == RT_READY) {

@@ -53,6 +53,7 @@ typedef struct rt_wait_record {
      * is one atomic instruction on one word (see rt_executor.c). */
     _Atomic uint64_t wakers;
     atomic_bool waiting;              /* answered PENDING and not woken since */
+    atomic_bool in_poll;              /* inside its poll function right now */
     _Atomic(const char *) pending_in; /* from the context of the last poll */
     rt_site_slot last_clone;          /* where the newest clone was made */
     rt_site_slot last_drop;           /* where the latest drop happened */
@@ -99,8 +100,9 @@ void rt_executor_leave_blocking(void *saved);
 extern _Thread_local rt_site rt_clone_site;
 extern _Thread_local rt_site rt_drop_site;
 
-/* Writes every registered record, pending or not, to `out`. */
-void rt_dump_records(FILE *out);
+/* Writes every registered record, pending or not, to `out`; returns how many were caught
+ * inside their poll function (and says what that usually means). */
+int rt_dump_records(FILE *out);
 
 /* Writes the report for `record` and hands it to the diagnosis handler. */
 void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record);

@@ -1,4 +1,5 @@
 /* test_watchdog.c - at a timeout, the watchdog says which tasks wait and whose wakers live. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,4 +71,44 @@ KT_TEST(
     latch_wait(&fired, 1);
     cr_assert(strstr(report, "timeout: blocked_test did not finish") != NULL, "%s", report);
     cr_assert(strstr(report, "no task or block_on is running or pending") != NULL, "%s", report);
+}
+
+/* Waits inside its poll for a flag, instead of answering PENDING: the other way to hang. */
+typedef struct spinner {
+    rt_future base;
+    latch *inside;
+    atomic_bool release;
+} spinner;
+
+static rt_poll spinner_poll(rt_future *self, rt_context *cx) {
+    (void)cx;
+    spinner *s = (spinner *)self;
+    latch_count(s->inside);
+    while (!atomic_load(&s->release))
+        sched_yield();
+    return RT_READY;
+}
+
+KT_TEST(runtime_watchdog, timeout_names_a_poll_that_never_returns, .timeout = 8,
+        .description = "a task stuck inside its poll is reported as such, with what to do "
+                       "instead") {
+    latch_init(&fired);
+    rt_set_watchdog_handler(capture);
+    latch inside;
+    latch_init(&inside);
+    spinner s = {.base = {.poll = spinner_poll, .name = "spinner"}, .inside = &inside};
+    rt_executor *ex = rt_executor_new(1);
+    rt_join_handle *handle = rt_spawn(ex, &s.base, "busy-consumer");
+    latch_wait(&inside, 1);
+    rt_watchdog_arm(0.05, "spin_test");
+    latch_wait(&fired, 1);
+    atomic_store(&s.release, true);
+    cr_assert(strstr(report, "task 'busy-consumer' (inside its poll function right now)") != NULL,
+              "%s", report);
+    cr_assert(strstr(report, "a poll must answer PENDING and store the waker instead") != NULL,
+              "%s", report);
+    cr_assert(strstr(report, "A waker stored but never woken") == NULL,
+              "the usual-cause line does not apply here:\n%s", report);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
 }
