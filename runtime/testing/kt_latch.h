@@ -1,43 +1,44 @@
 /*
- * kt_latch.h - a gate that threads wait at until someone opens it, once.
+ * kt_latch.h - counts events on some threads; others wait until enough happened.
  *
- * Concurrency tests use latches to force the one schedule that reveals a
- * bug, instead of hoping the machine produces it: producers wait until the
- * receiver has answered PENDING on an empty channel (so a waker must have
- * been stored), and the last sender is dropped only once the receiver has
- * taken every message and is PENDING again (so that drop must wake it).
- * A buggy channel then fails the same way on every run.
+ * Tests use latches to wait for something to happen on another thread
+ * (a task stored its waker, a report was written) without sleeping and
+ * hoping, and to force the one schedule that reveals a bug instead of
+ * waiting for the machine to produce it: producers wait until the receiver
+ * has answered PENDING on an empty channel (so a waker must have been
+ * stored), and the last sender is dropped only once the receiver has taken
+ * every message and is PENDING again (so that drop must wake it). A buggy
+ * channel then fails the same way on every run.
  *
  *     kt_latch ready = KT_LATCH_INIT;
  *     // thread A:                  // thread B:
- *     kt_latch_wait(&ready);        kt_latch_open(&ready);
+ *     kt_latch_wait(&ready, 1);     kt_latch_count(&ready);
  *
- * A latch never closes again. Waiting on one that nobody opens blocks until
+ * The count only grows. Waiting for events that never come blocks until
  * the test's timeout, whose report then shows who is pending where.
  */
 #ifndef KT_LATCH_H
 #define KT_LATCH_H
 
 #include <pthread.h>
-#include <stdbool.h>
 
 typedef struct kt_latch {
     pthread_mutex_t lock;
-    pthread_cond_t opened_cond;
-    bool opened;
+    pthread_cond_t counted;
+    int count; /* events so far */
 } kt_latch;
 
-/* A closed latch: kt_latch l = KT_LATCH_INIT; (needs no destroy). */
+/* A latch at zero: kt_latch l = KT_LATCH_INIT; (needs no destroy). */
 #define KT_LATCH_INIT                                                                              \
-    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false }
+    { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
 
-/* Opens the latch and lets every waiter, present and future, through. Safe from any thread. */
-void kt_latch_open(kt_latch *latch);
+/* Sets a latch (a static one being reused, say) back to zero; nobody may be waiting on it. */
+void kt_latch_init(kt_latch *latch);
 
-/* Blocks the calling thread until the latch is open. */
-void kt_latch_wait(kt_latch *latch);
+/* Counts one event and lets through every waiter whose number is reached. Safe from any thread. */
+void kt_latch_count(kt_latch *latch);
 
-/* Whether the latch is open now (it may open right after a false). */
-bool kt_latch_is_open(kt_latch *latch);
+/* Blocks the calling thread until `events` events have been counted. */
+void kt_latch_wait(kt_latch *latch, int events);
 
 #endif

@@ -1,11 +1,10 @@
 /*
  * rt_test_support.h - small helpers shared by the runtime's own tests.
  *
- * A latch lets a test thread wait until something happened on another
- * thread (a task stored its waker, a diagnosis was reported) without
- * sleeping and hoping. A flag is the smallest channel there is: one flag
- * and one stored waker, written the way the kit asks channels to be (store
- * a clone, take it out under the lock, wake it after unlocking).
+ * To wait until something happened on another thread (a task stored its
+ * waker, a diagnosis was reported), the tests use kt_latch.h. A flag is the smallest channel there
+ * is: one flag and one stored waker, written the way the kit asks channels to be (store a clone,
+ * take it out under the lock, wake it after unlocking).
  */
 #ifndef RT_TEST_SUPPORT_H
 #define RT_TEST_SUPPORT_H
@@ -13,47 +12,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "kt_latch.h"
 #include "rt.h"
-
-/* ---- latch: count events, wait for a number of them ---- */
-
-typedef struct latch {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int count;
-} latch;
-
-static inline void latch_init(latch *l) {
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->cond, NULL);
-    l->count = 0;
-}
-
-static inline void latch_destroy(latch *l) {
-    pthread_cond_destroy(&l->cond);
-    pthread_mutex_destroy(&l->lock);
-}
-
-static inline void latch_count(latch *l) {
-    pthread_mutex_lock(&l->lock);
-    l->count++;
-    pthread_cond_broadcast(&l->cond);
-    pthread_mutex_unlock(&l->lock);
-}
-
-static inline void latch_wait(latch *l, int count) {
-    pthread_mutex_lock(&l->lock);
-    while (l->count < count)
-        pthread_cond_wait(&l->cond, &l->lock);
-    pthread_mutex_unlock(&l->lock);
-}
-
-static inline int latch_value(latch *l) {
-    pthread_mutex_lock(&l->lock);
-    int count = l->count;
-    pthread_mutex_unlock(&l->lock);
-    return count;
-}
 
 /* ---- flag: a flag that a future can wait for ---- */
 

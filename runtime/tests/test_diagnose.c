@@ -12,7 +12,7 @@
 
 /* The handler keeps the first report and counts them all. */
 static atomic_int reports;
-static latch reported;
+static kt_latch reported;
 static rt_diagnosis_kind kind;
 static char task_name[64], pending_in[128], message[1024];
 
@@ -23,11 +23,11 @@ static void capture(const rt_diagnosis *d) {
         snprintf(pending_in, sizeof pending_in, "%s", d->pending_in ? d->pending_in : "");
         snprintf(message, sizeof message, "%s", d->message);
     }
-    latch_count(&reported);
+    kt_latch_count(&reported);
 }
 
 static void capture_reports(void) {
-    latch_init(&reported);
+    kt_latch_init(&reported);
     rt_set_diagnosis_handler(capture);
 }
 
@@ -58,7 +58,7 @@ KT_TEST(runtime_diagnose, task_pending_without_waker, .timeout = 5,
     forgetful f = {.base = {.poll = forgetful_poll, .name = "consumer_loop"}};
     rt_executor *ex = rt_executor_new(2);
     rt_join_handle *handle = rt_spawn(ex, &f.base, "consumer");
-    latch_wait(&reported, 1);
+    kt_latch_wait(&reported, 1);
     cr_assert_eq(kind, RT_DIAG_PENDING_WITHOUT_WAKER);
     cr_assert_str_eq(task_name, "consumer");
     cr_assert(strstr(pending_in, "forgetful_recv") != NULL, "innermost pending: %s", pending_in);
@@ -75,7 +75,7 @@ typedef struct stored_once {
     rt_future base;
     rt_waker slot;
     bool stored;
-    latch *ready;
+    kt_latch *ready;
 } stored_once;
 
 static rt_poll stored_once_poll(rt_future *self, rt_context *cx) {
@@ -83,7 +83,7 @@ static rt_poll stored_once_poll(rt_future *self, rt_context *cx) {
     if (!f->stored) { /* later (spurious) polls find it stored */
         f->slot = rt_waker_clone(cx->waker);
         f->stored = true;
-        latch_count(f->ready);
+        kt_latch_count(f->ready);
     }
     return RT_PENDING;
 }
@@ -95,14 +95,14 @@ static void replace_without_waking(rt_waker *slot) {
 KT_TEST(runtime_diagnose, task_last_waker_dropped, .timeout = 5,
         .description = "dropping a pending task's only waker is reported, naming where") {
     capture_reports();
-    latch ready;
-    latch_init(&ready);
+    kt_latch ready;
+    kt_latch_init(&ready);
     stored_once f = {.base = {.poll = stored_once_poll, .name = "recv"}, .ready = &ready};
     rt_executor *ex = rt_executor_new(2);
     rt_join_handle *handle = rt_spawn(ex, &f.base, "receiver");
-    latch_wait(&ready, 1);
+    kt_latch_wait(&ready, 1);
     replace_without_waking(&f.slot);
-    latch_wait(&reported, 1);
+    kt_latch_wait(&reported, 1);
     cr_assert_eq(kind, RT_DIAG_LAST_WAKER_DROPPED);
     cr_assert_str_eq(task_name, "receiver");
     cr_assert(strstr(message, "replace_without_waking()") != NULL, "names the drop: %s", message);

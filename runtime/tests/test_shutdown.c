@@ -15,7 +15,7 @@ static void count_diagnosis(const rt_diagnosis *d) {
 typedef struct stuck {
     rt_future base;
     flag flag;
-    latch *polled;
+    kt_latch *polled;
     bool counted;
     atomic_int drops;
     rt_waker other; /* a waker of another task, woken when this one is dropped */
@@ -26,7 +26,7 @@ static rt_poll stuck_poll(rt_future *self, rt_context *cx) {
     rt_poll result = flag_poll(&s->flag, cx);
     if (!s->counted) {
         s->counted = true;
-        latch_count(s->polled);
+        kt_latch_count(s->polled);
     }
     return result;
 }
@@ -45,8 +45,8 @@ KT_TEST(runtime_shutdown, pending_tasks_are_cancelled, .timeout = 8,
     rt_set_diagnosis_handler(count_diagnosis);
     static stuck tasks[STUCK];
     rt_join_handle *handles[STUCK];
-    latch polled;
-    latch_init(&polled);
+    kt_latch polled;
+    kt_latch_init(&polled);
     rt_executor *ex = rt_executor_new(2);
     for (int i = 0; i < STUCK; i++) {
         tasks[i] = (stuck){.base = {.poll = stuck_poll, .drop = stuck_drop, .name = "stuck"},
@@ -54,7 +54,7 @@ KT_TEST(runtime_shutdown, pending_tasks_are_cancelled, .timeout = 8,
         flag_init(&tasks[i].flag);
         handles[i] = rt_spawn(ex, &tasks[i].base, "stuck");
     }
-    latch_wait(&polled, STUCK); /* every task is pending now */
+    kt_latch_wait(&polled, STUCK); /* every task is pending now */
     rt_executor_shutdown(ex);
     for (int i = 0; i < STUCK; i++) {
         cr_assert_eq(atomic_load(&tasks[i].drops), 1, "task %d dropped once", i);
@@ -68,8 +68,8 @@ KT_TEST(runtime_shutdown, dropped_futures_wake_others, .timeout = 8,
     rt_set_diagnosis_handler(count_diagnosis);
     static stuck tasks[STUCK];
     rt_join_handle *handles[STUCK];
-    latch polled;
-    latch_init(&polled);
+    kt_latch polled;
+    kt_latch_init(&polled);
     rt_executor *ex = rt_executor_new(2);
     for (int i = 0; i < STUCK; i++) {
         tasks[i] = (stuck){.base = {.poll = stuck_poll, .drop = stuck_drop, .name = "stuck"},
@@ -77,7 +77,7 @@ KT_TEST(runtime_shutdown, dropped_futures_wake_others, .timeout = 8,
         flag_init(&tasks[i].flag);
         handles[i] = rt_spawn(ex, &tasks[i].base, "stuck");
     }
-    latch_wait(&polled, STUCK);
+    kt_latch_wait(&polled, STUCK);
     /* Each task's drop wakes the next task's waker, taken from its flag. */
     for (int i = 0; i < STUCK; i++) {
         flag *next = &tasks[(i + 1) % STUCK].flag;
@@ -137,12 +137,12 @@ KT_TEST(runtime_shutdown, shutdown_races_with_running_tasks, .timeout = 8,
 typedef struct waker_thread_args {
     rt_waker waker;
     atomic_bool stop;
-    latch started;
+    kt_latch started;
 } waker_thread_args;
 
 static void *keep_waking(void *arg) {
     waker_thread_args *a = arg;
-    latch_count(&a->started);
+    kt_latch_count(&a->started);
     while (!atomic_load(&a->stop))
         rt_waker_wake_by_ref(&a->waker);
     rt_waker_drop(&a->waker);
@@ -175,12 +175,12 @@ static void wakeable_drop(rt_future *self) {
 KT_TEST(runtime_shutdown, wakes_during_shutdown, .timeout = 8,
         .description = "a thread waking a task throughout shutdown touches no freed memory") {
     waker_thread_args args = {.waker = RT_WAKER_NONE};
-    latch_init(&args.started);
+    kt_latch_init(&args.started);
     wakeable w = {.base = {.poll = wakeable_poll, .drop = wakeable_drop, .name = "wakeable"},
                   .args = &args};
     rt_executor *ex = rt_executor_new(2);
     rt_join_handle *handle = rt_spawn(ex, &w.base, "wakeable");
-    latch_wait(&args.started, 1);
+    kt_latch_wait(&args.started, 1);
     rt_executor_shutdown(ex);
     atomic_store(&args.stop, true);
     pthread_join(w.thread, NULL);

@@ -65,13 +65,13 @@ KT_TEST(runtime_waker, noop_waker, .timeout = 5,
 /* ---- a task's wakers ---- */
 
 static atomic_int diagnoses;
-static latch diagnosed;
+static kt_latch diagnosed;
 static rt_diagnosis_kind last_kind;
 
 static void count_diagnosis(const rt_diagnosis *d) {
     last_kind = d->kind;
     atomic_fetch_add(&diagnoses, 1);
-    latch_count(&diagnosed);
+    kt_latch_count(&diagnosed);
 }
 
 /* On its first poll, keeps three clones of its waker and says so; PENDING until woken. */
@@ -80,7 +80,7 @@ typedef struct hoarder {
     rt_waker kept[3];
     bool stored;
     atomic_bool go;
-    latch *ready;
+    kt_latch *ready;
 } hoarder;
 
 static rt_poll hoarder_poll(rt_future *self, rt_context *cx) {
@@ -91,26 +91,26 @@ static rt_poll hoarder_poll(rt_future *self, rt_context *cx) {
         for (int i = 0; i < 3; i++)
             h->kept[i] = rt_waker_clone(cx->waker);
         h->stored = true;
-        latch_count(h->ready);
+        kt_latch_count(h->ready);
     }
     return RT_PENDING;
 }
 
 KT_TEST(runtime_waker, task_waker_is_counted, .timeout = 8,
         .description = "a task is diagnosed only when the last of its three wakers is dropped") {
-    latch_init(&diagnosed);
+    kt_latch_init(&diagnosed);
     rt_set_diagnosis_handler(count_diagnosis);
-    latch ready;
-    latch_init(&ready);
+    kt_latch ready;
+    kt_latch_init(&ready);
     hoarder h = {.base = {.poll = hoarder_poll, .name = "hoarder"}, .ready = &ready};
     rt_executor *ex = rt_executor_new(2);
     rt_join_handle *handle = rt_spawn(ex, &h.base, "hoarder");
-    latch_wait(&ready, 1);
+    kt_latch_wait(&ready, 1);
     rt_waker_drop(&h.kept[0]);
     rt_waker_drop(&h.kept[1]);
     cr_assert_eq(atomic_load(&diagnoses), 0, "one waker is still alive: no diagnosis yet");
     rt_waker_drop(&h.kept[2]);
-    latch_wait(&diagnosed, 1);
+    kt_latch_wait(&diagnosed, 1);
     cr_assert_eq(last_kind, RT_DIAG_LAST_WAKER_DROPPED);
     rt_executor_shutdown(ex);
     cr_assert_eq(rt_join(handle), RT_TASK_CANCELLED, "the stuck task is cancelled at shutdown");
@@ -120,12 +120,12 @@ KT_TEST(runtime_waker, task_waker_is_counted, .timeout = 8,
 KT_TEST(runtime_waker, task_wakers_woken_and_dropped, .timeout = 8,
         .description = "a task whose wakers are dropped but one woken runs on, undiagnosed") {
     rt_set_diagnosis_handler(count_diagnosis);
-    latch ready;
-    latch_init(&ready);
+    kt_latch ready;
+    kt_latch_init(&ready);
     hoarder h = {.base = {.poll = hoarder_poll, .name = "hoarder"}, .ready = &ready};
     rt_executor *ex = rt_executor_new(2);
     rt_join_handle *handle = rt_spawn(ex, &h.base, "hoarder");
-    latch_wait(&ready, 1);
+    kt_latch_wait(&ready, 1);
     rt_waker_drop(&h.kept[0]);
     atomic_store(&h.go, true);
     rt_waker_wake(&h.kept[1]);

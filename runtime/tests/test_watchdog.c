@@ -8,12 +8,12 @@
 #include "kt_test.h"
 #include "rt_test_support.h"
 
-static latch fired;
+static kt_latch fired;
 static char report[4096];
 
 static void capture(const char *text) {
     snprintf(report, sizeof report, "%s", text);
-    latch_count(&fired);
+    kt_latch_count(&fired);
 }
 
 /* Keeps its waker and is never woken: the bug the watchdog is there for. */
@@ -21,7 +21,7 @@ typedef struct sleeper {
     rt_future base;
     rt_waker kept;
     bool stored;
-    latch *ready;
+    kt_latch *ready;
     atomic_bool finish;
 } sleeper;
 
@@ -30,7 +30,7 @@ static rt_poll sleeper_poll(rt_future *self, rt_context *cx) {
     if (!s->stored) {
         s->kept = rt_waker_clone(cx->waker);
         s->stored = true;
-        latch_count(s->ready);
+        kt_latch_count(s->ready);
         return RT_PENDING;
     }
     /* later polls: spurious (shake mode), or the test waking it to finish */
@@ -40,16 +40,16 @@ static rt_poll sleeper_poll(rt_future *self, rt_context *cx) {
 KT_TEST(
     runtime_watchdog, timeout_lists_stuck_tasks, .timeout = 8,
     .description = "the watchdog report names the stuck test, the task and its waker's origin") {
-    latch_init(&fired);
+    kt_latch_init(&fired);
     rt_set_watchdog_handler(capture);
-    latch ready;
-    latch_init(&ready);
+    kt_latch ready;
+    kt_latch_init(&ready);
     sleeper s = {.base = {.poll = sleeper_poll, .name = "sleeper"}, .ready = &ready};
     rt_executor *ex = rt_executor_new(1);
     rt_join_handle *handle = rt_spawn(ex, &s.base, "stuck-consumer");
-    latch_wait(&ready, 1);
+    kt_latch_wait(&ready, 1);
     rt_watchdog_arm(0.05, "stuck_test");
-    latch_wait(&fired, 1);
+    kt_latch_wait(&fired, 1);
     cr_assert(strstr(report, "timeout: stuck_test did not finish within 0.05 s") != NULL, "%s",
               report);
     cr_assert(strstr(report, "task 'stuck-consumer'") != NULL, "%s", report);
@@ -65,10 +65,10 @@ KT_TEST(
 KT_TEST(
     runtime_watchdog, timeout_with_nothing_pending, .timeout = 5,
     .description = "with no task pending, the watchdog report says to look for a blocked thread") {
-    latch_init(&fired);
+    kt_latch_init(&fired);
     rt_set_watchdog_handler(capture);
     rt_watchdog_arm(0.01, "blocked_test");
-    latch_wait(&fired, 1);
+    kt_latch_wait(&fired, 1);
     cr_assert(strstr(report, "timeout: blocked_test did not finish") != NULL, "%s", report);
     cr_assert(strstr(report, "no task or block_on is running or pending") != NULL, "%s", report);
 }
@@ -76,14 +76,14 @@ KT_TEST(
 /* Waits inside its poll for a flag, instead of answering PENDING: the other way to hang. */
 typedef struct spinner {
     rt_future base;
-    latch *inside;
+    kt_latch *inside;
     atomic_bool release;
 } spinner;
 
 static rt_poll spinner_poll(rt_future *self, rt_context *cx) {
     (void)cx;
     spinner *s = (spinner *)self;
-    latch_count(s->inside);
+    kt_latch_count(s->inside);
     while (!atomic_load(&s->release))
         sched_yield();
     return RT_READY;
@@ -92,16 +92,16 @@ static rt_poll spinner_poll(rt_future *self, rt_context *cx) {
 KT_TEST(runtime_watchdog, timeout_names_a_poll_that_never_returns, .timeout = 8,
         .description = "a task stuck inside its poll is reported as such, with what to do "
                        "instead") {
-    latch_init(&fired);
+    kt_latch_init(&fired);
     rt_set_watchdog_handler(capture);
-    latch inside;
-    latch_init(&inside);
+    kt_latch inside;
+    kt_latch_init(&inside);
     spinner s = {.base = {.poll = spinner_poll, .name = "spinner"}, .inside = &inside};
     rt_executor *ex = rt_executor_new(1);
     rt_join_handle *handle = rt_spawn(ex, &s.base, "busy-consumer");
-    latch_wait(&inside, 1);
+    kt_latch_wait(&inside, 1);
     rt_watchdog_arm(0.05, "spin_test");
-    latch_wait(&fired, 1);
+    kt_latch_wait(&fired, 1);
     atomic_store(&s.release, true);
     cr_assert(strstr(report, "task 'busy-consumer' (inside its poll function right now)") != NULL,
               "%s", report);

@@ -136,9 +136,9 @@ static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
     rt_poll result = consumer_receive(t, cx);
     if (result == RT_PENDING) {
         if (t->seen->received == 0)
-            kt_latch_open(&t->pending_empty);
+            kt_latch_count(&t->pending_empty);
         if (t->seen->received == (unsigned long)t->seen->producers * t->seen->per_producer)
-            kt_latch_open(&t->pending_all);
+            kt_latch_count(&t->pending_all);
     }
     return result;
 }
@@ -163,7 +163,7 @@ typedef struct producer_thread {
 static inline void *producer_main(void *arg) {
     producer_thread *p = arg;
     if (p->start != NULL)
-        kt_latch_wait(p->start);
+        kt_latch_wait(p->start, 1);
     for (unsigned i = 0; i < p->count; i++) {
         void *back;
         mpsc_send_result r = mpsc_send(p->tx, tag(p->id, i), &back);
@@ -203,7 +203,7 @@ typedef struct closer_thread {
 
 static inline void *closer_main(void *arg) {
     closer_thread *c = arg;
-    kt_latch_wait(c->when);
+    kt_latch_wait(c->when, 1);
     mpsc_sender_drop(c->tx);
     return NULL;
 }

@@ -270,7 +270,7 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
     rt_join_handle *consumer_handle = rt_spawn(ex, &consumer.base, "consumer");
     /* The producers start once the consumer waits on the empty channel: their sends must wake it.
      */
-    kt_latch_wait(&consumer.pending_empty);
+    kt_latch_wait(&consumer.pending_empty, 1);
     producer_task producers[TASKS];
     rt_join_handle *handles[TASKS];
     for (unsigned i = 0; i < TASKS; i++) {
@@ -283,7 +283,7 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
     for (unsigned i = 0; i < TASKS; i++)
         cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
     /* Everything received and the consumer waiting: only this drop can end the stream. */
-    kt_latch_wait(&consumer.pending_all);
+    kt_latch_wait(&consumer.pending_all, 1);
     rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
     mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(consumer_handle), RT_TASK_COMPLETED);
@@ -337,7 +337,7 @@ KT_TEST(mpsc, stress_producer_threads, .timeout = 15,
     producer_thread producers[THREADS];
     producers_start(producers, THREADS, tx, EACH, &consumer.pending_empty);
     producers_join(producers, THREADS);
-    kt_latch_wait(&consumer.pending_all);
+    kt_latch_wait(&consumer.pending_all, 1);
     rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
     mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);

@@ -288,10 +288,10 @@ typedef struct racing_producer {
 
 static void *racing_main(void *arg) {
     racing_producer *p = arg;
-    kt_latch_wait(p->start);
+    kt_latch_wait(p->start, 1);
     for (int i = 0; i <= p->count; i++) {
         if (i == p->count)
-            kt_latch_wait(p->receiver_gone);
+            kt_latch_wait(p->receiver_gone, 1);
         void *back = NULL;
         if (mpsc_send(p->tx, kt_pool_msg(p->pool, i), &back) == MPSC_RECEIVER_DROPPED) {
             kt_msg_free(back); /* handed back: ours to free */
@@ -330,7 +330,7 @@ static rt_poll taker_poll(rt_future *self, rt_context *cx) {
     taker_task *t = (taker_task *)self;
     rt_poll result = taker_receive(t, cx);
     if (result == RT_PENDING && t->taken == 0)
-        kt_latch_open(&t->pending_empty);
+        kt_latch_count(&t->pending_empty);
     return result;
 }
 
@@ -361,7 +361,7 @@ KT_TEST(mpsc_hidden, send_races_receiver_drop, .timeout = 10,
     rt_block_on(&taker.base);
     cr_assert_eq(taker.taken, 200, "the stream ended after %d of 200 messages", taker.taken);
     mpsc_receiver_drop(rx);
-    kt_latch_open(&receiver_gone);
+    kt_latch_count(&receiver_gone);
     for (int i = 0; i < THREADS; i++) {
         pthread_join(ps[i].thread, NULL);
         cr_assert(ps[i].last_refused, "producer %d: a send after the receiver's drop was accepted",
@@ -543,7 +543,7 @@ static void *director_main(void *arg) {
     director *d = arg;
     enum { TASKS = sizeof d->ps / sizeof d->ps[0] };
     rt_join_handle *handles[TASKS];
-    kt_latch_wait(&d->consumer->pending_empty);
+    kt_latch_wait(&d->consumer->pending_empty, 1);
     for (unsigned i = 0; i < TASKS; i++) {
         d->ps[i] = (yielding_producer){.base = {.poll = yielding_poll, .name = "producer"},
                                        .tx = mpsc_sender_clone(d->tx),
@@ -553,7 +553,7 @@ static void *director_main(void *arg) {
     }
     for (unsigned i = 0; i < TASKS; i++)
         rt_join(handles[i]);
-    kt_latch_wait(&d->consumer->pending_all);
+    kt_latch_wait(&d->consumer->pending_all, 1);
     mpsc_sender_drop(d->tx);
     return NULL;
 }
@@ -599,7 +599,7 @@ KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 15,
     producer_thread producers[THREADS];
     producers_start(producers, THREADS, tx, EACH, &consumer.pending_empty);
     producers_join(producers, THREADS);
-    kt_latch_wait(&consumer.pending_all);
+    kt_latch_wait(&consumer.pending_all, 1);
     rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
     mpsc_sender_drop(tx);
     cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
