@@ -45,9 +45,14 @@ static void gate_open(start_gate *gate) {
     pthread_mutex_unlock(&gate->lock);
 }
 
+typedef struct blocking_queue blocking_queue;
+
+/* One producer thread: once the start gate opens, sends messages first .. first+count-1 on
+ * the channel (tx) or on the textbook queue (queue). */
 typedef struct producer {
     pthread_t thread;
     mpsc_sender *tx;
+    blocking_queue *queue;
     start_gate *start;
     uintptr_t first, count;
 } producer;
@@ -89,24 +94,40 @@ static rt_poll drain_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_END(&f->co);
 }
 
+/* Starts `n` producers sharing messages 1..messages between them; they wait for `start`. */
+static void producers_start(producer *ps, unsigned n, uintptr_t messages, start_gate *start,
+                            mpsc_sender *tx, blocking_queue *queue, void *(*body)(void *)) {
+    uintptr_t each = messages / n;
+    for (unsigned i = 0; i < n; i++) {
+        ps[i] = (producer){.tx = tx ? mpsc_sender_clone(tx) : NULL,
+                           .queue = queue,
+                           .start = start,
+                           .first = 1 + i * each,
+                           .count = i + 1 == n ? messages - i * each : each};
+        if (pthread_create(&ps[i].thread, NULL, body, &ps[i]) != 0) {
+            fprintf(stderr, "bench: cannot start a thread\n");
+            exit(1);
+        }
+    }
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* ---- the textbook blocking queue, for scale ---- */
 
-typedef struct blocking_queue {
+struct blocking_queue {
     pthread_mutex_t lock;
     pthread_cond_t nonempty;
     mpsc_queue items;
     unsigned producers; /* still sending */
-} blocking_queue;
-
-typedef struct blocking_producer {
-    pthread_t thread;
-    blocking_queue *queue;
-    start_gate *start;
-    uintptr_t first, count;
-} blocking_producer;
+};
 
 static void *blocking_producer_main(void *arg) {
-    blocking_producer *p = arg;
+    producer *p = arg;
     blocking_queue *q = p->queue;
     gate_wait(p->start);
     for (uintptr_t i = 0; i < p->count; i++) {
@@ -132,24 +153,12 @@ static bool blocking_take(blocking_queue *q, void **message) {
     return got;
 }
 
-static double now_seconds(void);
-
 static double blocking_run_once(unsigned producers, uintptr_t messages) {
     blocking_queue q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, MPSC_QUEUE_EMPTY,
                         producers};
     start_gate start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    blocking_producer ps[16];
-    uintptr_t each = messages / producers;
-    for (unsigned i = 0; i < producers; i++) {
-        ps[i] = (blocking_producer){.queue = &q,
-                                    .start = &start,
-                                    .first = 1 + i * each,
-                                    .count = i + 1 == producers ? messages - i * each : each};
-        if (pthread_create(&ps[i].thread, NULL, blocking_producer_main, &ps[i]) != 0) {
-            fprintf(stderr, "bench: cannot start a thread\n");
-            exit(1);
-        }
-    }
+    producer ps[16];
+    producers_start(ps, producers, messages, &start, NULL, &q, blocking_producer_main);
     double t0 = now_seconds();
     gate_open(&start);
     uintptr_t received = 0, sum = 0;
@@ -169,12 +178,6 @@ static double blocking_run_once(unsigned producers, uintptr_t messages) {
     return elapsed;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* One run: seconds from the start signal until the receiver saw the end of the stream. */
 static double run_once(unsigned producers, uintptr_t messages) {
     mpsc_sender *tx;
@@ -182,17 +185,7 @@ static double run_once(unsigned producers, uintptr_t messages) {
     mpsc_channel(NULL, &tx, &rx);
     start_gate start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     producer ps[16];
-    uintptr_t each = messages / producers;
-    for (unsigned i = 0; i < producers; i++) {
-        ps[i] = (producer){.tx = mpsc_sender_clone(tx),
-                           .start = &start,
-                           .first = 1 + i * each,
-                           .count = i + 1 == producers ? messages - i * each : each};
-        if (pthread_create(&ps[i].thread, NULL, producer_main, &ps[i]) != 0) {
-            fprintf(stderr, "bench: cannot start a thread\n");
-            exit(1);
-        }
-    }
+    producers_start(ps, producers, messages, &start, tx, NULL, producer_main);
     mpsc_sender_drop(tx);
     drain_future drain = {.base = {.poll = drain_poll, .name = "drain"}, .rx = rx};
     double t0 = now_seconds();
