@@ -51,7 +51,7 @@ typedef struct worker {
 } worker;
 
 struct rt_executor {
-    pthread_mutex_t lock; /* guards the fields up to `live`, except as noted */
+    pthread_mutex_t lock; /* guards every field above `threads` but shutting_down's reads */
     pthread_cond_t work_cond;
     pthread_cond_t idle_cond;  /* signalled when every worker has gone idle */
     unsigned idle_waiters;     /* threads in rt_executor_wait_idle */

@@ -43,13 +43,16 @@ static unsigned state_of(uint64_t word) {
     return (unsigned)(word & RT__TASK_STATE_MASK);
 }
 
-/* Sets the state, keeping the counts (which other threads may be changing); returns the word before. */
-static uint64_t set_state(rt__task *t, unsigned to) {
+/* `word` with its state field set to `state`, the counts and flags kept. */
+static uint64_t with_state(uint64_t word, unsigned state) {
+    return (word & ~RT__TASK_STATE_MASK) | state;
+}
+
+/* Sets the state, keeping the counts, which other threads may be changing meanwhile. */
+static void set_state(rt__task *t, unsigned state) {
     uint64_t seen = atomic_load(&t->record.state);
-    while (!atomic_compare_exchange_weak(&t->record.state, &seen,
-                                         (seen & ~RT__TASK_STATE_MASK) | to))
+    while (!atomic_compare_exchange_weak(&t->record.state, &seen, with_state(seen, state)))
         ;
-    return seen;
 }
 
 rt__task *rt__task_new(rt_executor *executor, rt_future *future, const char *name) {
@@ -101,8 +104,7 @@ static void wake_state(rt__task *t) {
             next = RT__TASK_NOTIFIED; /* the worker polls it again when this poll returns */
         else
             return; /* already scheduled or notified, or done */
-        if (atomic_compare_exchange_weak(&t->record.state, &seen,
-                                         (seen & ~RT__TASK_STATE_MASK) | next)) {
+        if (atomic_compare_exchange_weak(&t->record.state, &seen, with_state(seen, next))) {
             if (next == RT__TASK_SCHEDULED) {
                 atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
                 rt__executor_schedule(t->executor, t);
@@ -192,8 +194,7 @@ bool rt__task_wait(rt__task *t) {
             set_state(t, RT__TASK_SCHEDULED);
             return false;
         }
-        if (atomic_compare_exchange_weak(&t->record.state, &seen,
-                                         (seen & ~RT__TASK_STATE_MASK) | RT__TASK_IDLE))
+        if (atomic_compare_exchange_weak(&t->record.state, &seen, with_state(seen, RT__TASK_IDLE)))
             break;
     }
     /* IDLE now, and `seen` is the word just before: once IDLE, a wake may
