@@ -115,8 +115,12 @@ void rt__executor_schedule(rt_executor *ex, rt__task *t) {
         queue_push(ex, bumped);
 }
 
-bool rt__executor_on_worker(const rt_executor *ex) {
-    return current_worker != NULL && current_worker->executor == ex;
+/* Kept in step with current_worker: set where it is set. */
+_Thread_local const rt_executor *rt__worker_of;
+
+static void set_current_worker(worker *w) {
+    current_worker = w;
+    rt__worker_of = w != NULL ? w->executor : NULL;
 }
 
 /* ---- the workers ---- */
@@ -184,11 +188,11 @@ static rt__task *next_task(worker *w) {
 
 static void *worker_main(void *arg) {
     worker *w = arg;
-    current_worker = w;
+    set_current_worker(w);
     rt__task *t;
     while ((t = next_task(w)) != NULL)
         run_task(w, t);
-    current_worker = NULL;
+    set_current_worker(NULL);
     return NULL;
 }
 
@@ -203,7 +207,7 @@ void *rt__executor_enter_blocking(void) {
     if (w == NULL)
         return NULL;
     rt_executor *ex = w->executor;
-    current_worker = NULL;
+    set_current_worker(NULL);
     pthread_mutex_lock(&ex->lock);
     ex->blocked_workers++;
     if (w->next != NULL && !atomic_load(&ex->shutting_down))
@@ -221,7 +225,7 @@ void rt__executor_leave_blocking(void *saved) {
     pthread_mutex_lock(&w->executor->lock);
     w->executor->blocked_workers--;
     pthread_mutex_unlock(&w->executor->lock);
-    current_worker = w;
+    set_current_worker(w);
 }
 
 /* ---- the public API ---- */

@@ -116,7 +116,7 @@ static void wake_state(rt__task *t) {
 
 static void task_wake_by_ref(void *data) {
     rt__task *t = data;
-    if (rt__executor_on_worker(t->executor)) {
+    if (rt__worker_of == t->executor) {
         /* A worker of this executor: shutdown joins every worker before it
          * frees anything, so the executor outlives this call. */
         wake_state(t);

@@ -111,10 +111,12 @@ void rt__task_release(rt__task *task);
 void rt__executor_schedule(rt_executor *executor, rt__task *task);
 
 /*
- * True when the calling thread is one of `executor`'s workers (and not
- * inside a blocking call): the executor then outlives the call, since
- * shutdown joins every worker before it frees anything.
+ * The executor the calling thread is a worker of, or NULL: on any other
+ * thread, and on a worker inside a blocking call. Set by rt_executor.c. A
+ * wake on such a worker needs no lock against shutdown: shutdown joins
+ * every worker before it frees anything, so the executor outlives the
+ * wake. (A thread-local rather than a function: it is read on every wake.)
  */
-bool rt__executor_on_worker(const rt_executor *executor);
+extern _Thread_local const rt_executor *rt__worker_of;
 
 #endif
