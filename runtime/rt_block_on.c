@@ -9,7 +9,12 @@
  * tasks have a NOTIFIED state).
  *
  * Wakers may outlive the call (a channel may still hold one), so the parker
- * is reference counted and freed by whoever lets go last.
+ * is reference counted and freed by whoever lets go last. It is counted
+ * the way a task is, in its record's state word (rt_refs.h): the block_on
+ * call holds one reference, each live waker one. A clone counts without
+ * the parker's lock; a wake or a drop counts under it, so that the check
+ * rt_block_on makes after a poll (woken? any waker left?) sees both in
+ * order, and lets go of its reference only after unlocking.
  */
 #include "rt_block_on.h"
 
@@ -20,24 +25,22 @@
 #include <string.h>
 
 #include "rt_internal.h"
+#include "rt_refs.h"
 #include "rt_shake.h"
 
 typedef struct parker {
-    pthread_mutex_t lock;
+    rt__wait_record record; /* record.state: references and live wakers (rt_refs.h) */
+    pthread_mutex_t lock;   /* guards woken and finished, and orders a loss's report */
     pthread_cond_t woken_cond;
     bool woken;    /* a wake arrived since the last poll began */
     bool finished; /* block_on returned: wakes no longer matter */
-    int refs;      /* the block_on call itself + live wakers */
-    rt_wait_record record;
 } parker;
 
 static const rt_waker_vtable parker_vtable;
 
-static void parker_release_locked(parker *p) {
-    /* Called with p->lock held; unlocks, and frees when nobody refers to p. */
-    bool last = --p->refs == 0;
-    pthread_mutex_unlock(&p->lock);
-    if (last) {
+/* Gives up a reference; the last one frees the parker. Never with p->lock held. */
+static void parker_release(parker *p) {
+    if (rt__refs_release(&p->record.state)) {
         pthread_cond_destroy(&p->woken_cond);
         pthread_mutex_destroy(&p->lock);
         free(p);
@@ -46,11 +49,8 @@ static void parker_release_locked(parker *p) {
 
 static rt_waker parker_clone(void *data) {
     parker *p = data;
-    pthread_mutex_lock(&p->lock);
-    p->refs++;
-    rt_record_clone(&p->record);
-    rt_site_store(&p->record.last_clone, rt_clone_site);
-    pthread_mutex_unlock(&p->lock);
+    rt__refs_clone(&p->record.state);
+    rt__site_store(&p->record.last_clone, rt__clone_site);
     return (rt_waker){p, &parker_vtable};
 }
 
@@ -69,47 +69,49 @@ static void parker_wake_by_ref(void *data) {
 
 static void parker_drop(void *data) {
     parker *p = data;
+    rt__site_store(&p->record.last_drop, rt__drop_site);
+    /* Under the lock, so that either this drop or rt_block_on's check after
+     * a poll sees the loss, never both and never neither. The clone's
+     * reference becomes an owner's until the lock is let go. */
     pthread_mutex_lock(&p->lock);
-    rt_site_store(&p->record.last_drop, rt_drop_site);
-    unsigned live = rt_record_release(&p->record, true);
+    uint64_t word = rt__refs_release_waker(&p->record.state, true, true);
     /* While the thread sleeps: the last way to wake it just went. (During a
      * poll, rt_block_on makes the same check when the poll returns.) */
-    if (live == 0 && atomic_load(&p->record.waiting) && !p->finished) {
+    if (rt__refs_wakers(word) == 0 && atomic_load(&p->record.waiting) && !p->finished) {
         pthread_mutex_unlock(&p->lock);
-        rt_diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &p->record);
+        rt__diagnose_report(RT_DIAG_LAST_WAKER_DROPPED, &p->record);
         pthread_mutex_lock(&p->lock);
         /* The handler returned (a test that checks diagnoses): poll again,
          * as after a spurious wake-up, rather than sleep forever. */
         wake_locked(p);
     }
-    parker_release_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    parker_release(p);
 }
 
 static void parker_wake(void *data) {
     parker *p = data;
     pthread_mutex_lock(&p->lock);
     wake_locked(p);
-    rt_record_release(&p->record, false);
-    parker_release_locked(p);
+    /* Counted under the lock, as a drop is; the reference goes after it. */
+    rt__refs_release_waker(&p->record.state, false, true);
+    pthread_mutex_unlock(&p->lock);
+    parker_release(p);
 }
 
 static const rt_waker_vtable parker_vtable = {parker_clone, parker_wake, parker_wake_by_ref,
                                               parker_drop};
 
 void rt_block_on(rt_future *future) {
-    parker *p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        fprintf(stderr, "rt_block_on: out of memory\n");
-        abort();
-    }
+    parker *p = rt__calloc(sizeof *p, "rt_block_on");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->woken_cond, NULL);
-    p->refs = 1;
+    atomic_init(&p->record.state, rt__refs_initial(1, 0)); /* this call's reference */
     p->record.kind = "block_on";
     snprintf(p->record.name, sizeof p->record.name, "%s",
              future->name != NULL ? future->name : "future");
-    rt_registry_add(&p->record);
-    void *blocking = rt_executor_enter_blocking();
+    rt__registry_add(&p->record);
+    void *blocking = rt__executor_enter_blocking();
 
     uint64_t seed;
     bool shake = rt_shake_env_seed(&seed);
@@ -132,13 +134,13 @@ void rt_block_on(rt_future *future) {
 
         pthread_mutex_lock(&p->lock);
         atomic_store(&p->record.pending_in, cx.pending_in);
-        if (!p->woken && rt_record_live(&p->record) == 0) {
-            rt_diagnosis_kind kind = rt_record_dropped_last(&p->record)
-                                         ? RT_DIAG_LAST_WAKER_DROPPED
-                                         : RT_DIAG_PENDING_WITHOUT_WAKER;
+        uint64_t word = atomic_load(&p->record.state);
+        if (!p->woken && rt__refs_wakers(word) == 0) {
+            rt_diagnosis_kind kind = rt__refs_dropped_last(word) ? RT_DIAG_LAST_WAKER_DROPPED
+                                                                 : RT_DIAG_PENDING_WITHOUT_WAKER;
             atomic_store(&p->record.waiting, true);
             pthread_mutex_unlock(&p->lock);
-            rt_diagnose_report(kind, &p->record);
+            rt__diagnose_report(kind, &p->record);
             pthread_mutex_lock(&p->lock);
             p->woken = true; /* the handler returned: poll again rather than hang */
         }
@@ -152,10 +154,11 @@ void rt_block_on(rt_future *future) {
         pthread_mutex_unlock(&p->lock);
     }
 
-    rt_executor_leave_blocking(blocking);
-    rt_registry_remove(&p->record);
+    rt__executor_leave_blocking(blocking);
+    rt__registry_remove(&p->record);
     pthread_mutex_lock(&p->lock);
     p->finished = true;
     atomic_store(&p->record.waiting, false);
-    parker_release_locked(p);
+    pthread_mutex_unlock(&p->lock);
+    parker_release(p); /* this call's reference */
 }

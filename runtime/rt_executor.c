@@ -1,51 +1,27 @@
 /*
- * rt_executor.c - tasks, their wakers, and the worker threads that poll them.
+ * rt_executor.c - the worker threads that poll tasks, where scheduled tasks
+ * wait for them, and shutdown.
  *
- * A task moves through these states (one atomic variable; the changes a
- * waker makes are compare-and-swaps, so a wake and the end of a poll can
- * race without a lock):
+ * What a task is, and the states it moves through, is the task module's
+ * (rt_task.h); this file decides where a task waits once a wake has made it
+ * SCHEDULED, and which worker polls it.
  *
- *   IDLE --wake--> SCHEDULED --a worker takes it--> RUNNING --PENDING--> IDLE
- *                                                    |  ^ wake while running
- *                                                    v  |
- *                                                  NOTIFIED --PENDING--> SCHEDULED
- *   RUNNING --READY--> DONE;  any state --shutdown--> DONE (cancelled)
- *
- * NOTIFIED is what keeps a wake that arrives during a poll from being lost:
- * the worker sees it when the poll returns and schedules the task again.
- *
- * Where a scheduled task waits. Every executor has one run queue that all
- * workers share, under the executor's lock. A task woken by a task running
- * on a worker (the usual case: a sender waking its receiver) goes instead
- * into that worker's "next" slot, and the worker polls it right after the
- * current poll: no lock of the executor, no condition variable, no other
- * thread to wake up, and the data the two tasks share is still in this
- * core's cache. Two tasks waking each other could keep a worker to
- * themselves that way, so after NEXT_SLOT_RUNS polls in a row from the slot
- * a wake goes to the shared queue instead, behind everybody else (tokio
- * does the same).
+ * Where a scheduled task waits. Every executor has one run queue
+ * (rt_run_queue.h) that all workers share, under the executor's lock. A
+ * task woken by a task running on a worker (the usual case: a sender waking
+ * its receiver) goes instead into that worker's "next" slot, and the worker
+ * polls it right after the current poll: no lock of the executor, no
+ * condition variable, no other thread to wake up, and the data the two
+ * tasks share is still in this core's cache. Two tasks waking each other
+ * could keep a worker to themselves that way, so after NEXT_SLOT_RUNS polls
+ * in a row from the slot a wake goes to the shared queue instead, behind
+ * everybody else (tokio does the same).
  *
  * Idle workers sleep on a condition variable. Waking one costs a system
  * call and moves work to another core, so a worker is woken only when the
  * queue holds more tasks than the busy workers will take on their own.
  *
- * A task is freed when its last reference goes: the executor holds one until
- * the task is done, the join handle one, and every live waker one. The
- * wakers are counted apart from the rest, which is how a lost waker is seen,
- * but in the same atomic word (the upper half of record.wakers; the other
- * references are its lower half): a clone, a wake or a drop then changes one
- * word once, and the task is freed by whichever change leaves both halves
- * empty.
- *
- * Why atomics and not a lock per task: a wake and a poll are the hot path of
- * every channel, and a mutex costs two atomic instructions plus a call each
- * time; the state machine needs one compare-and-swap. The task's lock only
- * guards its join handle's side (the joiner's waker, the outcome) and wakes
- * that come from threads other than this executor's workers (see
- * task_wake_by_ref for why).
- *
- * Lock order: a task's lock, then the executor's lock. Two task locks are
- * never held together.
+ * Lock order: a task's lock, then the executor's lock.
  */
 #include "rt_executor.h"
 
@@ -55,129 +31,47 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "rt_block_on.h"
 #include "rt_internal.h"
+#include "rt_run_queue.h"
 #include "rt_shake.h"
+#include "rt_task.h"
 
 /* Polls in a row a worker takes from its next slot before serving the queue. */
 #define NEXT_SLOT_RUNS 3
 
-typedef enum task_state {
-    TASK_IDLE,
-    TASK_SCHEDULED,
-    TASK_RUNNING,
-    TASK_NOTIFIED,
-    TASK_DONE,
-} task_state;
-
-/* A join handle is the task itself, seen from outside. */
-typedef struct rt_join_handle task;
-
-struct rt_join_handle {
-    _Atomic task_state state;
-    atomic_bool reported; /* a lost waker was reported: once is enough */
-    rt_future *future;
-    rt_executor *executor;
-    pthread_mutex_t lock;        /* guards the three fields below; see task_wake_by_ref */
-    bool finished;               /* the future was dropped: joiners may go on */
-    rt_task_outcome outcome;     /* valid once finished */
-    rt_waker join_waker;         /* whoever awaits the join handle */
-    task *live_prev, *live_next; /* the executor's tasks not yet done, under its lock */
-    rt_wait_record record;
-};
-
+/* A worker's own fields: only its thread touches them (it is current_worker there). */
 typedef struct worker {
     rt_executor *executor;
     unsigned index;
     rt_shake_rng rng;
-    task *next;         /* woken here; runs right after the current poll */
+    rt__task *next;     /* woken here; runs right after the current poll */
     unsigned next_runs; /* polls in a row taken from `next` */
 } worker;
 
 struct rt_executor {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards every field above `threads` but shutting_down's reads */
     pthread_cond_t work_cond;
-    pthread_cond_t idle_cond; /* signalled when every worker has gone idle */
-    unsigned idle_waiters;    /* threads in rt_executor_wait_idle */
-    task **ring;              /* the shared run queue: a ring buffer of scheduled tasks */
-    size_t ring_cap, ring_head, ring_len;
+    pthread_cond_t idle_cond;  /* signalled when every worker has gone idle */
+    unsigned idle_waiters;     /* threads in rt_executor_wait_idle */
+    rt__run_queue queue;       /* the shared run queue */
     unsigned idle_workers;     /* asleep, waiting for work */
     unsigned blocked_workers;  /* inside a blocking call in a poll (rt_block_on in a task) */
     atomic_bool shutting_down; /* written under lock; read without it by workers */
-    task *live;                /* every task not yet done, for shutdown */
+    rt__task *live;            /* every task not yet done, for shutdown */
+    rt_shake_rng queue_rng;    /* which ready task runs next, in shake mode */
+    /* Fixed once the workers run. */
     pthread_t *threads;
     worker **workers;
     unsigned worker_count;
     bool shake;
     uint64_t shake_seed;
-    rt_shake_rng queue_rng; /* under lock: which ready task runs next */
 };
 
-static _Thread_local task *current_task;
 static _Thread_local worker *current_worker; /* NULL outside worker threads */
-static const rt_waker_vtable task_vtable;
 
-static void *checked_alloc(size_t size) {
-    void *p = calloc(1, size);
-    if (p == NULL) {
-        fprintf(stderr, "rt_executor: out of memory\n");
-        abort();
-    }
-    return p;
-}
-
-/* ---- references ---- */
-
-static void task_free(task *t) {
-    pthread_mutex_destroy(&t->lock);
-    free(t);
-}
-
-/* No reference of either kind left in `word` (the dropped-last bit may remain). */
-static bool unreferenced(uint64_t word) {
-    return rt_record_word_owner_refs(word) == 0 && rt_record_word_live(word) == 0;
-}
-
-/* Gives up one of the references kept in the lower half (not a waker's). */
-static void task_release(task *t) {
-    if (unreferenced(atomic_fetch_sub(&t->record.wakers, 1) - 1))
-        task_free(t);
-}
-
-/* ---- the shared run queue ---- */
-
-static void queue_push_locked(rt_executor *ex, task *t) {
-    if (ex->ring_len == ex->ring_cap) {
-        size_t cap = ex->ring_cap ? ex->ring_cap * 2 : 64;
-        task **ring = checked_alloc(cap * sizeof *ring);
-        for (size_t i = 0; i < ex->ring_len; i++)
-            ring[i] = ex->ring[(ex->ring_head + i) % ex->ring_cap];
-        free(ex->ring);
-        ex->ring = ring;
-        ex->ring_cap = cap;
-        ex->ring_head = 0;
-    }
-    ex->ring[(ex->ring_head + ex->ring_len) % ex->ring_cap] = t;
-    ex->ring_len++;
-}
-
-static task *queue_pop_locked(rt_executor *ex) {
-    if (ex->shake && ex->ring_len > 1) {
-        /* Shake: any ready task may run next, not only the oldest. */
-        size_t pick = rt_shake_next(&ex->queue_rng) % ex->ring_len;
-        size_t a = ex->ring_head, b = (ex->ring_head + pick) % ex->ring_cap;
-        task *swap = ex->ring[a];
-        ex->ring[a] = ex->ring[b];
-        ex->ring[b] = swap;
-    }
-    task *t = ex->ring[ex->ring_head];
-    ex->ring_head = (ex->ring_head + 1) % ex->ring_cap;
-    ex->ring_len--;
-    return t;
-}
+/* ---- the shared run queue, under the executor's lock ---- */
 
 /*
  * Wakes a sleeping worker if the queue holds more than the busy workers
@@ -186,26 +80,27 @@ static task *queue_pop_locked(rt_executor *ex) {
  */
 static void maybe_wake_worker_locked(rt_executor *ex) {
     unsigned busy = ex->worker_count - ex->idle_workers - ex->blocked_workers;
-    if (ex->idle_workers > 0 && (ex->shake || ex->ring_len > busy))
+    if (ex->idle_workers > 0 && (ex->shake || ex->queue.len > busy))
         pthread_cond_signal(&ex->work_cond);
 }
 
-static void queue_push(rt_executor *ex, task *t) {
+static void queue_push(rt_executor *ex, rt__task *t) {
     pthread_mutex_lock(&ex->lock);
     if (!atomic_load(&ex->shutting_down)) { /* at shutdown every unfinished task is cancelled */
-        queue_push_locked(ex, t);
+        rt__run_queue_push(&ex->queue, t);
         maybe_wake_worker_locked(ex);
     }
     pthread_mutex_unlock(&ex->lock);
 }
+
+/* ---- what tasks ask of their executor (rt_task.h) ---- */
 
 /*
  * Puts a task that just became SCHEDULED where a worker will find it. A
  * wake on one of this executor's workers goes to that worker's next slot
  * (see the top of the file); the task that was there moves to the queue.
  */
-static void schedule(task *t) {
-    rt_executor *ex = t->executor;
+void rt__executor_schedule(rt_executor *ex, rt__task *t) {
     worker *w = current_worker;
     bool use_slot = w != NULL && w->executor == ex && w->next_runs < NEXT_SLOT_RUNS;
     if (use_slot && ex->shake)
@@ -214,99 +109,23 @@ static void schedule(task *t) {
         queue_push(ex, t);
         return;
     }
-    task *bumped = w->next;
+    rt__task *bumped = w->next;
     w->next = t;
     if (bumped != NULL)
         queue_push(ex, bumped);
 }
 
-/* ---- the task waker ---- */
+/* Kept in step with current_worker: set where it is set. */
+_Thread_local const rt_executor *rt__worker_of;
 
-static rt_waker task_clone(void *data) {
-    task *t = data;
-    rt_record_clone(&t->record); /* the clone's reference and its count, in one step */
-    rt_site_store(&t->record.last_clone, rt_clone_site);
-    return (rt_waker){t, &task_vtable};
+static void set_current_worker(worker *w) {
+    current_worker = w;
+    rt__worker_of = w != NULL ? w->executor : NULL;
 }
 
-/* IDLE -> SCHEDULED (and queue it), or RUNNING -> NOTIFIED; else nothing to add. */
-static void wake_state(task *t) {
-    task_state seen = atomic_load(&t->state);
-    for (;;) {
-        task_state next;
-        if (seen == TASK_IDLE)
-            next = TASK_SCHEDULED;
-        else if (seen == TASK_RUNNING)
-            next = TASK_NOTIFIED; /* the worker polls it again when this poll returns */
-        else
-            return; /* already scheduled or notified, or done */
-        if (atomic_compare_exchange_weak(&t->state, &seen, next)) {
-            if (next == TASK_SCHEDULED) {
-                atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
-                schedule(t);
-            }
-            return;
-        }
-    }
-}
+/* ---- the workers ---- */
 
-static void task_wake_by_ref(void *data) {
-    task *t = data;
-    worker *w = current_worker;
-    if (w != NULL && w->executor == t->executor) {
-        /* A worker of this executor: shutdown joins every worker before it
-         * frees anything, so the executor outlives this call. */
-        wake_state(t);
-        return;
-    }
-    /* Any other thread may race with rt_executor_shutdown. Shutdown marks
-     * each task DONE under the task's lock, so under that lock either the
-     * task is not DONE yet (and the executor is still there to queue it
-     * on) or it is, and the wake does nothing. */
-    pthread_mutex_lock(&t->lock);
-    wake_state(t);
-    pthread_mutex_unlock(&t->lock);
-}
-
-/* Reports a lost waker for t, once. */
-static void report_lost(task *t, rt_diagnosis_kind kind) {
-    if (!atomic_exchange(&t->reported, true))
-        rt_diagnose_report(kind, &t->record);
-}
-
-static void task_drop_waker(void *data) {
-    task *t = data;
-    rt_site_store(&t->record.last_drop, rt_drop_site);
-    /* The clone goes, and its reference becomes an ordinary one for as long
-     * as this function looks at the task. */
-    if (rt_record_word_live(rt_record_release_word(&t->record, true, 1)) == 0) {
-        /* The last way to wake the task just went. Pending: report it. Being
-         * polled: the worker may have counted the wakers already, before
-         * this drop; NOTIFIED makes it poll once more and count again. */
-        task_state seen = atomic_load(&t->state);
-        while (seen == TASK_RUNNING &&
-               !atomic_compare_exchange_weak(&t->state, &seen, TASK_NOTIFIED))
-            ;
-        if (seen == TASK_IDLE)
-            report_lost(t, RT_DIAG_LAST_WAKER_DROPPED);
-    }
-    task_release(t);
-}
-
-static void task_wake(void *data) {
-    task *t = data;
-    task_wake_by_ref(t);
-    /* The clone and its reference go together; after this, t is another's. */
-    if (unreferenced(rt_record_release_word(&t->record, false, 0)))
-        task_free(t);
-}
-
-static const rt_waker_vtable task_vtable = {task_clone, task_wake, task_wake_by_ref,
-                                            task_drop_waker};
-
-/* ---- running tasks ---- */
-
-static void unlink_live_locked(rt_executor *ex, task *t) {
+static void unlink_live_locked(rt_executor *ex, rt__task *t) {
     if (t->live_prev != NULL)
         t->live_prev->live_next = t->live_next;
     else
@@ -315,89 +134,35 @@ static void unlink_live_locked(rt_executor *ex, task *t) {
         t->live_next->live_prev = t->live_prev;
 }
 
-/*
- * The end of a task: drops its future, then tells the joiner. In that
- * order, so that when a join returns the future is gone and its memory may
- * be reused. The task is already DONE: wakes no longer schedule it.
- */
-static void task_finish(task *t, rt_task_outcome outcome) {
-    atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
-    rt_registry_remove(&t->record);
-    rt_future_drop(t->future);
-    pthread_mutex_lock(&t->lock);
-    t->finished = true;
-    t->outcome = outcome;
-    rt_waker joiner = rt_waker_take(&t->join_waker);
-    pthread_mutex_unlock(&t->lock);
-    rt_waker_wake(&joiner);
-    task_release(t); /* the executor's reference */
-}
-
-static void run_task(worker *w, task *t) {
-    /* Only this worker holds a SCHEDULED task, so a plain store will do;
-     * a wake from now on sees RUNNING and makes it NOTIFIED. */
-    atomic_store(&t->state, TASK_RUNNING);
-
+static void run_task(worker *w, rt__task *t) {
     rt_executor *ex = w->executor;
     if (ex->shake && rt_shake_one_in(&w->rng, 4))
         sched_yield();
 
-    rt_waker borrowed = {t, &task_vtable};
-    rt_context cx = rt_context_from_waker(&borrowed);
-    current_task = t;
-    /* Relaxed: read only by the timeout report, to tell a poll that never returns. */
-    atomic_store_explicit(&t->record.in_poll, true, memory_order_relaxed);
-    rt_poll result = rt_future_poll(t->future, &cx);
-    atomic_store_explicit(&t->record.in_poll, false, memory_order_relaxed);
-    current_task = NULL;
-
-    if (result == RT_READY) {
-        atomic_store(&t->state, TASK_DONE);
+    if (rt__task_poll(t) == RT_READY) { /* the task is DONE: wakes no longer schedule it */
         pthread_mutex_lock(&ex->lock);
         unlink_live_locked(ex, t);
         pthread_mutex_unlock(&ex->lock);
-        task_finish(t, RT_TASK_COMPLETED);
+        rt__task_finish(t, RT_TASK_COMPLETED);
         return;
     }
-
-    /* Relaxed: `pending_in` and `waiting` only feed reports, and a full
-     * barrier on every poll would cost more than the rest of the bookkeeping. */
-    atomic_store_explicit(&t->record.pending_in, cx.pending_in, memory_order_relaxed);
     /* Shake: now and then poll again with no wake-up; correct futures cope. */
     if (ex->shake && rt_shake_one_in(&w->rng, 8)) {
-        atomic_store(&t->state, TASK_SCHEDULED);
+        rt__task_reschedule(t);
         queue_push(ex, t);
         return;
     }
-    atomic_store_explicit(&t->record.waiting, true, memory_order_relaxed);
-    /* Count the wakers before letting go of the task: once it is IDLE a
-     * wake may send it to another worker, which may finish and free it. No
-     * waker now means none ever again (a clone is made from a live one), so
-     * nothing can wake, finish or free the task: it is safe to report after
-     * the change below. A last waker dropped between this count and that
-     * change finds the task RUNNING and makes it NOTIFIED (task_drop_waker),
-     * so the change fails and the next poll's count sees the loss. */
-    bool lost = rt_record_live(&t->record) == 0;
-    task_state seen = TASK_RUNNING;
-    if (!atomic_compare_exchange_strong(&t->state, &seen, TASK_IDLE)) {
-        /* NOTIFIED: woken during the poll. Nobody else schedules a NOTIFIED
-         * task, so it is still ours. To the shared queue, not the next
-         * slot: a task that woke itself (a yield) lets others run. */
-        atomic_store_explicit(&t->record.waiting, false, memory_order_relaxed);
-        atomic_store(&t->state, TASK_SCHEDULED);
+    /* Woken during the poll: to the shared queue, not the next slot, so a
+     * task that woke itself (a yield) lets others run. */
+    if (!rt__task_wait(t))
         queue_push(ex, t);
-        return;
-    }
-    if (lost)
-        report_lost(t, rt_record_dropped_last(&t->record) ? RT_DIAG_LAST_WAKER_DROPPED
-                                                          : RT_DIAG_PENDING_WITHOUT_WAKER);
 }
 
 /* The next task for worker w: its next slot first, else the shared queue. NULL: stop. */
-static task *next_task(worker *w) {
+static rt__task *next_task(worker *w) {
     rt_executor *ex = w->executor;
     if (w->next != NULL && !atomic_load(&ex->shutting_down)) {
-        task *t = w->next;
+        rt__task *t = w->next;
         w->next = NULL;
         w->next_runs++;
         return t;
@@ -407,29 +172,33 @@ static task *next_task(worker *w) {
     if (w->next != NULL) { /* shutting down: leave it to be cancelled */
         w->next = NULL;
     }
-    while (!atomic_load(&ex->shutting_down) && ex->ring_len == 0) {
+    while (!atomic_load(&ex->shutting_down) && ex->queue.len == 0) {
         ex->idle_workers++;
         if (ex->idle_workers == ex->worker_count && ex->idle_waiters > 0)
             pthread_cond_broadcast(&ex->idle_cond);
         pthread_cond_wait(&ex->work_cond, &ex->lock);
         ex->idle_workers--;
     }
-    task *t = atomic_load(&ex->shutting_down) ? NULL : queue_pop_locked(ex);
+    rt__task *t = atomic_load(&ex->shutting_down)
+                      ? NULL
+                      : rt__run_queue_pop(&ex->queue, ex->shake ? &ex->queue_rng : NULL);
     pthread_mutex_unlock(&ex->lock);
     return t;
 }
 
 static void *worker_main(void *arg) {
     worker *w = arg;
-    current_worker = w;
-    task *t;
+    set_current_worker(w);
+    rt__task *t;
     while ((t = next_task(w)) != NULL)
         run_task(w, t);
-    current_worker = NULL;
+    set_current_worker(NULL);
     return NULL;
 }
 
-void *rt_executor_enter_blocking(void) {
+/* ---- the blocking hand-off ---- */
+
+void *rt__executor_enter_blocking(void) {
     /* A poll that blocks (rt_block_on or rt_join inside a task) keeps this
      * worker from its next slot and from the queue: hand the slot's task to
      * the queue, count this worker out of the busy ones so that a sleeping
@@ -438,25 +207,25 @@ void *rt_executor_enter_blocking(void) {
     if (w == NULL)
         return NULL;
     rt_executor *ex = w->executor;
-    current_worker = NULL;
+    set_current_worker(NULL);
     pthread_mutex_lock(&ex->lock);
     ex->blocked_workers++;
     if (w->next != NULL && !atomic_load(&ex->shutting_down))
-        queue_push_locked(ex, w->next);
+        rt__run_queue_push(&ex->queue, w->next);
     w->next = NULL;
     maybe_wake_worker_locked(ex);
     pthread_mutex_unlock(&ex->lock);
     return w;
 }
 
-void rt_executor_leave_blocking(void *saved) {
+void rt__executor_leave_blocking(void *saved) {
     worker *w = saved;
     if (w == NULL)
         return;
     pthread_mutex_lock(&w->executor->lock);
     w->executor->blocked_workers--;
     pthread_mutex_unlock(&w->executor->lock);
-    current_worker = w;
+    set_current_worker(w);
 }
 
 /* ---- the public API ---- */
@@ -467,7 +236,7 @@ rt_executor *rt_executor_new(unsigned workers) {
 }
 
 rt_executor *rt_executor_new_config(const rt_executor_config *config) {
-    rt_executor *ex = checked_alloc(sizeof *ex);
+    rt_executor *ex = rt__calloc(sizeof *ex, "rt_executor");
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->work_cond, NULL);
     pthread_cond_init(&ex->idle_cond, NULL);
@@ -491,10 +260,10 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
         count = cores > 0 ? (unsigned)cores : 1;
     }
     ex->worker_count = count;
-    ex->threads = checked_alloc(count * sizeof *ex->threads);
-    ex->workers = checked_alloc(count * sizeof *ex->workers);
+    ex->threads = rt__calloc(count * sizeof *ex->threads, "rt_executor");
+    ex->workers = rt__calloc(count * sizeof *ex->workers, "rt_executor");
     for (unsigned i = 0; i < count; i++) {
-        worker *w = checked_alloc(sizeof *w);
+        worker *w = rt__calloc(sizeof *w, "rt_executor");
         w->executor = ex;
         w->index = i;
         rt_shake_rng_init(&w->rng, ex->shake_seed, i + 1);
@@ -508,16 +277,7 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config) {
 }
 
 rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
-    task *t = checked_alloc(sizeof *t);
-    pthread_mutex_init(&t->lock, NULL);
-    atomic_init(&t->state, TASK_SCHEDULED);
-    atomic_init(&t->record.wakers, 2); /* the executor's and the join handle's; no waker yet */
-    t->future = future;
-    t->executor = ex;
-    t->record.kind = "task";
-    snprintf(t->record.name, sizeof t->record.name, "%s", name != NULL ? name : "task");
-    rt_registry_add(&t->record);
-
+    rt__task *t = rt__task_new(ex, future, name);
     pthread_mutex_lock(&ex->lock);
     if (atomic_load(&ex->shutting_down)) {
         pthread_mutex_unlock(&ex->lock);
@@ -529,76 +289,17 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     if (ex->live != NULL)
         ex->live->live_prev = t;
     ex->live = t;
-    queue_push_locked(ex, t);
+    rt__run_queue_push(&ex->queue, t);
     maybe_wake_worker_locked(ex);
     pthread_mutex_unlock(&ex->lock);
     return t;
-}
-
-rt_poll rt_join_handle_poll(rt_join_handle *t, rt_context *cx, rt_task_outcome *outcome) {
-    pthread_mutex_lock(&t->lock);
-    if (t->finished) {
-        *outcome = t->outcome;
-        pthread_mutex_unlock(&t->lock);
-        return RT_READY;
-    }
-    bool stored = rt_waker_will_wake(&t->join_waker, cx->waker);
-    pthread_mutex_unlock(&t->lock);
-    if (stored) /* polled again by the same task: its waker is already here */
-        return RT_PENDING;
-
-    /* Cloned with no lock held: cloning a block_on waker takes its lock,
-     * and a waker is never cloned or dropped under a lock of ours. */
-    rt_waker mine = rt_waker_clone(cx->waker);
-    pthread_mutex_lock(&t->lock);
-    if (t->finished) {
-        *outcome = t->outcome;
-        pthread_mutex_unlock(&t->lock);
-        rt_waker_drop(&mine);
-        return RT_READY;
-    }
-    rt_waker old = t->join_waker;
-    t->join_waker = mine;
-    pthread_mutex_unlock(&t->lock);
-    rt_waker_drop(&old);
-    return RT_PENDING;
-}
-
-void rt_join_handle_drop(rt_join_handle *t) {
-    pthread_mutex_lock(&t->lock);
-    rt_waker joiner = rt_waker_take(&t->join_waker);
-    pthread_mutex_unlock(&t->lock);
-    rt_waker_drop(&joiner);
-    task_release(t);
-}
-
-const char *rt_join_handle_name(const rt_join_handle *t) {
-    return t->record.name;
-}
-
-typedef struct join_future {
-    rt_future base;
-    rt_join_handle *handle;
-    rt_task_outcome outcome;
-} join_future;
-
-static rt_poll join_future_poll(rt_future *self, rt_context *cx) {
-    join_future *f = (join_future *)self;
-    return rt_join_handle_poll(f->handle, cx, &f->outcome);
-}
-
-rt_task_outcome rt_join(rt_join_handle *handle) {
-    join_future f = {.base = {.poll = join_future_poll, .name = "rt_join"}, .handle = handle};
-    rt_block_on(&f.base);
-    rt_join_handle_drop(handle);
-    return f.outcome;
 }
 
 void rt_executor_wait_idle(rt_executor *ex) {
     pthread_mutex_lock(&ex->lock);
     ex->idle_waiters++;
     while (!atomic_load(&ex->shutting_down) &&
-           !(ex->ring_len == 0 && ex->idle_workers == ex->worker_count))
+           !(ex->queue.len == 0 && ex->idle_workers == ex->worker_count))
         pthread_cond_wait(&ex->idle_cond, &ex->lock);
     ex->idle_waiters--;
     pthread_mutex_unlock(&ex->lock);
@@ -617,31 +318,23 @@ void rt_executor_shutdown(rt_executor *ex) {
     /* No worker runs now. First mark every unfinished task DONE, so that
      * what the dropped futures do next (wake other tasks, drop their
      * wakers) neither schedules them nor reports a lost waker; then drop
-     * the futures, each exactly once. Marking under each task's lock waits
-     * out a wake from another thread that is queueing it right now. */
+     * the futures, each exactly once. */
     pthread_mutex_lock(&ex->lock);
-    task *cancelled = ex->live;
+    rt__task *cancelled = ex->live;
     ex->live = NULL;
     pthread_mutex_unlock(&ex->lock);
-    for (task *t = cancelled; t != NULL; t = t->live_next) {
-        pthread_mutex_lock(&t->lock);
-        atomic_store(&t->state, TASK_DONE);
-        pthread_mutex_unlock(&t->lock);
-    }
+    for (rt__task *t = cancelled; t != NULL; t = t->live_next)
+        rt__task_cancel(t);
     while (cancelled != NULL) {
-        task *t = cancelled;
+        rt__task *t = cancelled;
         cancelled = t->live_next; /* read first: finishing may free t */
-        task_finish(t, RT_TASK_CANCELLED);
+        rt__task_finish(t, RT_TASK_CANCELLED);
     }
-    free(ex->ring);
+    rt__run_queue_free(&ex->queue);
     free(ex->threads);
     free(ex->workers);
     pthread_cond_destroy(&ex->work_cond);
     pthread_cond_destroy(&ex->idle_cond);
     pthread_mutex_destroy(&ex->lock);
     free(ex);
-}
-
-const char *rt_current_task_name(void) {
-    return current_task != NULL ? current_task->record.name : NULL;
 }

@@ -3,8 +3,8 @@
 
 #include "rt_internal.h"
 
-_Thread_local rt_site rt_clone_site;
-_Thread_local rt_site rt_drop_site;
+_Thread_local rt__site rt__clone_site;
+_Thread_local rt__site rt__drop_site;
 
 bool rt_waker_is_none(const rt_waker *waker) {
     return waker->vtable == NULL;
@@ -13,7 +13,7 @@ bool rt_waker_is_none(const rt_waker *waker) {
 rt_waker rt_waker_clone_at(const rt_waker *waker, const char *file, int line, const char *func) {
     if (waker->vtable == NULL)
         return RT_WAKER_NONE;
-    rt_clone_site = (rt_site){file, line, func};
+    rt__clone_site = (rt__site){file, line, func};
     return waker->vtable->clone(waker->data);
 }
 
@@ -32,7 +32,7 @@ void rt_waker_drop_at(rt_waker *waker, const char *file, int line, const char *f
     rt_waker taken = rt_waker_take(waker);
     if (taken.vtable == NULL)
         return;
-    rt_drop_site = (rt_site){file, line, func};
+    rt__drop_site = (rt__site){file, line, func};
     taken.vtable->drop(taken.data);
 }
 

@@ -40,7 +40,7 @@ static char *write_report(const char *what, double seconds) {
         return NULL;
     fprintf(out, "timeout: %s did not finish within %.2f s. Still waiting:\n",
             what ? what : "the test", seconds);
-    if (rt_dump_records(out) == 0)
+    if (rt__dump_records(out) == 0)
         fprintf(out, "  A waker stored but never woken, or PENDING returned where READY was due, "
                      "is the usual cause.\n");
     uint64_t seed = rt_shake_last_seed();
