@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """check.py - `make check`: the kit's whole test, as CI runs it.
 
 In order, each step a pass or a fail:
@@ -28,9 +27,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "grader"))
-import kit  # noqa: E402
+from grader import kit
+from grader.kit import ROOT
 
 SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
 SANITIZERS = ["", "address", "thread", "undefined"]
@@ -154,8 +152,8 @@ def simple_step(args, env=None, keep=None):
 
 def python_tests_step():
     def run():
-        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-p",
-                        "test_*.py"])
+        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".",
+                        "-p", "test_*.py"])
         tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
         return code == 0, out, ["python tests: " + " ".join(tail)]
 
@@ -164,7 +162,7 @@ def python_tests_step():
 
 def steps():
     yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]))
-    yield Step("stubs fresh", simple_step([sys.executable, "grader/stubgen.py", "check"]))
+    yield Step("stubs fresh", simple_step([sys.executable, "-m", "grader.release.stubs", "check"]))
     yield Step("C formatting", format_step())
     for san in SANITIZERS:
         args = ["test-runtime", "WERROR=1"] + ([f"SAN={san}"] if san else [])
@@ -176,7 +174,7 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
-    yield Step("broken variants caught", simple_step([sys.executable, "grader/broken.py"],
+    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken"],
                                                      keep=r"visible tests catch"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 

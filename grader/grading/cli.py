@@ -8,15 +8,14 @@ import sys
 import tempfile
 import threading
 
+from grader import kit
+
 from . import cache as C
 from . import core, kitbuild, policy, progress, reports, submissions
 from .sandbox import Limits, Sandbox
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GRADER = os.path.dirname(HERE)
-KIT_ROOT = os.path.dirname(GRADER)
-sys.path.insert(0, GRADER)
-import kit  # noqa: E402
+KIT_ROOT = kit.ROOT
+GRADER = os.path.join(KIT_ROOT, "grader")
 
 
 def parse_args(argv):

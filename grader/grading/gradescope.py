@@ -52,7 +52,7 @@ kit=/autograder/source
 class=$(mktemp -d)
 cp -r /autograder/submission "$class/student"
 mkdir -p /autograder/results
-python3 "$kit/grader/grade" "$class" --out "$(mktemp -d)" --no-cache --quiet \\
+"$kit/grader/grade" "$class" --out "$(mktemp -d)" --no-cache --quiet \\
     --gradescope-results /autograder/results/results.json
 """
 
