@@ -3,7 +3,8 @@
 In order, each step a pass or a fail:
 
   1. the tools the kit needs are installed;
-  2. the committed stubs match their solutions, and the C sources are formatted;
+  2. the committed stubs match their solutions, the C sources are formatted,
+     and the Python is type-checked (mypy, with the settings in .mypy.ini);
   3. the runtime's tests, plain and under AddressSanitizer, ThreadSanitizer
      and UndefinedBehaviorSanitizer;
   4. per exercise, the visible and hidden tests against the reference
@@ -139,6 +140,16 @@ def format_step():
     return run
 
 
+def types_step():
+    def run():
+        if shutil.which("mypy") is None:
+            return False, "mypy is not installed (make deps installs it)", []
+        code, out = sh(["mypy", "--config-file", ".mypy.ini"])
+        return code == 0, out, []
+
+    return run
+
+
 def simple_step(args, env=None, keep=None):
     """A step that runs a command; `keep` picks lines of its output for the closing recap."""
 
@@ -164,6 +175,7 @@ def steps():
     yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]))
     yield Step("stubs fresh", simple_step([sys.executable, "-m", "grader.release.stubs", "check"]))
     yield Step("C formatting", format_step())
+    yield Step("Python types", types_step())
     for san in SANITIZERS:
         args = ["test-runtime", "WERROR=1"] + ([f"SAN={san}"] if san else [])
         yield Step(f"runtime tests{sanitizer_label(san)}", criterion_step(args))

@@ -59,8 +59,8 @@ def check_exercise(ex_name: str) -> Tuple[List[Row], List[str]]:
             if target not in ex.student_files:
                 raise BugError(f"{path}: file {target} is not a student file of {ex_name}")
             with tempfile.TemporaryDirectory(prefix=f"broken-{ex_name}-") as tmp:
-                for f in ex.student_files:
-                    shutil.copy(os.path.join(kit.ROOT, "solutions", ex_name, f), tmp)
+                for student_file in ex.student_files:
+                    shutil.copy(os.path.join(kit.ROOT, "solutions", ex_name, student_file), tmp)
                 with open(os.path.join(tmp, target), encoding="utf-8") as f:
                     broken = bugs.apply(f.read(), bug)
                 with open(os.path.join(tmp, target), "w", encoding="utf-8") as f:

@@ -148,12 +148,11 @@ def write(folder: str, name: str, layout: str, files: Dict[str, str]) -> None:
     elif layout == "zip":
         with zipfile.ZipFile(os.path.join(folder, name + ".zip"), "w") as z:
             for rel, text in sorted(files.items()):
-                info = zipfile.ZipInfo(f"{name}-main/{rel}", date_time=(2024, 1, 1, 0, 0, 0))
-                z.writestr(info, text)
+                z.writestr(zipfile.ZipInfo(f"{name}-main/{rel}", date_time=(2024, 1, 1, 0, 0, 0)), text)
     else:
         # A fixed gzip time too, so that regenerating gives the same bytes.
         with gzip.GzipFile(os.path.join(folder, name + ".tar.gz"), "wb", mtime=0) as gz, \
-                tarfile.open(fileobj=gz, mode="w") as t:
+                tarfile.open(fileobj=gz, mode="w") as t:  # type: ignore[arg-type]
             for rel, text in sorted(files.items()):
                 data = text.encode()
                 info = tarfile.TarInfo(rel if rel.startswith(("/", "..")) else f"{name}/{rel}")
