@@ -18,6 +18,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,30 +28,30 @@ class Exercise:
     name: str
     title: str = ""
     stars: int = 0
-    student_files: list = field(default_factory=list)
-    kit_files: list = field(default_factory=list)
-    depends: list = field(default_factory=list)
-    bench_depends: list = field(default_factory=list)
+    student_files: List[str] = field(default_factory=list)
+    kit_files: List[str] = field(default_factory=list)
+    depends: List[str] = field(default_factory=list)
+    bench_depends: List[str] = field(default_factory=list)
     points_default: float = 1.0
-    points: list = field(default_factory=list)  # [(pattern, points)]
-    bonus: list = field(default_factory=list)  # [pattern]
+    points: List[Tuple[str, float]] = field(default_factory=list)  # [(pattern, points)]
+    bonus: List[str] = field(default_factory=list)  # [pattern]
 
-    def test_points(self, test_id):
+    def test_points(self, test_id: str) -> float:
         """Points of one test, by its 'suite/name' id."""
         for pattern, points in self.points:
             if fnmatch.fnmatchcase(test_id, pattern):
                 return points
         return self.points_default
 
-    def is_bonus(self, test_id):
+    def is_bonus(self, test_id: str) -> bool:
         return any(fnmatch.fnmatchcase(test_id, p) for p in self.bonus)
 
     @property
-    def folder(self):
+    def folder(self) -> str:
         return os.path.join(ROOT, "exercises", self.name)
 
 
-def parse_declaration(text):
+def parse_declaration(text: str) -> Dict[str, str]:
     """The FIELD = value lines of an exercise.mk, as a dict (comments and blanks skipped)."""
     fields = {}
     for line in text.splitlines():
@@ -61,7 +62,7 @@ def parse_declaration(text):
     return fields
 
 
-def load_exercise(name, root=ROOT):
+def load_exercise(name: str, root: str = ROOT) -> Exercise:
     path = os.path.join(root, "exercises", name, "exercise.mk")
     with open(path, encoding="utf-8") as f:
         fields = parse_declaration(f.read())
@@ -82,7 +83,7 @@ def load_exercise(name, root=ROOT):
     return ex
 
 
-def exercise_names(root=ROOT):
+def exercise_names(root: str = ROOT) -> List[str]:
     base = os.path.join(root, "exercises")
     if not os.path.isdir(base):
         return []
@@ -91,5 +92,5 @@ def exercise_names(root=ROOT):
     )
 
 
-def load_all(root=ROOT):
+def load_all(root: str = ROOT) -> Dict[str, Exercise]:
     return {name: load_exercise(name, root) for name in exercise_names(root)}

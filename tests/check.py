@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
 """check.py - `make check`: the kit's whole test, as CI runs it.
 
 In order, each step a pass or a fail:
 
   1. the tools the kit needs are installed;
-  2. the committed stubs match their solutions, and the C sources are formatted;
+  2. the committed stubs match their solutions, the C sources are formatted,
+     and the Python is type-checked (mypy, with the settings in .mypy.ini);
   3. the runtime's tests, plain and under AddressSanitizer, ThreadSanitizer
      and UndefinedBehaviorSanitizer;
   4. per exercise, the visible and hidden tests against the reference
@@ -28,9 +28,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "grader"))
-import kit  # noqa: E402
+from grader import kit
+from grader.kit import ROOT
 
 SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
 SANITIZERS = ["", "address", "thread", "undefined"]
@@ -141,6 +140,16 @@ def format_step():
     return run
 
 
+def types_step():
+    def run():
+        if shutil.which("mypy") is None:
+            return False, "mypy is not installed (make deps installs it)", []
+        code, out = sh(["mypy", "--config-file", ".mypy.ini"])
+        return code == 0, out, []
+
+    return run
+
+
 def simple_step(args, env=None, keep=None):
     """A step that runs a command; `keep` picks lines of its output for the closing recap."""
 
@@ -154,8 +163,8 @@ def simple_step(args, env=None, keep=None):
 
 def python_tests_step():
     def run():
-        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-p",
-                        "test_*.py"])
+        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".",
+                        "-p", "test_*.py"])
         tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
         return code == 0, out, ["python tests: " + " ".join(tail)]
 
@@ -164,8 +173,9 @@ def python_tests_step():
 
 def steps():
     yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]))
-    yield Step("stubs fresh", simple_step([sys.executable, "grader/stubgen.py", "check"]))
+    yield Step("stubs fresh", simple_step([sys.executable, "-m", "grader.release.stubs", "check"]))
     yield Step("C formatting", format_step())
+    yield Step("Python types", types_step())
     for san in SANITIZERS:
         args = ["test-runtime", "WERROR=1"] + ([f"SAN={san}"] if san else [])
         yield Step(f"runtime tests{sanitizer_label(san)}", criterion_step(args))
@@ -176,7 +186,7 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
-    yield Step("broken variants caught", simple_step([sys.executable, "grader/broken.py"],
+    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken"],
                                                      keep=r"visible tests catch"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 

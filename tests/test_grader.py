@@ -18,11 +18,10 @@ import tempfile
 import unittest
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "grader"))
-
-from grading import cache, policy, runner, sandbox, submissions, testlist, verdict  # noqa: E402
-from grading.sandbox import Limits, Result  # noqa: E402
+from grader.grading import cache, policy, runner, sandbox, submissions, testlist, verdict
+from grader.grading.sandbox import Limits, Result
+from grader.kit import ROOT
+from grader.samples import make_class
 
 SAMPLES = os.path.join(ROOT, "grader", "samples")
 
@@ -310,32 +309,34 @@ def tree_digest(folder):
         dirnames.sort()
         for f in sorted(filenames):
             p = os.path.join(dirpath, f)
-            h.update(p.encode())
+            h.update(os.path.relpath(p, folder).encode())
             with open(p, "rb") as fh:
                 h.update(fh.read())
     return h.hexdigest()
 
 
 class SampleClassTest(unittest.TestCase):
-    """Grades the bundled sample class and compares every student's points."""
+    """Grades the sample class (generated from its recipe) and compares every student's points."""
 
     @classmethod
     def setUpClass(cls):
         with open(os.path.join(SAMPLES, "expected.json")) as f:
             cls.expected = json.load(f)
-        cls.out = tempfile.mkdtemp(prefix="grader-check-")
-        cls.class_digest = tree_digest(os.path.join(SAMPLES, "class"))
+        cls.tmp = tempfile.mkdtemp(prefix="grader-check-")
+        cls.out = os.path.join(cls.tmp, "out")
+        cls.klass = os.path.join(cls.tmp, "deep", "er", "class")
+        make_class.make(cls.klass)
+        cls.class_digest = tree_digest(cls.klass)
         cls.first = cls.grade()
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.out, ignore_errors=True)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def grade(cls, *extra):
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade"),
-                            os.path.join(SAMPLES, "class"), "--out", cls.out, "--quiet",
-                            *cls.expected["options"], *extra], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "grader", cls.klass, "--out", cls.out, "--quiet",
+                            *cls.expected["options"], *extra], capture_output=True, text=True, cwd=ROOT)
         if r.returncode != 0:
             raise AssertionError(f"grader failed:\n{r.stdout}\n{r.stderr}")
         with open(os.path.join(cls.out, "gradebook.csv")) as f:
@@ -371,10 +372,17 @@ class SampleClassTest(unittest.TestCase):
         self.assertEqual(mpsc["gus_compile_error"]["status"], "compile error")
         self.assertIn("Makefile", " ".join(mpsc["x_tampered_tests"]["notes"]))
 
+    def test_the_class_is_made_from_its_recipe_the_same_each_time(self):
+        again = os.path.join(self.tmp, "again")
+        make_class.make(again)
+        self.assertEqual(tree_digest(again), tree_digest(self.klass))
+        self.assertFalse(os.path.exists(os.path.join(SAMPLES, "class")), "the generated class is committed")
+
     def test_nothing_written_outside(self):
-        self.assertEqual(tree_digest(os.path.join(SAMPLES, "class")), self.class_digest)
+        self.assertEqual(tree_digest(self.klass), self.class_digest)
         self.assertFalse(os.path.exists("/tmp/absolute-escape.txt"))
-        self.assertFalse(os.path.exists(os.path.join(SAMPLES, "escaped.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "deep", "escaped.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "escaped.txt")))
 
     def test_outputs_exist(self):
         for rel in ("report.html", "junit.xml", "students/ada_perfect/feedback.md",

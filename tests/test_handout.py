@@ -2,15 +2,12 @@
 
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "grader"))
-import handout  # noqa: E402
-import kit  # noqa: E402
+from grader import kit
+from grader.release import handout
 
 
 class Handout(unittest.TestCase):
@@ -64,12 +61,20 @@ class Handout(unittest.TestCase):
         self.assertIn("not implemented:", out)
         self.assertIn("Synthesis", out)
 
-    def test_instructor_targets_explain_themselves(self):
+    def test_help_lists_only_what_a_student_can_run(self):
         env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+        proc = subprocess.run(["make", "help"], cwd=self.target, env=env, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for target in ("test", "bench", "soak", "slides", "format"):
+            self.assertRegex(proc.stdout, rf"make {target}\s", target)
+        for target in ("grade", "dist", "check", "stubs", "gradescope", "bench-loop", "test-runtime"):
+            self.assertNotRegex(proc.stdout, rf"make {target}\s", target)
+        self.assertNotIn("instructor", proc.stdout)
         proc = subprocess.run(["make", "grade"], cwd=self.target, env=env, capture_output=True,
                               text=True, timeout=60)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn("for instructors", proc.stderr)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("No rule to make target", proc.stderr)
 
 
 if __name__ == "__main__":

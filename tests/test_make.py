@@ -1,6 +1,7 @@
-"""Tests of the Makefile's user-facing behaviour: help, bad input, slides."""
+"""Tests of the Makefile's user-facing behaviour: help, bad input, slides, where grades go."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -46,6 +47,33 @@ class MakeTargets(unittest.TestCase):
                 page = f.read()
             self.assertGreater(page.count("<section"), 5)
             self.assertNotIn("http://", page.replace("http://www.w3.org", ""))
+
+
+class GradesAndClean(unittest.TestCase):
+    """`make grade` writes where the grader README says; `make clean` keeps grades."""
+
+    def test_grade_writes_to_grader_out_and_clean_keeps_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            kit = os.path.join(tmp, "kit")
+            # A copy of the kit's sources: make clean must not touch the real build folder.
+            shutil.copytree(ROOT, kit, ignore=shutil.ignore_patterns(".git", "build", "dist", "out",
+                                                                     "__pycache__"))
+            klass = os.path.join(tmp, "class")
+            os.makedirs(os.path.join(klass, "nobody"))  # hands in nothing: graded without running tests
+            env = dict(ENV, BUILD=os.path.join(tmp, "objects"))
+            proc = subprocess.run(["make", "grade", f"SUBMISSIONS={klass}", "GRADE_ARGS=-e mpsc -q"],
+                                  cwd=kit, env=env, capture_output=True, text=True, timeout=900)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            gradebook = os.path.join(kit, "grader", "out", "gradebook.csv")
+            self.assertTrue(os.path.isfile(gradebook), "make grade did not write grader/out/gradebook.csv")
+            self.assertFalse(os.path.exists(os.path.join(env["BUILD"], "plain", "gradebook.csv")))
+            with open(gradebook, encoding="utf-8") as f:
+                self.assertIn("nobody", f.read())
+            proc = subprocess.run(["make", "clean"], cwd=kit, env=env, capture_output=True, text=True,
+                                  timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertTrue(os.path.isfile(gradebook), "make clean deleted the gradebook")
+            self.assertFalse(os.path.exists(env["BUILD"]), "make clean left the build folder")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,8 @@ import subprocess
 import sys
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "grader"))
-import kit  # noqa: E402
-import stubgen  # noqa: E402
+from grader import kit, markers
+from grader.kit import ROOT
 
 SOLUTION = """\
 int add(int a, int b) {
@@ -25,28 +23,28 @@ int add(int a, int b) {
 
 class MakeStub(unittest.TestCase):
     def test_solution_block_becomes_its_stub_lines(self):
-        self.assertEqual(stubgen.make_stub(SOLUTION),
+        self.assertEqual(markers.make_stub(SOLUTION),
                          'int add(int a, int b) {\n    (void)a;\n\n    TODO("return the sum");\n}\n')
 
     def test_block_without_stub_part_disappears(self):
         text = "a\n//# BEGIN SOLUTION\nsecret\n//# END SOLUTION\nb\n"
-        self.assertEqual(stubgen.make_stub(text), "a\nb\n")
+        self.assertEqual(markers.make_stub(text), "a\nb\n")
 
     def test_unclosed_block_is_an_error(self):
-        with self.assertRaisesRegex(stubgen.MarkerError, "not closed"):
-            stubgen.make_stub("//# BEGIN SOLUTION\nx\n", "f.c")
+        with self.assertRaisesRegex(markers.MarkerError, "not closed"):
+            markers.make_stub("//# BEGIN SOLUTION\nx\n", "f.c")
 
     def test_stub_line_without_prefix_is_an_error_naming_the_line(self):
-        with self.assertRaisesRegex(stubgen.MarkerError, "f.c:3"):
-            stubgen.make_stub("//# BEGIN SOLUTION\n//# STUB\nTODO();\n//# END SOLUTION\n", "f.c")
+        with self.assertRaisesRegex(markers.MarkerError, "f.c:3"):
+            markers.make_stub("//# BEGIN SOLUTION\n//# STUB\nTODO();\n//# END SOLUTION\n", "f.c")
 
     def test_nested_and_stray_markers_are_errors(self):
-        with self.assertRaises(stubgen.MarkerError):
-            stubgen.make_stub("//# BEGIN SOLUTION\n//# BEGIN SOLUTION\n")
-        with self.assertRaises(stubgen.MarkerError):
-            stubgen.make_stub("//# END SOLUTION\n")
-        with self.assertRaises(stubgen.MarkerError):
-            stubgen.make_stub("//# STUB\n")
+        with self.assertRaises(markers.MarkerError):
+            markers.make_stub("//# BEGIN SOLUTION\n//# BEGIN SOLUTION\n")
+        with self.assertRaises(markers.MarkerError):
+            markers.make_stub("//# END SOLUTION\n")
+        with self.assertRaises(markers.MarkerError):
+            markers.make_stub("//# STUB\n")
 
 
 class CommittedStubs(unittest.TestCase):
@@ -58,7 +56,7 @@ class CommittedStubs(unittest.TestCase):
             ex = kit.load_exercise(name)
             for f in ex.student_files:
                 with open(os.path.join(ROOT, "solutions", name, f), encoding="utf-8") as src:
-                    expected = stubgen.make_stub(src.read())
+                    expected = markers.make_stub(src.read())
                 with open(os.path.join(ex.folder, f), encoding="utf-8") as stub:
                     self.assertEqual(stub.read(), expected, f"{name}/{f} is stale: run make stubs")
                 self.assertIn("TODO(", expected, f"{name}/{f}: a stub with no TODO")
@@ -74,7 +72,7 @@ class CommittedStubs(unittest.TestCase):
         try:
             with open(path, "a", encoding="utf-8") as f:
                 f.write("/* edited by hand */\n")
-            proc = subprocess.run([sys.executable, "grader/stubgen.py", "check", names[0]], cwd=ROOT,
+            proc = subprocess.run([sys.executable, "-m", "grader.release.stubs", "check", names[0]], cwd=ROOT,
                                   capture_output=True, text=True)
             self.assertEqual(proc.returncode, 1)
             self.assertIn("stale", proc.stderr)

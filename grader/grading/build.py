@@ -10,9 +10,11 @@ objects compiled once per run (kitbuild.py).
 import os
 import subprocess
 from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 from . import policy
-from .sandbox import Limits
+from .kitbuild import KitExercise
+from .sandbox import Limits, Sandbox
 
 COMPILE_LIMITS = Limits(cpu_seconds=60, wall_seconds=90, memory_bytes=4 << 30, processes=64,
                         file_bytes=64 << 20, output_bytes=16 << 10)
@@ -23,17 +25,18 @@ class BuildResult:
     ok: bool
     binary: str = ""
     stage: str = ""  # where it stopped: compile, check, link
-    messages: list = field(default_factory=list)
+    messages: List[str] = field(default_factory=list)
 
 
-def trim(text, lines=40):
+def trim(text: str, lines: int = 40) -> str:
     rows = text.strip().splitlines()
     if len(rows) > lines:
         rows = rows[:lines] + [f"[... {len(rows) - lines} more lines ...]"]
     return "\n".join(rows)
 
 
-def build(kx, files, workdir, sandbox, taken, slot=0, allowlist=None):
+def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandbox, taken: set[str],
+          slot: int = 0, allowlist: Optional[List[str]] = None) -> BuildResult:
     """kx: KitExercise; files: {filename: bytes} of the student's declared files."""
     src = os.path.join(workdir, "src")
     obj_dir = os.path.join(workdir, "obj")
@@ -66,10 +69,10 @@ def build(kx, files, workdir, sandbox, taken, slot=0, allowlist=None):
     if problems:
         return BuildResult(False, stage="check", messages=problems)
     binary = os.path.join(workdir, f"test_{kx.name}")
-    r = subprocess.run([kx.cc, *kx.link_objs[: len(kx.link_objs)], *objects, "-o", binary,
-                        *kx.ldflags], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        text = r.stderr.replace(obj_dir + "/", "")
+    link = subprocess.run([kx.cc, *kx.link_objs, *objects, "-o", binary, *kx.ldflags],
+                          capture_output=True, text=True, timeout=120)
+    if link.returncode != 0:
+        text = link.stderr.replace(obj_dir + "/", "")
         return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
     os.chmod(binary, 0o755)
     return BuildResult(True, binary=binary)

@@ -13,11 +13,15 @@ import hashlib
 import json
 import os
 import tempfile
+from typing import Any, Dict, Iterable, Optional
+
+from grader.kit import Exercise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _hash_tree(h, root, rel_folders, suffixes=(".c", ".h", ".mk", ".py", ".txt")):
+def _hash_tree(h: "hashlib._Hash", root: str, rel_folders: Iterable[str],
+               suffixes: tuple[str, ...] = (".c", ".h", ".mk", ".py", ".txt")) -> None:
     for rel in rel_folders:
         base = os.path.join(root, rel)
         if os.path.isfile(base):
@@ -33,7 +37,7 @@ def _hash_tree(h, root, rel_folders, suffixes=(".c", ".h", ".mk", ".py", ".txt")
                 h.update(hashlib.sha256(f.read()).digest())
 
 
-def kit_fingerprint(root, decl):
+def kit_fingerprint(root: str, decl: Exercise) -> str:
     """A hash of what grading `decl` depends on, besides the student's files."""
     h = hashlib.sha256()
     folders = ["Makefile", "runtime", f"exercises/{decl.name}", f"grader/hidden/{decl.name}",
@@ -50,7 +54,7 @@ VERDICT_CODE = ["allow", "guard.c", "build.py", "cache.py", "core.py", "kitbuild
                 "runner.py", "sandbox.py", "testlist.py", "verdict.py"]
 
 
-def key(fingerprint, files, options):
+def key(fingerprint: str, files: Dict[str, bytes], options: Dict[str, Any]) -> str:
     h = hashlib.sha256(fingerprint.encode())
     h.update(json.dumps(options, sort_keys=True).encode())
     for name in sorted(files):
@@ -59,21 +63,22 @@ def key(fingerprint, files, options):
 
 
 class Cache:
-    def __init__(self, folder):
+    def __init__(self, folder: str) -> None:
         self.folder = folder
         os.makedirs(folder, exist_ok=True)
 
-    def _path(self, k):
+    def _path(self, k: str) -> str:
         return os.path.join(self.folder, k[:2], k + ".json")
 
-    def get(self, k):
+    def get(self, k: str) -> Optional[Dict[str, Any]]:
         try:
             with open(self._path(k), encoding="utf-8") as f:
-                return json.load(f)
+                value = json.load(f)
+                return value if isinstance(value, dict) else None
         except (OSError, ValueError):
             return None
 
-    def put(self, k, value):
+    def put(self, k: str, value: Dict[str, Any]) -> None:
         path = self._path(k)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")

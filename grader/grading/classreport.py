@@ -6,15 +6,19 @@ exercise. One self-contained file, no scripts, no external assets.
 """
 
 import html
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .status import GRADED, PASS, StudentResult
 
 esc = html.escape
 
 
-def fmt(x):
+def fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def bars(rows, width=640, label_w=260, bar_h=18, max_value=None, suffix=""):
+def bars(rows: Sequence[Tuple[str, float]], width: int = 640, label_w: int = 260, bar_h: int = 18,
+         max_value: Optional[float] = None, suffix: str = "") -> str:
     """A horizontal bar chart of (label, value) rows as an SVG string."""
     max_value = max_value or max([v for _, v in rows] + [1])
     h = bar_h * len(rows) + 10
@@ -30,7 +34,8 @@ def bars(rows, width=640, label_w=260, bar_h=18, max_value=None, suffix=""):
     return "".join(out)
 
 
-def histogram(values, maximum, buckets=10, width=640, height=200):
+def histogram(values: Sequence[float], maximum: float, buckets: int = 10, width: int = 640,
+              height: int = 200) -> str:
     counts = [0] * buckets
     for v in values:
         i = min(buckets - 1, int(buckets * v / maximum)) if maximum else 0
@@ -50,7 +55,7 @@ def histogram(values, maximum, buckets=10, width=640, height=200):
     return "".join(out)
 
 
-def render(results, meta):
+def render(results: List[StudentResult], meta: Dict[str, Any]) -> str:
     n = len(results)
     maximum = max([r["max"] for r in results] + [0])
     out = ["<!doctype html><html lang=en><meta charset=utf-8><title>Class report</title>",
@@ -74,7 +79,7 @@ def render(results, meta):
             for t in meta["tests"][ex]:
                 tid = f"{t['suite']}/{t['name']}"
                 passed = sum(1 for r in results for e in r["exercises"] if e["exercise"] == ex
-                             for x in e["tests"] if x["id"] == tid and x["status"] == "pass")
+                             for x in e["tests"] if x["id"] == tid and x["status"] == PASS)
                 rate.append((tid, 100 * passed / n))
             rate.sort(key=lambda p: (p[1], p[0]))
             out += [f"<h2>Pass rate per test: {esc(ex)}</h2>",
@@ -88,7 +93,7 @@ def render(results, meta):
             link = f"students/{esc(safe_name(r['student']))}/feedback.html"
             out.append(f"<tr><td><a href='{link}'>{esc(r['student'])}</a>"
                        + "".join(f"<td>{fmt(by[e]['total'])}" + (f" ({esc(by[e]['status'])})"
-                                 if by[e]["status"] != "graded" else "") for e in meta["exercises"])
+                                 if by[e]["status"] != GRADED else "") for e in meta["exercises"])
                        + f"<td>{fmt(r['total'])}</tr>")
         out.append("</table>")
     out.append("</body></html>\n")

@@ -7,19 +7,22 @@ import shutil
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from grader import kit
 
 from . import cache as C
 from . import core, kitbuild, policy, progress, reports, submissions
+from .kitbuild import KitExercise
 from .sandbox import Limits, Sandbox
+from .status import StudentResult
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-GRADER = os.path.dirname(HERE)
-KIT_ROOT = os.path.dirname(GRADER)
-sys.path.insert(0, GRADER)
-import kit  # noqa: E402
+KIT_ROOT = kit.ROOT
+GRADER = os.path.join(KIT_ROOT, "grader")
 
 
-def parse_args(argv):
+def parse_args(argv: List[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="grader/grade",
         description="Grade a class's submissions against the kit's visible and hidden tests. "
@@ -57,34 +60,52 @@ def parse_args(argv):
     return args
 
 
+Log = Callable[[str], None]
+
+
+@dataclass
 class Context:
-    """What every worker shares during one grading run."""
+    """What every worker shares during one grading run (read-only once prepared)."""
+
+    root: str  # the kit
+    exercises: List[str]  # graded, in order
+    sandbox: Sandbox
+    limits: Limits  # of one test run, before the test's own timeout narrows it
+    reruns: int
+    flaky_pass: bool
+    seed: Optional[int]
+    use_cache: bool
+    cache: C.Cache
+    cache_options: Dict[str, Any]  # the options a cached result depends on
+    workspace: str  # this run's scratch folder, removed at the end
+    kit: Dict[str, KitExercise] = field(default_factory=dict)
+    taken: Dict[str, set[str]] = field(default_factory=dict)  # names the kit and libraries define
+    fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
+    allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call
 
 
-def prepare(args, log):
+def prepare(args: argparse.Namespace, log: Log) -> Context:
     root = os.path.abspath(args.kit)
     decls = kit.load_all(root)
     names = args.exercise or sorted(decls)
     for n in names:
         if n not in decls:
             raise SystemExit(f"grade: no exercise '{n}'; the kit has: {', '.join(sorted(decls))}")
-    ctx = Context()
-    ctx.root = root
-    ctx.exercises = names
-    ctx.sandbox = Sandbox(args.sandbox)
-    ctx.limits = Limits(cpu_seconds=10, wall_seconds=args.max_test_seconds,
-                        memory_bytes=args.memory_mb << 20, processes=args.processes)
-    ctx.reruns, ctx.flaky_pass, ctx.seed = args.reruns, args.flaky_pass, args.seed
-    ctx.use_cache = not args.no_cache
-    ctx.cache = C.Cache(os.path.join(os.path.abspath(args.out), ".cache"))
-    ctx.cache_options = {"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
-                         "processes": args.processes, "cap": args.max_test_seconds, "format": 1}
     old = os.umask(0o022)
-    ctx.workspace = tempfile.mkdtemp(prefix="grade-run-")
+    workspace = tempfile.mkdtemp(prefix="grade-run-")
     os.umask(old)
-    os.chmod(ctx.workspace, 0o755)
-    ctx.kit, ctx.taken, ctx.fingerprints, ctx.allowlists = {}, {}, {}, {}
-    lib_names = None
+    os.chmod(workspace, 0o755)
+    ctx = Context(
+        root=root, exercises=names, sandbox=Sandbox(args.sandbox),
+        limits=Limits(cpu_seconds=10, wall_seconds=args.max_test_seconds,
+                      memory_bytes=args.memory_mb << 20, processes=args.processes),
+        reruns=args.reruns, flaky_pass=args.flaky_pass, seed=args.seed,
+        use_cache=not args.no_cache,
+        cache=C.Cache(os.path.join(os.path.abspath(args.out), ".cache")),
+        cache_options={"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
+                       "processes": args.processes, "cap": args.max_test_seconds, "format": 1},
+        workspace=workspace)
+    lib_names: Optional[set[str]] = None
     for n in names:
         ctx.fingerprints[n] = C.kit_fingerprint(root, decls[n])
     # The kit's objects are kept between runs, in a folder named after the kit's
@@ -108,13 +129,14 @@ def prepare(args, log):
     return ctx
 
 
-def grade_all(ctx, entries, args, log):
+def grade_all(ctx: Context, entries: List[Tuple[str, str]], args: argparse.Namespace,
+              log: Log) -> Tuple[List[StudentResult], float]:
     bar = progress.Progress(len(entries), quiet=args.quiet)
     regrade = set(args.student)
     slots = list(range(max(1, args.jobs)))
     lock = threading.Lock()
 
-    def work(entry):
+    def work(entry: Tuple[str, str]) -> StudentResult:
         name, path = entry
         with lock:
             slot = slots.pop()
@@ -133,18 +155,21 @@ def grade_all(ctx, entries, args, log):
     return results, bar.elapsed()
 
 
-def _with_cache(ctx, use):
-    if use == ctx.use_cache:
-        return ctx
-    local = Context()
-    local.__dict__.update(ctx.__dict__)
-    local.use_cache = use
-    return local
+def _with_cache(ctx: Context, use: bool) -> Context:
+    return ctx if use == ctx.use_cache else replace(ctx, use_cache=use)
 
 
-def main(argv=None):
+def _quiet(message: str) -> None:
+    pass
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    log = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    log: Log = _quiet if args.quiet else _to_stderr
     if args.gradescope_bundle:
         from . import gradescope
         path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle)

@@ -6,30 +6,33 @@ runtime's lost-waker diagnosis, which is the most useful line of all.
 """
 
 import html
+from typing import Any, Dict
 
-LABEL = {"pass": "pass", "fail": "FAIL", "crash": "CRASH", "timeout": "TIMEOUT",
-         "flaky": "FLAKY", "not run": "not run"}
+from .status import CRASH, FAIL, FLAKY, GRADED, NOT_RUN, PASS, TIMEOUT, ExerciseResult, StudentResult
+
+LABEL = {PASS: "pass", FAIL: "FAIL", CRASH: "CRASH", TIMEOUT: "TIMEOUT", FLAKY: "FLAKY",
+         NOT_RUN: "not run"}
 
 
-def fmt(x):
+def fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _header(e):
+def _header(e: ExerciseResult) -> str:
     line = f"{fmt(e['score'])} / {fmt(e['max'])}"
     if e["bonus"]:
         line += f" + {fmt(e['bonus'])} bonus"
     return line
 
 
-def markdown(r, meta):
+def markdown(r: StudentResult, meta: Dict[str, Any]) -> str:
     out = [f"# Feedback for {r['student']}", "",
            f"**Total: {fmt(r['total'])} / {fmt(r['max'])}**", ""]
     for note in r["notes"]:
         out.append(f"- Note: {note}")
     for e in r["exercises"]:
         out += ["", f"## {e['exercise']}: {_header(e)}", "", f"_{e['title']}_", ""]
-        if e["status"] != "graded":
+        if e["status"] != GRADED:
             out.append(f"**{e['status']}**")
             for m in e["messages"]:
                 out += ["", "```", m, "```"] if "\n" in m else [f"- {m}"]
@@ -43,10 +46,10 @@ def markdown(r, meta):
             desc = (t["description"] or "").replace("|", "\\|")
             out.append(f"| {LABEL.get(t['status'], t['status'])} | {fmt(t.get('points', 0))}/"
                        f"{fmt(t.get('points_possible', 0))} | {name} | {desc} |")
-        details = [t for t in e["tests"] if t["status"] not in ("pass", "not run")]
+        details = [t for t in e["tests"] if t["status"] not in (PASS, NOT_RUN)]
         for t in details:
             out += ["", f"### {t['id']}: {LABEL.get(t['status'], t['status'])}", ""]
-            if t["status"] == "flaky":
+            if t["status"] == FLAKY:
                 out.append("This test failed, then passed when run again: a race or a lost wakeup "
                            "that only shows sometimes. It is graded as failed.")
             if t["message"]:
@@ -63,7 +66,7 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3
 pre{background:#f5f5f5;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"""
 
 
-def html_page(r, meta):
+def html_page(r: StudentResult, meta: Dict[str, Any]) -> str:
     esc = html.escape
     out = ["<!doctype html><html lang=en><meta charset=utf-8>",
            f"<title>Feedback for {esc(r['student'])}</title><style>{STYLE}</style><body>",
@@ -73,7 +76,7 @@ def html_page(r, meta):
         out.append(f"<p>Note: {esc(note)}</p>")
     for e in r["exercises"]:
         out.append(f"<h2>{esc(e['exercise'])}: {esc(_header(e))}</h2><p><em>{esc(e['title'])}</em></p>")
-        if e["status"] != "graded":
+        if e["status"] != GRADED:
             out.append(f"<p class=fail>{esc(e['status'])}</p>")
             out += [f"<pre>{esc(m)}</pre>" for m in e["messages"]]
         out += [f"<p>Note: {esc(n)}</p>" for n in e.get("notes", [])]
@@ -81,7 +84,7 @@ def html_page(r, meta):
         for t in e["tests"]:
             st = t["status"]
             detail = ""
-            if st not in ("pass", "not run"):
+            if st not in (PASS, NOT_RUN):
                 detail = "".join(f"<pre>{esc(x.strip())}</pre>" for x in (t["message"], t.get("diagnosis", "")) if x)
             tag = (" (hidden)" if t["hidden"] else "") + (" (bonus)" if t.get("bonus") else "")
             out.append(f"<tr><td class='{esc(st.replace(' ', '-'))}'>{esc(LABEL.get(st, st))}"

@@ -6,13 +6,16 @@ imports (Canvas, Moodle) take as it is. The last row names the maximum.
 
 import csv
 import io
+from typing import Any, Dict, List
+
+from .status import StudentResult
 
 
-def fmt(x):
+def fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def render(results, meta):
+def render(results: List[StudentResult], meta: Dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     exercises = meta["exercises"]

@@ -9,29 +9,32 @@ import os
 import stat
 import subprocess
 import zipfile
+from typing import Any, Dict, List
+
+from .status import GRADED, NOT_RUN, PASS, StudentResult
 
 
-def results(r):
+def results(r: StudentResult) -> Dict[str, Any]:
     """Gradescope's results.json shape for one student."""
     tests = []
     for e in r["exercises"]:
-        if e["status"] != "graded":
+        if e["status"] != GRADED:
             tests.append({"name": f"{e['exercise']}: {e['status']}", "score": 0, "max_score": 0,
                           "status": "failed", "output": "\n".join(e["messages"])[:8000]})
         for t in e["tests"]:
             out = t["description"] or ""
-            if t["status"] not in ("pass", "not run"):
+            if t["status"] not in (PASS, NOT_RUN):
                 out += f"\n{t['status']}: {t['message']}\n{t.get('diagnosis', '')}".rstrip()
             tests.append({"name": t["id"] + (" (bonus)" if t.get("bonus") else ""),
                           "score": t.get("points", 0),
                           "max_score": 0 if t.get("bonus") else t.get("points_possible", 0),
-                          "status": "passed" if t["status"] == "pass" else "failed",
+                          "status": "passed" if t["status"] == PASS else "failed",
                           "visibility": "visible", "output": out.strip()[:8000]})
     return {"score": r["total"], "tests": tests, "output": "\n".join(r["notes"]),
             "visibility": "visible", "stdout_visibility": "hidden"}
 
 
-def write_results(path, r):
+def write_results(path: str, r: StudentResult) -> None:
     import json
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -52,12 +55,12 @@ kit=/autograder/source
 class=$(mktemp -d)
 cp -r /autograder/submission "$class/student"
 mkdir -p /autograder/results
-python3 "$kit/grader/grade" "$class" --out "$(mktemp -d)" --no-cache --quiet \\
+"$kit/grader/grade" "$class" --out "$(mktemp -d)" --no-cache --quiet \\
     --gradescope-results /autograder/results/results.json
 """
 
 
-def kit_files(root):
+def kit_files(root: str) -> List[str]:
     """The files of the kit the bundle carries (those git tracks, plus untracked sources)."""
     try:
         out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -72,7 +75,7 @@ def kit_files(root):
                   and os.path.isfile(os.path.join(root, p)))
 
 
-def bundle(root, dest):
+def bundle(root: str, dest: str) -> str:
     dest = os.path.join(root, dest) if not os.path.isabs(dest) else dest
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:

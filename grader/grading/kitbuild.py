@@ -14,6 +14,9 @@ import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import Dict, List
+
+from grader.kit import Exercise
 
 from . import testlist
 
@@ -35,18 +38,18 @@ class KitExercise:
     """One exercise, ready to link students against."""
 
     name: str
-    decl: object  # kit.Exercise
+    decl: Exercise
     cc: str = "cc"
-    cflags: list = field(default_factory=list)
-    ldflags: list = field(default_factory=list)
-    link_objs: list = field(default_factory=list)  # everything but the student's objects
+    cflags: List[str] = field(default_factory=list)
+    ldflags: List[str] = field(default_factory=list)
+    link_objs: List[str] = field(default_factory=list)  # everything but the student's objects
     include_dir: str = ""  # headers a student file may include (copied: nothing else visible)
-    tests: list = field(default_factory=list)  # [TestInfo] in run order
+    tests: List[testlist.TestInfo] = field(default_factory=list)  # in run order
     reference_bin: str = ""
-    exkit_objs: list = field(default_factory=list)  # the exercise's kit files and its dependencies
+    exkit_objs: List[str] = field(default_factory=list)  # the exercise's kit files and its dependencies
 
 
-def make_vars(root, ex, build):
+def make_vars(root: str, ex: str, build: str) -> Dict[str, str]:
     out = subprocess.run(
         ["make", "-s", "--no-print-directory", f"--eval={PRINT_VARS}", "grader-vars", f"EX={ex}",
          f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1", "SAN="],
@@ -60,7 +63,7 @@ def make_vars(root, ex, build):
     return values
 
 
-def prepare(root, decl, build, jobs, include_dir):
+def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) -> KitExercise:
     """Compiles the kit's side of exercise `decl` into `build` and describes it."""
     ex = decl.name
     v = make_vars(root, ex, build)
@@ -86,7 +89,10 @@ def prepare(root, decl, build, jobs, include_dir):
                                    capture_output=True, text=True)
     if compile_guard.returncode != 0:
         raise KitError(f"guard.c: {compile_guard.stderr}")
-    absolute = lambda p: p if os.path.isabs(p) else os.path.join(root, p)  # noqa: E731
+
+    def absolute(p: str) -> str:
+        return p if os.path.isabs(p) else os.path.join(root, p)
+
     k = KitExercise(name=ex, decl=decl, cc=cc, cflags=cflags)
     k.ldflags = shlex.split(v["LDFLAGS"]) + ["-Wl,--wrap=kt_test_setup", "-Wl,--wrap=kt_test_teardown"]
     k.link_objs = [absolute(p) for p in test_objs + exkit + runtime] + [guard_obj]
@@ -97,7 +103,7 @@ def prepare(root, decl, build, jobs, include_dir):
     return k
 
 
-def _stage_headers(root, decl, dest):
+def _stage_headers(root: str, decl: Exercise, dest: str) -> str:
     """Copies the headers a student file may include into one folder of its own."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
@@ -112,7 +118,7 @@ def _stage_headers(root, decl, dest):
     return dest
 
 
-def _tests(root, sources, ref_bin):
+def _tests(root: str, sources: List[str], ref_bin: str) -> List[testlist.TestInfo]:
     infos = {}
     for src in sources:
         hidden = src.startswith("grader/")

@@ -18,6 +18,7 @@ import fnmatch
 import os
 import re
 import subprocess
+from typing import Iterable, List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -70,7 +71,7 @@ RESERVED_DEFINED = ["main", "_start", "_init", "_fini", "__*", "cr_*", "criterio
 SYSCALL_INSN = re.compile(r"\t(syscall|sysenter|int\s+\$0x80)\b")
 
 
-def load_allowlist(exercise):
+def load_allowlist(exercise: str) -> List[str]:
     patterns = []
     for name in ("base.txt", f"{exercise}.txt"):
         path = os.path.join(HERE, "allow", name)
@@ -80,23 +81,25 @@ def load_allowlist(exercise):
     return patterns
 
 
-def reason_for(symbol):
+def reason_for(symbol: str) -> str:
     for names, why in REASONS:
         if any(fnmatch.fnmatchcase(symbol, n) for n in names):
             return why
     return "is not on this exercise's list of allowed functions"
 
 
-def _run(argv):
+def _run(argv: List[str]) -> "subprocess.CompletedProcess[str]":
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
-def symbols(obj):
+def symbols(obj: str) -> Tuple[Set[str], Set[str], Set[str]]:
     """(undefined, defined_globals, ifuncs) of an object file, via nm."""
     out = _run(["nm", "-P", "--no-sort", obj])
     if out.returncode != 0:
         raise ValueError(f"nm could not read the object: {out.stderr.strip()}")
-    undefined, defined, ifuncs = set(), set(), set()
+    undefined: Set[str] = set()
+    defined: Set[str] = set()
+    ifuncs: Set[str] = set()
     for line in out.stdout.splitlines():
         parts = line.split()
         if len(parts) < 2:
@@ -112,7 +115,7 @@ def symbols(obj):
     return undefined, defined, ifuncs
 
 
-def sections(obj):
+def sections(obj: str) -> List[str]:
     out = _run(["readelf", "-S", "-W", obj])
     names = []
     for line in out.stdout.splitlines():
@@ -122,7 +125,8 @@ def sections(obj):
     return names
 
 
-def check_object(obj, exercise, taken_names, allowlist=None):
+def check_object(obj: str, exercise: str, taken_names: Set[str],
+                 allowlist: Optional[List[str]] = None) -> List[str]:
     """Problems found in one student object, as sentences for the student (empty: ok).
 
     taken_names: global names the kit's objects and the linked libraries define.
@@ -152,14 +156,14 @@ def check_object(obj, exercise, taken_names, allowlist=None):
     return problems
 
 
-def _explicitly_refused(sym):
+def _explicitly_refused(sym: str) -> bool:
     # The allowlist uses patterns (str*, mem*); a few names they match are refused anyway.
     return sym in ("strfry", "memfd_create", "stdin")
 
 
-def taken_names(kit_objects, libraries):
+def taken_names(kit_objects: Iterable[str], libraries: Iterable[str]) -> Set[str]:
     """Global names defined by the kit's own objects and the shared libraries linked."""
-    names = set()
+    names: Set[str] = set()
     for obj in kit_objects:
         names |= symbols(obj)[1]
     for lib in libraries:
@@ -171,7 +175,7 @@ def taken_names(kit_objects, libraries):
     return names
 
 
-def shared_libraries(cc):
+def shared_libraries(cc: str) -> List[str]:
     """The shared libraries every test binary links with."""
     libs = []
     for name in ("libcriterion.so", "libc.so.6", "libpthread.so.0", "libm.so.6"):

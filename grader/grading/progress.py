@@ -3,21 +3,22 @@
 import sys
 import threading
 import time
+from typing import TextIO
 
 
-def clock(seconds):
-    seconds = int(seconds)
-    return f"{seconds // 60}:{seconds % 60:02d}"
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 class Progress:
-    def __init__(self, total, stream=sys.stderr, quiet=False):
+    def __init__(self, total: int, stream: TextIO = sys.stderr, quiet: bool = False) -> None:
         self.total, self.done, self.stream, self.quiet = total, 0, stream, quiet
         self.start = time.monotonic()
         self.lock = threading.Lock()
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
-    def step(self, name):
+    def step(self, name: str) -> None:
         with self.lock:
             self.done += 1
             if self.quiet:
@@ -32,5 +33,5 @@ class Progress:
                 self.stream.write(line + "\n")
             self.stream.flush()
 
-    def elapsed(self):
+    def elapsed(self) -> float:
         return time.monotonic() - self.start

@@ -3,17 +3,19 @@
 import json
 import os
 import re
+from typing import Any, Dict, List
 
 from . import classreport, feedback, gradebook, gradescope, junit
+from .status import StudentResult
 
 
-def safe_name(name):
+def safe_name(name: str) -> str:
     """A student's name as a single, harmless path component."""
     name = re.sub(r"[^A-Za-z0-9._@+-]", "_", name).lstrip(".")
     return name or "_"
 
 
-def write_file(path, text):
+def write_file(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -21,8 +23,8 @@ def write_file(path, text):
     os.replace(tmp, path)
 
 
-def write_all(out, results, meta):
-    results = sorted(results, key=lambda r: r["student"])
+def write_all(out: str, results: List[StudentResult], meta: Dict[str, Any]) -> None:
+    results = sorted(results, key=lambda r: str(r["student"]))
     write_file(os.path.join(out, "gradebook.csv"), gradebook.render(results, meta))
     for r in results:
         folder = os.path.join(out, "students", safe_name(r["student"]))

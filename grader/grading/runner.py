@@ -9,9 +9,11 @@ otherwise, and the feedback says so either way.
 import os
 import shutil
 from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
 from . import verdict as V
-from .sandbox import Limits
+from .sandbox import Limits, Sandbox
+from .testlist import TestInfo
 
 REPORT = "criterion-report.json"
 
@@ -26,7 +28,7 @@ class TestRun:
     attempts: int = 1
 
 
-def limits_for(test, base):
+def limits_for(test: TestInfo, base: Limits) -> Limits:
     timeout = test.timeout or 5.0
     return Limits(cpu_seconds=int(max(base.cpu_seconds, timeout * 4 + 2)),
                   wall_seconds=min(base.wall_seconds, timeout + 3.0) if base.wall_seconds else timeout + 3.0,
@@ -34,7 +36,8 @@ def limits_for(test, base):
                   open_files=base.open_files, output_bytes=base.output_bytes)
 
 
-def run_once(binary, test, scratch, sandbox, limits, slot, seed):
+def run_once(binary: str, test: TestInfo, scratch: str, sandbox: Sandbox, limits: Limits, slot: int,
+             seed: Optional[int]) -> Tuple[V.Verdict, str, float]:
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
     os.chmod(scratch, 0o700)
@@ -59,7 +62,7 @@ def run_once(binary, test, scratch, sandbox, limits, slot, seed):
     return v, _diagnosis(r.stdout, r.stderr), r.seconds
 
 
-def _diagnosis(stdout, stderr):
+def _diagnosis(stdout: str, stderr: str) -> str:
     """What the run printed, minus Criterion's own banner lines, trimmed."""
     keep = []
     for line in (stderr + "\n" + stdout).splitlines():
@@ -73,7 +76,8 @@ def _diagnosis(stdout, stderr):
     return text[:4000]
 
 
-def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
+def run_batch(binary: str, tests: List[TestInfo], scratch: str, sandbox: Sandbox, base_limits: Limits,
+              slot: int, seed: Optional[int] = None) -> Tuple[Dict[str, V.Verdict], V.Ran]:
     """Runs the whole suite in one sandboxed Criterion run.
 
     Returns ({test id: Verdict} of the passes, {test id: (status, message)} of the failures).
@@ -96,7 +100,8 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
                     slot=slot, env=env)
-    passes, failed = {}, {}
+    passes: Dict[str, V.Verdict] = {}
+    failed: V.Ran = {}
     try:
         fd = os.open(report, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
@@ -114,7 +119,8 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
     return passes, failed
 
 
-def run_test(binary, test, scratch, sandbox, base_limits, slot, reruns, seed=None, failed_before=False):
+def run_test(binary: str, test: TestInfo, scratch: str, sandbox: Sandbox, base_limits: Limits, slot: int,
+             reruns: int, seed: Optional[int] = None, failed_before: bool = False) -> TestRun:
     """The verdict of one test run alone; failed_before: it already failed in the batch run."""
     limits = limits_for(test, base_limits)
     v, diag, secs = run_once(binary, test, scratch, sandbox, limits, slot, seed)

@@ -28,7 +28,9 @@ import signal
 import subprocess
 import tempfile
 import time
+import typing
 from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
 
 # System folders a dynamically linked test binary (libcriterion, libc) needs.
 SYSTEM_DIRS = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
@@ -67,11 +69,11 @@ class Sandbox:
     kind: str = "auto"
     drop_uid: bool = field(default_factory=lambda: os.geteuid() == 0)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind == "auto":
             self.kind = detect()
 
-    def describe(self):
+    def describe(self) -> str:
         names = {
             "bwrap": "bubblewrap (namespaces, loopback-only network, read-only binds, tmpfs scratch)",
             "unshare": "fallback: rlimits, private scratch folder, no network (unshare -n)",
@@ -82,37 +84,38 @@ class Sandbox:
             text += " + unprivileged uid"
         return text
 
-    def run(self, argv, *, ro_dirs=(), rw_dir=None, cwd=None, limits=None, slot=0, env=None):
+    def run(self, argv: Sequence[str], *, ro_dirs: Sequence[str] = (), rw_dir: Optional[str] = None,
+            cwd: Optional[str] = None, limits: Optional[Limits] = None, slot: int = 0,
+            env: Optional[Dict[str, str]] = None) -> Result:
         """Runs argv confined; ro_dirs are visible read-only, rw_dir is the scratch.
 
         Paths in argv must be inside ro_dirs (or system folders). Returns a Result.
         """
-        limits = limits or Limits()
+        lim = limits or Limits()
         own_scratch = rw_dir is None
-        if own_scratch:
-            rw_dir = tempfile.mkdtemp(prefix="grade-scratch-")
+        scratch = tempfile.mkdtemp(prefix="grade-scratch-") if rw_dir is None else rw_dir
         uid = UID_BASE + slot % 100 if self.drop_uid else None
         if uid is not None:
-            os.chown(rw_dir, uid, uid)
+            os.chown(scratch, uid, uid)
         env = dict(env or {})
         env.setdefault("PATH", "/usr/bin:/bin")
         env.setdefault("LANG", "C.UTF-8")
         if self.kind == "bwrap":
-            cmd = bwrap_argv(ro_dirs, rw_dir, cwd or rw_dir) + ["--"] + list(argv)
+            cmd = bwrap_argv(ro_dirs, scratch, cwd or scratch) + ["--"] + list(argv)
             env["TMPDIR"] = "/tmp"
         else:
-            env["TMPDIR"] = rw_dir
+            env["TMPDIR"] = scratch
             cmd = (["unshare", "-n"] if self.kind == "unshare" else []) + list(argv)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.monotonic()
             proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd or rw_dir,
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd or scratch,
                 env=env, start_new_session=True, close_fds=True,
-                preexec_fn=lambda: _confine(limits, uid),
+                preexec_fn=lambda: _confine(lim, uid),
             )
             timed_out = False
             try:
-                proc.wait(timeout=limits.wall_seconds)
+                proc.wait(timeout=lim.wall_seconds)
             except subprocess.TimeoutExpired:
                 timed_out = True
             # Whatever happened, nothing of this run may outlive it.
@@ -123,13 +126,13 @@ class Sandbox:
                 # must not find its process budget taken by the remains of this one.
                 _wait_uid_gone(uid, kill=self.kind != "bwrap")
             seconds = time.monotonic() - start
-            stdout, stderr = _read_capped(out, limits.output_bytes), _read_capped(err, limits.output_bytes)
+            stdout, stderr = _read_capped(out, lim.output_bytes), _read_capped(err, lim.output_bytes)
         if own_scratch:
-            shutil.rmtree(rw_dir, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
         return Result(proc.returncode, timed_out, stdout, stderr, seconds, self.kind)
 
 
-def bwrap_argv(ro_dirs, rw_dir, cwd):
+def bwrap_argv(ro_dirs: Sequence[str], rw_dir: str, cwd: str) -> List[str]:
     argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1"]
     for d in SYSTEM_DIRS:
         if os.path.islink(d):
@@ -146,9 +149,9 @@ def bwrap_argv(ro_dirs, rw_dir, cwd):
     return argv
 
 
-def _confine(limits, uid):
+def _confine(limits: Limits, uid: Optional[int]) -> None:
     """In the child, before exec: limits, then the unprivileged uid."""
-    def cap(kind, value):
+    def cap(kind: int, value: int) -> None:
         resource.setrlimit(kind, (value, value))
 
     cap(resource.RLIMIT_CPU, limits.cpu_seconds)
@@ -163,20 +166,20 @@ def _confine(limits, uid):
         os.setuid(uid)
 
 
-def _kill_group(pid):
+def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
 
-def _kill_uid(uid):
+def _kill_uid(uid: int) -> None:
     """Without a pid namespace, a process that left the group is found by its uid."""
     subprocess.run(["pkill", "-KILL", "-U", str(uid)], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
 
 
-def _wait_uid_gone(uid, kill, seconds=5.0):
+def _wait_uid_gone(uid: int, kill: bool, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if kill:
@@ -188,7 +191,7 @@ def _wait_uid_gone(uid, kill, seconds=5.0):
         time.sleep(0.05)
 
 
-def _read_capped(f, cap):
+def _read_capped(f: "typing.IO[bytes]", cap: int) -> str:
     f.seek(0, os.SEEK_END)
     size = f.tell()
     f.seek(0)
@@ -199,10 +202,10 @@ def _read_capped(f, cap):
     return text
 
 
-_DETECTED = None
+_DETECTED: Optional[str] = None
 
 
-def detect():
+def detect() -> str:
     """The strongest sandbox that works here (checked once per process)."""
     global _DETECTED
     if _DETECTED is None:

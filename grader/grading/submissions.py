@@ -15,6 +15,7 @@ import stat
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 MAX_FILE = 2 << 20  # a single file
@@ -31,18 +32,18 @@ class SubmissionError(Exception):
 class Submission:
     name: str
     path: str
-    files: dict = field(default_factory=dict)  # relative posix path -> bytes
-    notes: list = field(default_factory=list)  # what was refused or ignored, for the feedback
+    files: Dict[str, bytes] = field(default_factory=dict)  # relative posix path -> bytes
+    notes: List[str] = field(default_factory=list)  # what was refused or ignored, for the feedback
 
 
-def student_name(entry):
+def student_name(entry: str) -> str:
     for suffix in ARCHIVE_SUFFIXES:
         if entry.endswith(suffix):
             return entry[: -len(suffix)]
     return entry
 
 
-def discover(folder):
+def discover(folder: str) -> List[Tuple[str, str]]:
     """(name, path) of every submission in a folder, sorted by name."""
     entries = []
     for entry in sorted(os.listdir(folder)):
@@ -56,7 +57,7 @@ def discover(folder):
     return entries
 
 
-def safe_member_name(name):
+def safe_member_name(name: str) -> Optional[str]:
     """The normalised relative path of an archive member, or None if it escapes."""
     name = name.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
@@ -68,11 +69,11 @@ def safe_member_name(name):
 
 
 class _Budget:
-    def __init__(self):
+    def __init__(self) -> None:
         self.total = 0
         self.count = 0
 
-    def take(self, size):
+    def take(self, size: int) -> None:
         self.total += size
         self.count += 1
         if self.total > MAX_TOTAL or self.count > MAX_FILES:
@@ -80,11 +81,11 @@ class _Budget:
                                   f"or {MAX_FILES} files")
 
 
-def _skipped_dir(rel):
+def _skipped_dir(rel: str) -> bool:
     return any(part in SKIP_DIRS for part in rel.split("/")[:-1])
 
 
-def read_zip(path, sub):
+def read_zip(path: str, sub: Submission) -> None:
     budget = _Budget()
     with zipfile.ZipFile(path) as z:
         for info in z.infolist():
@@ -112,7 +113,7 @@ def read_zip(path, sub):
             sub.files[rel] = data
 
 
-def read_tar(path, sub):
+def read_tar(path: str, sub: Submission) -> None:
     budget = _Budget()
     with tarfile.open(path, "r:*") as t:
         for member in t:
@@ -135,7 +136,7 @@ def read_tar(path, sub):
             sub.files[rel] = f.read(MAX_FILE + 1) if f else b""
 
 
-def read_folder(path, sub):
+def read_folder(path: str, sub: Submission) -> None:
     budget = _Budget()
     for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -154,7 +155,7 @@ def read_folder(path, sub):
                 sub.files[rel] = f.read(MAX_FILE + 1)
 
 
-def load(name, path):
+def load(name: str, path: str) -> Submission:
     sub = Submission(name=name, path=path)
     try:
         if os.path.isdir(path):
@@ -168,7 +169,7 @@ def load(name, path):
     return sub
 
 
-def find_student_file(sub, exercise, filename):
+def find_student_file(sub: Submission, exercise: str, filename: str) -> Tuple[Optional[str], Optional[bytes]]:
     """The submission's copy of exercises/<exercise>/<filename>, by its path.
 
     Accepted, in order: the kit layout (at any depth, e.g. inside a top
@@ -189,7 +190,7 @@ def find_student_file(sub, exercise, filename):
     return None, None
 
 
-def ignored_kit_files(sub, root, exercise):
+def ignored_kit_files(sub: Submission, root: str, exercise: str) -> List[str]:
     """Files of the submission that replace kit files (tests, Makefile, headers): ignored."""
     notes = []
     for rel in sorted(sub.files):
@@ -206,5 +207,5 @@ def ignored_kit_files(sub, root, exercise):
     return notes
 
 
-def digest(data):
+def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -7,6 +7,7 @@ are trusted (the student's copies of them are never used).
 
 import re
 from dataclasses import dataclass
+from typing import List, Optional
 
 DECL = re.compile(r"\b(?:KT_TEST|Test)\s*\(")
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
@@ -22,15 +23,15 @@ class TestInfo:
     hidden: bool = False
 
     @property
-    def id(self):
+    def id(self) -> str:
         return f"{self.suite}/{self.name}"
 
 
-def _unescape(s):
+def _unescape(s: str) -> str:
     return s.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", " ")
 
 
-def _call_arguments(text, open_paren):
+def _call_arguments(text: str, open_paren: int) -> Optional[str]:
     """The text between the parenthesis at open_paren and its match, skipping string literals."""
     depth, i, in_string = 0, open_paren, False
     while i < len(text):
@@ -52,7 +53,7 @@ def _call_arguments(text, open_paren):
     return None
 
 
-def _description(args):
+def _description(args: str) -> str:
     """The .description string of a declaration's arguments (adjacent literals joined)."""
     at = args.find(".description")
     if at < 0:
@@ -72,7 +73,7 @@ def _description(args):
     return "".join(parts)
 
 
-def parse_declarations(text, hidden=False):
+def parse_declarations(text: str, hidden: bool = False) -> List[TestInfo]:
     """TestInfo for each KT_TEST/Test declaration of a C source."""
     tests = []
     for match in DECL.finditer(text):
@@ -89,7 +90,7 @@ def parse_declarations(text, hidden=False):
     return tests
 
 
-def parse_list(output):
+def parse_list(output: str) -> List[str]:
     """Test ids from a Criterion `--list` output, in its order."""
     ids, suite = [], None
     for line in output.splitlines():

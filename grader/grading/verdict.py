@@ -8,8 +8,15 @@ for a verdict: they are only shown, trimmed, as feedback.
 
 import json
 from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
 
-PASS, FAIL, CRASH, TIMEOUT, FLAKY = "pass", "fail", "crash", "timeout", "flaky"
+from .status import CRASH, FAIL, FLAKY, NOT_RUN, PASS, TIMEOUT
+
+__all__ = ["PASS", "FAIL", "CRASH", "TIMEOUT", "FLAKY", "NOT_RUN", "Verdict", "parse_report",
+           "from_batch", "from_report"]
+
+# What a Criterion report says of each test that ran: {test id: (Criterion's status, messages)}.
+Ran = Dict[str, Tuple[Optional[str], str]]
 
 
 @dataclass
@@ -18,10 +25,10 @@ class Verdict:
     message: str = ""
 
 
-def parse_report(report_text):
+def parse_report(report_text: str) -> Ran:
     """{test id: (status, message)} of every test a Criterion JSON report says ran."""
     report = json.loads(report_text)
-    ran = {}
+    ran: Ran = {}
     for s in report["test_suites"]:
         for t in s["tests"]:
             if t.get("status") != "SKIPPED":
@@ -30,7 +37,7 @@ def parse_report(report_text):
     return ran
 
 
-def from_batch(ran, test_id):
+def from_batch(ran: Ran, test_id: str) -> Optional[Verdict]:
     """A test's verdict from a whole-suite run, or None when it must be run alone.
 
     Only a pass is taken from the batch; anything else is decided by running
@@ -40,7 +47,8 @@ def from_batch(ran, test_id):
     return Verdict(PASS) if status == "PASSED" else None
 
 
-def from_report(report_text, test_id, returncode, timed_out):
+def from_report(report_text: Optional[str], test_id: str, returncode: Optional[int],
+                timed_out: bool) -> Verdict:
     """Verdict of one test run alone with --filter=<test_id> and --json."""
     if timed_out:
         return Verdict(TIMEOUT, "the test did not finish within the wall-clock limit")
@@ -69,7 +77,7 @@ def from_report(report_text, test_id, returncode, timed_out):
     return Verdict(CRASH, text or _status_text(returncode))
 
 
-def _status_text(returncode):
+def _status_text(returncode: Optional[int]) -> str:
     if returncode is None:
         return "the runner did not end"
     if returncode < 0:

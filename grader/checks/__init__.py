@@ -1,0 +1,1 @@
+"""Checks of the kit's own material (run by `make check`)."""

@@ -1,0 +1,106 @@
+"""broken.py - do the tests catch the mistakes students really make?
+
+Each grader/broken/<exercise>/<name>.bug file describes one plausible
+mistake as exact text replacements in the reference solution (the format
+is grader/bugs.py's). For every variant this builds the solution with the
+mistake in it, runs the visible tests alone and then the visible and
+hidden tests together, and reports which caught it. It fails when the two together miss a variant, or
+when a variant no longer applies to the solution.
+
+    python3 -m grader.checks.broken [exercise...]     (default: every exercise with variants)
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import List, Tuple
+
+from grader import bugs, kit
+from grader.bugs import BugError
+
+SUITE_TIMEOUT = 300
+
+
+def suite_catches(ex: str, src: str, tag: str, hidden: bool) -> bool:
+    make = ["make", "-s", f"EX={ex}", f"SRC={src}", f"TAG={tag}", "REF_DEPS=1"]
+    if hidden:
+        make.append("HIDDEN=1")
+    build = subprocess.run(make + ["build-test"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, cwd=kit.ROOT)
+    if build.returncode != 0:
+        raise BugError(f"variant {tag} does not compile:\n{build.stdout[-2000:]}")
+    binary = subprocess.check_output(make + ["print-test-bin"], text=True, cwd=kit.ROOT).strip()
+    try:
+        run = subprocess.run([os.path.join(kit.ROOT, binary)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, timeout=SUITE_TIMEOUT, cwd=kit.ROOT)
+    except subprocess.TimeoutExpired:
+        return True  # a hang is caught too, if slowly
+    return run.returncode != 0
+
+
+Row = Tuple[str, str, bool, bool]  # variant, description, caught by visible, by visible+hidden
+
+
+def check_exercise(ex_name: str) -> Tuple[List[Row], List[str]]:
+    ex = kit.load_exercise(ex_name)
+    folder = os.path.join(kit.ROOT, "grader", "broken", ex_name)
+    variants = sorted(f for f in os.listdir(folder) if f.endswith(".bug")) if os.path.isdir(folder) else []
+    rows: List[Row] = []
+    problems: List[str] = []
+    for bug_file in variants:
+        path = os.path.relpath(os.path.join(folder, bug_file), kit.ROOT)
+        name = bug_file[:-4]
+        try:
+            with open(os.path.join(folder, bug_file), encoding="utf-8") as f:
+                bug = bugs.parse(f.read(), path)
+            description, target = bug.description, bug.file
+            if target not in ex.student_files:
+                raise BugError(f"{path}: file {target} is not a student file of {ex_name}")
+            with tempfile.TemporaryDirectory(prefix=f"broken-{ex_name}-") as tmp:
+                for student_file in ex.student_files:
+                    shutil.copy(os.path.join(kit.ROOT, "solutions", ex_name, student_file), tmp)
+                with open(os.path.join(tmp, target), encoding="utf-8") as f:
+                    broken = bugs.apply(f.read(), bug)
+                with open(os.path.join(tmp, target), "w", encoding="utf-8") as f:
+                    f.write(broken)
+                tag = f"broken-{name}"
+                try:
+                    visible = suite_catches(ex_name, tmp, tag, hidden=False)
+                    both = visible or suite_catches(ex_name, tmp, tag, hidden=True)
+                finally:  # the variant's objects name a scratch source that is about to go
+                    shutil.rmtree(os.path.join(kit.ROOT, "build", "plain", ex_name, tag),
+                                  ignore_errors=True)
+        except BugError as e:
+            problems.append(str(e))
+            continue
+        rows.append((name, description, visible, both))
+        if not both:
+            problems.append(f"{path}: not caught by the visible and hidden tests: {description}")
+    return rows, problems
+
+
+def main(argv: List[str]) -> int:
+    names = argv[1:] or [n for n in kit.exercise_names()
+                         if os.path.isdir(os.path.join(kit.ROOT, "grader", "broken", n))]
+    all_problems = []
+    for name in names:
+        rows, problems = check_exercise(name)
+        all_problems += problems
+        if rows:
+            print(f"broken variants of {name}:")
+            for variant, description, visible, both in rows:
+                mark = lambda caught: "caught" if caught else "MISSED"
+                print(f"  {variant:<32} visible: {mark(visible):<7} visible+hidden: {mark(both):<7}"
+                      f" {description}")
+            n = len(rows)
+            print(f"  {name}: visible tests catch {sum(r[2] for r in rows)}/{n}, "
+                  f"visible+hidden catch {sum(r[3] for r in rows)}/{n}")
+    for problem in all_problems:
+        print(f"broken: {problem}", file=sys.stderr)
+    return 1 if all_problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

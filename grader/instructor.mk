@@ -1,0 +1,51 @@
+# instructor.mk - the instructor's targets: grading, the handout, the kit's own checks.
+# Included by the top-level Makefile when it is there; the student handout
+# leaves grader/ out, and with it these targets.
+
+.PHONY: dist gradescope grade sample-class bench-grader bench-loop check stubs stubs-check \
+        test-runtime build-runtime-tests print-runtime-test-bin
+
+# An instructor's `make deps` also installs the grader's tools (bubblewrap, binutils, mypy...).
+DEPS_FOR := instructor
+# Where `make grade` writes the gradebook (OUT=<dir> to choose another folder).
+GRADE_OUT = $(or $(OUT),grader/out)
+# The sample class is generated from the references, into the build folder.
+SAMPLE_CLASS := $(BUILD)/samples/class
+
+dist: ## build the student handout in dist/ (no solutions, no hidden tests)
+	@$(PYTHON) -m grader.release.handout --out dist
+
+sample-class: ## make the sample class from the references: build/samples/class
+	@$(PYTHON) -m grader.samples.make_class --out $(SAMPLE_CLASS)
+
+grade: $(if $(SUBMISSIONS),,sample-class) ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir> (default grader/out)
+	@$(PYTHON) -m grader $(or $(SUBMISSIONS),$(SAMPLE_CLASS)) --out $(GRADE_OUT) $(GRADE_ARGS)
+
+gradescope: ## build the Gradescope autograder bundle in dist/
+	@$(PYTHON) -m grader --gradescope-bundle dist/gradescope-autograder.zip
+
+bench-grader: ## grade a generated class of 100 students and print students per minute
+	@$(PYTHON) -m grader.grading.bench $(BENCH_ARGS)
+
+bench-loop: ## time the student's loop (edit one file, rebuild, run the tests) and a cold build
+	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
+
+build-runtime-tests: $(RT_TEST_BIN)
+
+print-runtime-test-bin:
+	@echo $(RT_TEST_BIN)
+
+test-runtime: ## run the runtime's own tests (soak them with EX=runtime)
+	@$(MAKE) -s --no-print-directory $(RT_TEST_BIN)
+	@echo "== runtime$(if $(SAN), under $(SAN) sanitizer)"
+	@$(RT_TEST_BIN) $(CRITERION_RUN_FLAGS)
+
+check: ## the kit's full test (what CI runs)
+	@$(PYTHON) runtime/tools/vocab_check.py && $(PYTHON) runtime/tools/header_examples.py && \
+	 $(PYTHON) -m tests.check
+
+stubs: ## regenerate exercises/*/ stubs from solutions/
+	@$(PYTHON) -m grader.release.stubs write $(EXERCISES)
+
+stubs-check: ## fail when a committed stub is stale against its solution
+	@$(PYTHON) -m grader.release.stubs check $(EXERCISES)

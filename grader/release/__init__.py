@@ -1,0 +1,1 @@
+"""The student release: stubs made from the solutions, and the handout."""

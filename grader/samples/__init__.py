@@ -1,0 +1,1 @@
+"""The sample class: realistic and hostile students made from the references."""

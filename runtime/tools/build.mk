@@ -1,0 +1,89 @@
+# build.mk - how the runtime, an exercise (named by EX=) and its tests are built.
+# Included by the top-level Makefile, after config.mk.
+
+RT_SRCS := $(wildcard runtime/rt_*.c)
+KT_SRCS := $(filter-out runtime/testing/kt_mini_runner.c,$(wildcard runtime/testing/kt_*.c))
+# Criterion cannot start under ThreadSanitizer (its shared arena wants the
+# address range TSan's shadow memory takes), so SAN=thread builds the same
+# tests against the kit's small stand-in: runtime/testing/mini/.
+ifeq ($(SAN),thread)
+CRITERION_CFLAGS := -Iruntime/testing/mini
+CRITERION_LIBS :=
+KT_SRCS += runtime/testing/kt_mini_runner.c
+endif
+RT_OBJS := $(RT_SRCS:%.c=$(OBJ)/%.o)
+KT_OBJS := $(KT_SRCS:%.c=$(OBJ)/%.o)
+INCLUDES := -Iruntime -Iruntime/testing
+
+# ---- the exercise named by EX= ----
+# ex_field(exercise, FIELD): one field of an exercise's declaration.
+ex_field = $(shell sed -n 's/^$(2)[[:space:]]*=[[:space:]]*//p' exercises/$(1)/exercise.mk)
+
+# Only a known exercise with a known sanitizer (or none) gets build rules.
+SAN_OK := $(if $(SAN),$(filter $(SAN),$(SANITIZERS)),plain)
+ifneq ($(and $(filter $(EX),$(EXERCISES)),$(SAN_OK)),)
+EX_DIR := exercises/$(EX)
+include $(EX_DIR)/exercise.mk
+# Student files come from the exercise (the student's work), from the
+# solution (SOLUTION=1), or from any folder (SRC=dir, used by the grader and
+# the broken-variant check).
+SRC ?= $(if $(SOLUTION),solutions/$(EX),$(EX_DIR))
+TAG ?= $(if $(SOLUTION),solution,student)
+EXB := $(OBJ)/$(EX)/$(TAG)
+# Exercises this one builds on: their student files come from their solution
+# when grading or testing the solution (REF_DEPS=1), else from the student.
+DEP_ROOT := $(if $(SOLUTION)$(REF_DEPS),solutions,exercises)
+dep_srcs = $(foreach d,$(1),$(addprefix $(DEP_ROOT)/$(d)/,$(call ex_field,$(d),EX_STUDENT_FILES)) \
+             $(addprefix exercises/$(d)/,$(call ex_field,$(d),EX_KIT_FILES)))
+DEP_SRCS := $(call dep_srcs,$(EX_DEPENDS))
+# Exercises only the benchmark uses (oneshot's bench sends requests on an mpsc).
+BENCH_DEP_SRCS := $(call dep_srcs,$(filter-out $(EX_DEPENDS),$(EX_BENCH_DEPENDS)))
+BENCH_DEP_OBJS := $(BENCH_DEP_SRCS:%.c=$(OBJ)/%.o)
+STUDENT_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/%.o)
+STUDENT_BENCH_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/O2/%.o)
+EXKIT_OBJS := $(addprefix $(OBJ)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(OBJ)/%.o)
+TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(OBJ)/%.o)
+TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
+BENCH_BIN := $(EXB)/bench_$(EX)
+INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
+            $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d) -Iexercises/$(d)/kit)
+endif
+
+CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
+
+# ---- compiling ----
+# One short line per file; V=1 shows the whole compiler command.
+# Under -s (scripts that read make's output) nothing is printed at all.
+SILENT := $(findstring s,$(firstword -$(MAKEFLAGS)))
+QUIET_CC = $(if $(V),,@$(if $(SILENT),,echo "  CC    $<";))
+QUIET_LD = $(if $(V),,@$(if $(SILENT),,echo "  LINK  $@";))
+
+$(OBJ)/%.o: %.c $(FLAGS_MK) | check-deps
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) $(CRITERION_CFLAGS) -MMD -MP -c $< -o $@
+
+ifneq ($(EXB),)
+$(EXB)/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(EXB)/O2/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
+	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+
+BENCH_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(EX_DIR)/kit/bench/*.c))
+$(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_BENCH_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS)
+endif
+
+RT_BENCH_BIN := $(OBJ)/runtime/bench_runtime
+RT_BENCH_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard runtime/bench/*.c))
+$(RT_BENCH_BIN): $(RT_BENCH_OBJS) $(RT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS)
+
+# The runtime's own tests (the kit's, not in the handout: their sources are not there).
+RT_TEST_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard runtime/tests/*.c))
+RT_TEST_BIN := $(OBJ)/runtime/test_runtime
+$(RT_TEST_BIN): $(RT_TEST_OBJS) $(RT_OBJS) $(KT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
