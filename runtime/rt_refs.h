@@ -7,9 +7,10 @@
  * handle; the block_on call itself) and one per live clone of their waker.
  * Both kinds are counted in one 64-bit atomic word, the waker clones apart
  * from the rest, because "no clone left while pending" is how a lost waker
- * is seen (rt_diagnose.h). A clone, a wake or a drop then changes one word
- * once, and the thing is freed by whichever change leaves no reference of
- * either kind: there is no lock around the count.
+ * is seen (rt_diagnose.h). A clone or a task's wake changes the word once
+ * (a drop, which looks at the thing after counting, twice), and the thing
+ * is freed by whichever change leaves no reference of either kind: the
+ * count needs no lock.
  *
  *    63 ............ 33 | 32           | 31 ........ 8 | 7 ..... 0
  *    WAKERS               DROPPED_LAST   REFS            OWNER

@@ -19,10 +19,12 @@
  *                                                  NOTIFIED --PENDING--> SCHEDULED
  *   RUNNING --READY--> DONE;  any state --shutdown--> DONE (cancelled)
  *
- * Only rt_task.c changes the word. Every change is one atomic instruction
- * (most a compare-and-swap), so a wake, a clone, a drop and the end of a
- * poll can race without a lock, and the worker that ends a poll sees the
- * state and the count of wakers in the same instant.
+ * Only rt_task.c changes the word. Every change is one atomic
+ * read-modify-write (mostly a compare-and-swap, retried when another thread
+ * changed the word first), so a wake, a clone, a drop and the end of a poll
+ * can race without a lock, and the worker that ends a poll sees the state
+ * and the count of wakers in the same instant. Besides the word, a task
+ * holds only its join side (under its lock) and what reports read.
  */
 #ifndef RT_TASK_H
 #define RT_TASK_H
