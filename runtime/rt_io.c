@@ -77,16 +77,37 @@ rt_poll rt_io_poll_write(rt_io_writer writer, rt_context *cx, const void *buf, s
     return writer.poll_write(writer.object, cx, buf, len, n, result);
 }
 
+void rt_io_reader_drop_waker(rt_io_reader reader) {
+    if (reader.drop_waker != NULL)
+        reader.drop_waker(reader.object);
+}
+
+void rt_io_writer_drop_waker(rt_io_writer writer) {
+    if (writer.drop_waker != NULL)
+        writer.drop_waker(writer.object);
+}
+
+static void read_future_drop(rt_future *self) {
+    rt_io_reader_drop_waker(((rt_read_future *)self)->reader);
+}
+
+static void write_all_drop(rt_future *self) {
+    rt_write_all_future *f = (rt_write_all_future *)self;
+    if (f->written < f->len) /* dropped before the end: it may have left a waker */
+        rt_io_writer_drop_waker(f->writer);
+}
+
 static rt_poll read_future_poll(rt_future *self, rt_context *cx) {
     rt_read_future *f = (rt_read_future *)self;
     return rt_io_poll_read(f->reader, cx, f->buf, f->cap, &f->n, &f->result);
 }
 
 void rt_read_future_init(rt_read_future *future, rt_io_reader reader, void *buf, size_t cap) {
-    *future = (rt_read_future){.base = {.poll = read_future_poll, .name = "rt_read"},
-                               .reader = reader,
-                               .buf = buf,
-                               .cap = cap};
+    *future = (rt_read_future){
+        .base = {.poll = read_future_poll, .drop = read_future_drop, .name = "rt_read"},
+        .reader = reader,
+        .buf = buf,
+        .cap = cap};
 }
 
 static rt_poll write_all_poll(rt_future *self, rt_context *cx) {
@@ -110,8 +131,9 @@ static rt_poll write_all_poll(rt_future *self, rt_context *cx) {
 
 void rt_write_all_future_init(rt_write_all_future *future, rt_io_writer writer, const void *buf,
                               size_t len) {
-    *future = (rt_write_all_future){.base = {.poll = write_all_poll, .name = "rt_write_all"},
-                                    .writer = writer,
-                                    .buf = buf,
-                                    .len = len};
+    *future = (rt_write_all_future){
+        .base = {.poll = write_all_poll, .drop = write_all_drop, .name = "rt_write_all"},
+        .writer = writer,
+        .buf = buf,
+        .len = len};
 }

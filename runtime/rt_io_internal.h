@@ -24,9 +24,6 @@ rt_poll rt__timer_poll(rt__timer **timer, rt_instant deadline, rt_context *cx);
 /* Takes the timer out of the heap, drops its waker and frees it; *timer becomes NULL. */
 void rt__timer_drop(rt__timer **timer);
 
-/* Drops the waker stored for one direction, if any (a half let go while the other lives on). */
-void rt__reactor_fd_drop_waker(rt_reactor_fd *io, rt_io_interest interest);
-
 /* The byte size of a socket address text "255.255.255.255:65535" or "[v6]:port". */
 #define RT__PEER_CAP 64
 

@@ -53,6 +53,7 @@ rt_io_result rt_line_reader_new(rt_io_reader reader, size_t max_line, rt_line_re
 void rt_line_reader_drop(rt_line_reader *lines) {
     if (lines == NULL)
         return;
+    rt_io_reader_drop_waker(lines->reader);
     free(lines->buf);
     free(lines);
 }
@@ -68,8 +69,8 @@ static rt_poll hand_out(rt_line_reader *r, size_t len, size_t used, const char *
     return RT_READY;
 }
 
-rt_poll rt_line_reader_poll_line(rt_line_reader *r, rt_context *cx, const char **line,
-                                 size_t *len, rt_io_result *result) {
+rt_poll rt_line_reader_poll_line(rt_line_reader *r, rt_context *cx, const char **line, size_t *len,
+                                 rt_io_result *result) {
     r->start += r->handed_out;
     r->handed_out = 0;
     if (r->scanned < r->start)
@@ -146,7 +147,12 @@ static rt_poll read_line_poll(rt_future *self, rt_context *cx) {
     return rt_line_reader_poll_line(f->lines, cx, &f->line, &f->len, &f->result);
 }
 
+static void read_line_drop(rt_future *self) {
+    rt_io_reader_drop_waker(((rt_read_line_future *)self)->lines->reader);
+}
+
 void rt_read_line_future_init(rt_read_line_future *future, rt_line_reader *lines) {
-    *future = (rt_read_line_future){.base = {.poll = read_line_poll, .name = "rt_read_line"},
-                                    .lines = lines};
+    *future = (rt_read_line_future){
+        .base = {.poll = read_line_poll, .drop = read_line_drop, .name = "rt_read_line"},
+        .lines = lines};
 }

@@ -369,7 +369,7 @@ void rt_reactor_fd_drop(rt_reactor_fd *io) {
         free(io);
 }
 
-void rt__reactor_fd_drop_waker(rt_reactor_fd *io, rt_io_interest interest) {
+void rt_reactor_fd_drop_waker(rt_reactor_fd *io, rt_io_interest interest) {
     pthread_mutex_lock(&lock);
     rt_waker waker = rt_waker_take(&io->dir[dir_of(interest)].waker);
     pthread_mutex_unlock(&lock);
@@ -413,8 +413,8 @@ void rt_reactor_fd_clear_ready(rt_reactor_fd *io, rt_io_interest interest) {
     atomic_store(&io->dir[dir_of(interest)].ready, false);
 }
 
-rt_poll rt_reactor_fd_poll_read(rt_reactor_fd *io, rt_context *cx, void *buf, size_t cap,
-                                size_t *n, rt_io_result *result) {
+rt_poll rt_reactor_fd_poll_read(rt_reactor_fd *io, rt_context *cx, void *buf, size_t cap, size_t *n,
+                                rt_io_result *result) {
     for (;;) {
         if (rt_reactor_fd_poll_ready(io, RT_IO_READABLE, cx) == RT_PENDING)
             return RT_PENDING;
@@ -483,12 +483,20 @@ static rt_poll writer_poll(void *object, rt_context *cx, const void *buf, size_t
     return rt_reactor_fd_poll_write(object, cx, buf, len, n, result);
 }
 
+static void reader_drop_waker(void *object) {
+    rt_reactor_fd_drop_waker(object, RT_IO_READABLE);
+}
+
+static void writer_drop_waker(void *object) {
+    rt_reactor_fd_drop_waker(object, RT_IO_WRITABLE);
+}
+
 rt_io_reader rt_reactor_fd_reader(rt_reactor_fd *io) {
-    return (rt_io_reader){reader_poll, io};
+    return (rt_io_reader){reader_poll, io, reader_drop_waker};
 }
 
 rt_io_writer rt_reactor_fd_writer(rt_reactor_fd *io) {
-    return (rt_io_writer){writer_poll, io};
+    return (rt_io_writer){writer_poll, io, writer_drop_waker};
 }
 
 /* ---- timers ---- */

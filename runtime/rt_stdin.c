@@ -28,11 +28,11 @@ struct rt_stdin {
     bool owns_fd;
     char ring[RING_CAP];
     size_t head, len;
-    bool eof;            /* the thread saw the end of input, or an error */
-    rt_io_result error;  /* RT_IO_OK, or the error the thread saw */
-    bool dropped;        /* the stream was dropped: the thread should stop */
-    int refs;            /* the stream and the thread */
-    rt_waker waiter;     /* the task waiting for bytes */
+    bool eof;           /* the thread saw the end of input, or an error */
+    rt_io_result error; /* RT_IO_OK, or the error the thread saw */
+    bool dropped;       /* the stream was dropped: the thread should stop */
+    int refs;           /* the stream and the thread */
+    rt_waker waiter;    /* the task waiting for bytes */
 };
 
 /* Lets go of one reference, with the lock held (it is released). */
@@ -161,8 +161,16 @@ static rt_poll reader_poll(void *object, rt_context *cx, void *buf, size_t cap, 
     return rt_stdin_poll_read(object, cx, buf, cap, n, result);
 }
 
+static void reader_drop_waker(void *object) {
+    rt_stdin *in = object;
+    pthread_mutex_lock(&in->lock);
+    rt_waker waiter = rt_waker_take(&in->waiter);
+    pthread_mutex_unlock(&in->lock);
+    rt_waker_drop(&waiter);
+}
+
 rt_io_reader rt_stdin_reader(rt_stdin *in) {
-    return (rt_io_reader){reader_poll, in};
+    return (rt_io_reader){reader_poll, in, reader_drop_waker};
 }
 
 void rt_stdin_drop(rt_stdin *in) {

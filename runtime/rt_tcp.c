@@ -237,10 +237,16 @@ static rt_poll accept_future_poll(rt_future *self, rt_context *cx) {
     return rt_tcp_listener_poll_accept(f->listener, cx, &f->stream, &f->result);
 }
 
+static void accept_future_drop(rt_future *self) {
+    rt_tcp_accept_future *f = (rt_tcp_accept_future *)self;
+    rt_reactor_fd_drop_waker(f->listener->io, RT_IO_READABLE);
+}
+
 void rt_tcp_accept_future_init(rt_tcp_accept_future *future, rt_tcp_listener *listener) {
-    *future = (rt_tcp_accept_future){.base = {.poll = accept_future_poll, .name = "rt_tcp_accept"},
-                                     .listener = listener,
-                                     .result = RT_IO_OK};
+    *future = (rt_tcp_accept_future){
+        .base = {.poll = accept_future_poll, .drop = accept_future_drop, .name = "rt_tcp_accept"},
+        .listener = listener,
+        .result = RT_IO_OK};
 }
 
 /* ---- connect ---- */
@@ -323,8 +329,8 @@ rt_poll rt_tcp_stream_poll_read(rt_tcp_stream *stream, rt_context *cx, void *buf
     return rt_reactor_fd_poll_read(stream->io, cx, buf, cap, n, result);
 }
 
-rt_poll rt_tcp_stream_poll_write(rt_tcp_stream *stream, rt_context *cx, const void *buf,
-                                 size_t len, size_t *n, rt_io_result *result) {
+rt_poll rt_tcp_stream_poll_write(rt_tcp_stream *stream, rt_context *cx, const void *buf, size_t len,
+                                 size_t *n, rt_io_result *result) {
     return rt_reactor_fd_poll_write(stream->io, cx, buf, len, n, result);
 }
 
@@ -399,13 +405,13 @@ static void half_drop(rt_tcp_stream *stream) {
 void rt_tcp_read_half_drop(rt_tcp_read_half *half) {
     if (half == NULL)
         return;
-    rt__reactor_fd_drop_waker(half->stream->io, RT_IO_READABLE);
+    rt_reactor_fd_drop_waker(half->stream->io, RT_IO_READABLE);
     half_drop(half->stream);
 }
 
 void rt_tcp_write_half_drop(rt_tcp_write_half *half) {
     if (half == NULL)
         return;
-    rt__reactor_fd_drop_waker(half->stream->io, RT_IO_WRITABLE);
+    rt_reactor_fd_drop_waker(half->stream->io, RT_IO_WRITABLE);
     half_drop(half->stream);
 }

@@ -13,10 +13,10 @@ static void sleep_drop(rt_future *self) {
 }
 
 void rt_sleep_future_init_until(rt_sleep_future *future, rt_instant deadline) {
-    *future = (rt_sleep_future){
-        .base = {.poll = sleep_poll, .drop = sleep_drop, .name = "rt_sleep"},
-        .deadline = deadline,
-        .timer = NULL};
+    *future =
+        (rt_sleep_future){.base = {.poll = sleep_poll, .drop = sleep_drop, .name = "rt_sleep"},
+                          .deadline = deadline,
+                          .timer = NULL};
 }
 
 void rt_sleep_future_init(rt_sleep_future *future, rt_duration duration) {
@@ -56,7 +56,6 @@ static void timeout_drop(rt_future *self) {
 
 void rt_timeout_future_init(rt_timeout_future *future, rt_future *inner, rt_duration duration) {
     *future = (rt_timeout_future){
-        .base = {.poll = timeout_poll, .drop = timeout_drop, .name = "rt_timeout"},
-        .inner = inner};
+        .base = {.poll = timeout_poll, .drop = timeout_drop, .name = "rt_timeout"}, .inner = inner};
     rt_sleep_future_init(&future->sleep, duration);
 }

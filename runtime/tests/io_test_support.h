@@ -78,7 +78,8 @@ static inline void test_sleep_ms(long ms) {
         ;
 }
 
-/* Raises the soft limit on open descriptors to at least `want`; false if the hard limit is lower. */
+/* Raises the soft limit on open descriptors to at least `want`; false if the hard limit is lower.
+ */
 static inline bool test_raise_nofile(rlim_t want) {
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) != 0)

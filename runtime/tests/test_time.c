@@ -10,8 +10,8 @@
 /* A waker that records, in one global sequence, the order in which wakers are woken. */
 enum { TIMERS = 40 };
 static atomic_int wake_seq;
-static int woken_order[TIMERS];       /* woken_order[k]: the timer woken k-th */
-static rt_instant woken_at[TIMERS];   /* when each timer's waker was woken */
+static int woken_order[TIMERS];     /* woken_order[k]: the timer woken k-th */
+static rt_instant woken_at[TIMERS]; /* when each timer's waker was woken */
 static atomic_int live_clones[TIMERS];
 static const rt_waker_vtable order_vtable;
 
