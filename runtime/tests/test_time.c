@@ -9,7 +9,8 @@
 
 /* A waker that records, in one global sequence, the order in which wakers are woken. */
 enum { TIMERS = 40 };
-static atomic_int wake_seq;
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wake_seq; /* under order_lock, with the two arrays */
 static int woken_order[TIMERS];     /* woken_order[k]: the timer woken k-th */
 static rt_instant woken_at[TIMERS]; /* when each timer's waker was woken */
 static atomic_int live_clones[TIMERS];
@@ -21,8 +22,10 @@ static rt_waker order_clone(void *data) {
 }
 static void order_wake_by_ref(void *data) {
     int i = (int)(intptr_t)data;
+    pthread_mutex_lock(&order_lock);
     woken_at[i] = rt_time_now();
-    woken_order[atomic_fetch_add(&wake_seq, 1)] = i;
+    woken_order[wake_seq++] = i;
+    pthread_mutex_unlock(&order_lock);
 }
 static void order_drop(void *data) {
     atomic_fetch_sub(&live_clones[(intptr_t)data], 1);
@@ -56,8 +59,14 @@ KT_TEST(runtime_time, timers_fire_in_deadline_order, .timeout = 10,
         rt_context cx = rt_context_from_waker(&waker);
         cr_assert_eq(rt_future_poll(&sleeps[i].base, &cx), RT_PENDING, "sleep %d pending", i);
     }
-    while (atomic_load(&wake_seq) < TIMERS)
-        test_sleep_ms(1); /* a plain wait: these wakers wake no thread */
+    for (;;) { /* a plain wait: these wakers wake no thread */
+        pthread_mutex_lock(&order_lock);
+        int seen = wake_seq;
+        pthread_mutex_unlock(&order_lock);
+        if (seen == TIMERS)
+            break;
+        test_sleep_ms(1);
+    }
     for (int k = 0; k < TIMERS; k++)
         cr_assert_eq(woken_order[k], k, "the %d-th timer woken is timer %d", k, woken_order[k]);
     for (int i = 0; i < TIMERS; i++) {
