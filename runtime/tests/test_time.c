@@ -10,7 +10,7 @@
 /* A waker that records, in one global sequence, the order in which wakers are woken. */
 enum { TIMERS = 40 };
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
-static int wake_seq; /* under order_lock, with the two arrays */
+static int wake_seq;                /* under order_lock, with the two arrays */
 static int woken_order[TIMERS];     /* woken_order[k]: the timer woken k-th */
 static rt_instant woken_at[TIMERS]; /* when each timer's waker was woken */
 static atomic_int live_clones[TIMERS];
