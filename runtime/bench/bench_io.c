@@ -315,8 +315,8 @@ static void many_figure(void) {
         ours[i] = lines / (run_echo(true, MANY, MANY_ROUNDS, 2) / 1e9);
     }
     double p = median(plain, runs), o = median(ours, runs);
-    printf("  %-34s %8.0f /s  (yardstick, a thread per connection: %6.0f /s; ratio %.2fx)\n",
-           label, o, p, o / p);
+    printf("  %-34s %8.0f /s  (yardstick, a thread per connection: %6.0f /s; ratio %.2fx)\n", label,
+           o, p, o / p);
     fflush(stdout);
 }
 
