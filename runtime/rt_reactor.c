@@ -250,8 +250,10 @@ static void *reactor_main(void *arg) {
         pthread_mutex_lock(&lock);
         sleeping = false;
         if (ready > 0 && (pollfds[0].revents & POLLIN)) {
+            /* One read empties it: at most one byte is written per turn
+             * (`kicked`), and whatever the writers raced in, it is less. */
             char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) > 0)
+            while (read(wake_pipe[0], drain, sizeof drain) == (ssize_t)sizeof drain)
                 ;
             kicked = false;
         }

@@ -287,9 +287,9 @@ KT_TEST(runtime_tcp, five_hundred_connections, .timeout = 30,
         .description = "500 clients connected at once to one server on a 2-worker executor "
                        "each get their own line echoed") {
     /* Two descriptors per connection (both ends live here), plus spares. */
-    cr_assert(test_raise_nofile(2 * CONNECTIONS + 64),
-              "this test needs %d open files; the hard limit is lower (ulimit -Hn)",
-              2 * CONNECTIONS + 64);
+    if (!test_raise_nofile(2 * CONNECTIONS + 64))
+        cr_skip_test("needs %d open files, and the hard limit is lower (ulimit -Hn)",
+                     2 * CONNECTIONS + 64);
     static many_client clients[CONNECTIONS];
     rt_join_handle *handles[CONNECTIONS];
     rt_tcp_listener *listener = listen_any();
