@@ -69,22 +69,8 @@ bench: ex-valid
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
 
-<<<<<<< HEAD
-bench-runtime: ## print the cost of spawn, wake and block_on round trips
-	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
-=======
-RT_BENCH_BIN := $(OUT)/runtime/bench_runtime
-RT_BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(filter-out %/bench_io.c,$(wildcard runtime/bench/*.c)))
-$(RT_BENCH_BIN): $(RT_BENCH_OBJS) $(RT_OBJS)
-	$(CC) $^ -o $@ $(KIT_LDFLAGS)
-# The loopback I/O figures are a program of their own (bench_io.c has its main).
-RT_IO_BENCH_BIN := $(OUT)/runtime/bench_io
-$(RT_IO_BENCH_BIN): $(OUT)/runtime/bench/bench_io.o $(RT_OBJS)
-	$(CC) $^ -o $@ $(KIT_LDFLAGS)
-
 bench-runtime: ## print the cost of spawn, wake, block_on and loopback I/O round trips
 	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN) $(RT_IO_BENCH_BIN)
->>>>>>> io
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
 	@$(RT_IO_BENCH_BIN) $(BENCH_ARGS)
 
