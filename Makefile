@@ -215,8 +215,12 @@ dist: ## build the student handout in dist/ (no solutions, no hidden tests)
 	$(instructor-only)
 	@$(PYTHON) grader/handout.py --out dist
 
-slides: ## build the lecture deck: build/slides/index.html
-	@$(PYTHON) slides/build.py --out build/slides
+# The lecture deck's rules live beside it; the handout carries the built deck instead.
+-include slides/slides.mk
+ifeq ($(wildcard slides/slides.mk),)
+slides: ## the lecture deck (built already in the handout)
+	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
+endif
 
 grade: ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir>
 	$(instructor-only)

@@ -14,7 +14,8 @@ from a source notebook):
 In the stub, everything from BEGIN SOLUTION to END SOLUTION is replaced by
 the `//>` lines of the STUB part, uncommented and kept at their indentation.
 Everything outside the markers is shared, so stubs and solutions cannot
-drift apart.
+drift apart. The slides' snippet markers (`//@slide name`, `//@end`) are
+left out of the stub.
 
     stubgen.py write [exercise...]   regenerate the stubs
     stubgen.py check [exercise...]   exit 1 and name the stale stubs
@@ -31,6 +32,8 @@ BEGIN = re.compile(r"^\s*//# BEGIN SOLUTION\s*$")
 STUB = re.compile(r"^\s*//# STUB\s*$")
 END = re.compile(r"^\s*//# END SOLUTION\s*$")
 STUB_LINE = re.compile(r"^(\s*)//>(?: (.*)|)$")
+# The slides' snippet markers (slides/README.md): the deck's, not the student's.
+SLIDE_MARK = re.compile(r"^\s*//@(?:slide\s+[\w-]+|end)\s*$")
 
 
 class MarkerError(Exception):
@@ -54,6 +57,8 @@ def make_stub(source, filename="<source>"):
             if state == "shared":
                 raise MarkerError(f"{where}: END SOLUTION without BEGIN SOLUTION")
             state = "shared"
+        elif SLIDE_MARK.match(line):
+            continue
         elif state == "shared":
             out.append(line)
         elif state == "stub":
