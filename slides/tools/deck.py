@@ -155,7 +155,8 @@ def cut(lines: list[str], stub: bool) -> list[str]:
     while out and not out[-1].strip():
         out.pop()
     indent = min((len(l) - len(l.lstrip()) for l in out if l.strip()), default=0)
-    return [l[indent:] for l in out]
+    # A macro's continuation backslashes are aligned at column 100: bring them in.
+    return [re.sub(r"\s+\\$", " \\", l[indent:]) for l in out]
 
 
 def snippet(rel: str, name: str | None, stub: bool, cache: dict[str, Source]) -> list[str]:

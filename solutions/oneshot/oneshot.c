@@ -36,6 +36,7 @@ struct oneshot_receiver {
     bool finished; /* a poll answered READY; only the receiver's side touches this */
 };
 
+//@slide oneshot-state
 struct oneshot_inner {
     pthread_mutex_t lock;       /* guards every field below but the handles */
     sender_state sender;        /* SENDER_ALIVE until send or drop */
@@ -46,6 +47,7 @@ struct oneshot_inner {
     oneshot_sender tx;          /* the two handles live here too: one allocation */
     oneshot_receiver rx;
 };
+//@end
 
 //# BEGIN SOLUTION
 /* Called by the side given up last, with the lock released: nobody else refers to inner. */
@@ -94,6 +96,7 @@ oneshot_send_result oneshot_send(oneshot_sender *tx, void *value, void **returne
         *returned = value;
         return ONESHOT_RECEIVER_DROPPED;
     }
+    //@slide oneshot-send-store
     /* Store first, wake second: a receiver woken before the value is in
      * place would poll, find nothing, and wait for a wake that never comes.
      * SENDER_SENT, not SENDER_DROPPED: the receiver must get the value. */
@@ -103,6 +106,7 @@ oneshot_send_result oneshot_send(oneshot_sender *tx, void *value, void **returne
     pthread_mutex_unlock(&inner->lock);
     /* From here on the receiver may free the channel: touch only locals. */
     rt_waker_wake(&waker);
+    //@end
     *returned = NULL;
     return ONESHOT_SENT;
     //# STUB
@@ -149,6 +153,7 @@ rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value
          * clone and a drop. Cloning under the lock is safe (a clone only
          * counts; it runs no task code); dropping is not, so the old waker
          * is dropped after unlocking. */
+        //@slide oneshot-poll-replace
         rt_waker old = RT_WAKER_NONE;
         if (!rt_waker_will_wake(&inner->waker, cx->waker)) {
             old = inner->waker;
@@ -157,6 +162,7 @@ rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value
         pthread_mutex_unlock(&inner->lock);
         rt_waker_drop(&old);
         return RT_PENDING;
+        //@end
     }
     /* The sender is done: nobody will wake the stored waker any more. */
     rt_waker stale = rt_waker_take(&inner->waker);
