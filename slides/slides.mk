@@ -15,6 +15,7 @@ SLIDE_PARTS := $(sort $(wildcard slides/[0-9][0-9]-*.md))
 SLIDE_SVGS := $(patsubst slides/diagrams/%.mmd,$(SLIDES_OUT)/diagrams/%.svg,$(wildcard slides/diagrams/*.mmd))
 SLIDE_EXAMPLES := $(wildcard slides/examples/*.c)
 SLIDE_EXAMPLE_OBJS := $(SLIDE_EXAMPLES:slides/examples/%.c=$(SLIDES_OUT)/examples/%.o)
+SLIDE_EXAMPLE_RUNS := $(SLIDE_EXAMPLES:slides/examples/%.c=$(SLIDES_OUT)/examples/%.ran)
 SLIDES_NPM := slides/node_modules/.package-lock.json
 SLIDES_BIN := slides/node_modules/.bin
 # Marp leaves Chromium's sandbox off by itself when run as root; mmdc is told so in its config.
@@ -27,7 +28,7 @@ slides: $(SLIDES_OUT)/index.html $(SLIDES_OUT)/slides.pdf ## build the lecture d
 	@echo "slides: $(SLIDES_OUT)/index.html"
 	@echo "slides: $(SLIDES_OUT)/slides.pdf"
 
-slides-check: $(SLIDES_OUT)/render.ok $(SLIDE_EXAMPLE_OBJS) ## check the deck: snippets, examples, every slide fits
+slides-check: $(SLIDES_OUT)/render.ok $(SLIDE_EXAMPLE_RUNS) ## check the deck: snippets, examples, every slide fits
 	@echo "slides: every slide fits 1280x720; pictures in $(SLIDES_OUT)/png/"
 
 slides-tools:
@@ -67,10 +68,15 @@ $(SLIDES_OUT)/render.ok: $(SLIDES_OUT)/index.html $(SLIDES_OUT)/slides.pdf slide
 	@rm -f $@ && $(SLIDES_ENV) node slides/tools/check_render.mjs --html $(SLIDES_OUT)/index.html \
 	   --pdf $(SLIDES_OUT)/slides.pdf --count $(SLIDES_OUT)/deck.count --png $(SLIDES_OUT)/png && touch $@
 
-# The complete example files a slide shows: they must still compile against the kit.
+# The complete example files a slide shows: they must still compile against
+# the kit, warnings as errors, and run to the end (each has a main).
 $(SLIDES_OUT)/examples/%.o: slides/examples/%.c
 	@echo "  CC    $<"
-	@mkdir -p $(@D) && $(CC) $(filter-out $(SAN_FLAGS_$(SAN)),$(KIT_CFLAGS)) -Werror -Iruntime \
-	   -Iruntime/testing $(addprefix -I,$(wildcard exercises/*/ exercises/*/kit/)) -MMD -MP -c $< -o $@
+	@mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) -Werror -Iruntime -Iruntime/testing -MMD -MP -c $< -o $@
+
+.SECONDARY: $(SLIDE_EXAMPLE_OBJS)
+$(SLIDES_OUT)/examples/%.ran: $(SLIDES_OUT)/examples/%.o $(RT_OBJS)
+	@echo "  RUN   $(<:.o=)"
+	@$(CC) $^ -o $(<:.o=) $(KIT_LDFLAGS) && $(<:.o=) && touch $@
 
 -include $(SLIDES_OUT)/deck.d $(SLIDE_EXAMPLE_OBJS:.o=.d)

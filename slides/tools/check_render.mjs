@@ -7,7 +7,8 @@
 // (exit 1, one line per problem, naming the slide and its heading) when
 //  - anything on a slide reaches past its edges: text or code cut off at the
 //    bottom or the right, a table or picture too big, a code line too long;
-//  - a picture did not load (naturalWidth 0);
+//  - a picture did not load (naturalWidth 0), or a diagram is shrunk so far
+//    that its text is too small to read (below 75% of its drawn size);
 //  - the HTML, the PDF (pages counted by pdfinfo) and the Markdown
 //    (the count deck.py wrote) disagree on how many slides there are.
 import { execFileSync } from 'node:child_process';
@@ -39,6 +40,7 @@ function pdfPages(pdf) {
 
 // Runs in the page: what is wrong with the slide shown now.
 function inspect(index) {
+  const MIN_DIAGRAM_SCALE = 0.75;
   const svg = document.querySelectorAll('svg[data-marpit-svg]')[index];
   const section = svg.querySelector('section');
   const box = section.getBoundingClientRect();
@@ -70,7 +72,14 @@ function inspect(index) {
       problems.push(`${describe(el)} is cut off at the bottom (${el.scrollHeight - el.clientHeight}px)`);
   }
   for (const img of section.querySelectorAll('img')) {
-    if (!img.complete || img.naturalWidth === 0) problems.push(`picture ${describe(img)} did not load`);
+    if (!img.complete || img.naturalWidth === 0) {
+      problems.push(`picture ${describe(img)} did not load`);
+      continue;
+    }
+    // A diagram's text is drawn at 16px; shrunk much below that, the back row cannot read it.
+    const scale = img.getBoundingClientRect().width / img.naturalWidth;
+    if (img.classList.contains('diagram') && scale < MIN_DIAGRAM_SCALE)
+      problems.push(`diagram ${describe(img)} is shrunk to ${Math.round(scale * 100)}%: its text is too small to read (give it a slide of its own, or draw less)`);
   }
   // Only the first problem per element matters; keep the list short.
   return { heading, problems: [...new Set(problems)].slice(0, 6) };

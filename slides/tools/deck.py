@@ -2,7 +2,6 @@
 """deck.py - put the lecture's parts together into one Marp deck.
 
     deck.py build --out build/slides/deck.md [--deps FILE] [--diagrams DIR]
-    deck.py list-examples         the complete example files the deck shows
     deck.py puppeteer-config CHROME   a puppeteer launch config for mmdc
 
 `build` reads the parts (slides/NN-name.md, in file-name order), expands
@@ -20,8 +19,9 @@ Directives, each alone on a line of a part:
         the same region as the student's stub shows it (the STUB part of
         each solution block instead of the solution);
     <!-- snippet: slides/examples/countdown.c -->
-        a whole file (the complete example files are compiled by
-        `make slides-check`, so they cannot rot either).
+        a whole file. The example files in slides/examples/ are complete
+        programs that `make slides-check` compiles and runs, so they
+        cannot rot either; they may carry markers too.
 
 In a cut region, the solution markers (//# BEGIN SOLUTION, //# STUB,
 //# END SOLUTION, //> ...) never show, nor do nested //@ markers.
@@ -156,7 +156,7 @@ def cut(lines: list[str], stub: bool) -> list[str]:
         out.pop()
     indent = min((len(l) - len(l.lstrip()) for l in out if l.strip()), default=0)
     # A macro's continuation backslashes are aligned at column 100: bring them in.
-    return [re.sub(r"\s+\\$", " \\", l[indent:]) for l in out]
+    return [re.sub(r"\s+\\$", lambda _: " \\", l[indent:]) for l in out]
 
 
 def snippet(rel: str, name: str | None, stub: bool, cache: dict[str, Source]) -> list[str]:
@@ -287,19 +287,6 @@ def build(out: str, deps: str | None, diagrams: str) -> int:
     return 0
 
 
-def list_examples() -> int:
-    """The complete example files that parts show whole (one path per line)."""
-    seen: set[str] = set()
-    for name in parts():
-        with open(os.path.join(SLIDES, name), encoding="utf-8") as f:
-            for line in f:
-                match = SNIPPET.match(line.strip())
-                if match and match.group("name") is None and match.group("path").endswith(".c"):
-                    seen.add(match.group("path"))
-    print("\n".join(sorted(seen)))
-    return 0
-
-
 def puppeteer_config(chrome: str) -> int:
     # Root (CI) cannot use Chromium's sandbox; the other flags keep a closed
     # network from slowing the browser down with connections it never needs.
@@ -318,15 +305,12 @@ def main(argv: list[str]) -> int:
     b.add_argument("--out", required=True)
     b.add_argument("--deps")
     b.add_argument("--diagrams", default=os.path.join(ROOT, "build", "slides", "diagrams"))
-    sub.add_parser("list-examples")
     p = sub.add_parser("puppeteer-config")
     p.add_argument("chrome")
     args = parser.parse_args(argv[1:])
     try:
         if args.command == "build":
             return build(args.out, args.deps, args.diagrams)
-        if args.command == "list-examples":
-            return list_examples()
         return puppeteer_config(args.chrome)
     except DeckError as e:
         print(f"slides: {e}", file=sys.stderr)
