@@ -218,7 +218,7 @@ dist: ## build the student handout in dist/ (no solutions, no hidden tests)
 # The lecture deck's rules live beside it; the handout carries the built deck instead.
 -include slides/slides.mk
 ifeq ($(wildcard slides/slides.mk),)
-slides: ## the lecture deck (built already in the handout)
+slides:
 	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
 endif
 
