@@ -12,7 +12,9 @@ In order, each step a pass or a fail:
   5. per exercise, the same tests against the untouched stub: every test
      must fail by crashing with "not implemented", none may time out;
   6. per exercise, the broken variants in grader/broken/ are all caught;
-  7. the Python tests in tests/ (grader, stub generator, handout, tools).
+  7. the slides: every snippet's marker found, the example files compile,
+     every slide rendered and nothing cut off (slides/README.md);
+  8. the Python tests in tests/ (grader, stub generator, handout, tools).
 
 Ends with one line per Criterion suite and a "N passed, N failed" line.
 `make check ONLY=<step word>` (e.g. ONLY=stub) runs only the steps whose
@@ -188,6 +190,8 @@ def steps():
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
     yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken"],
                                                      keep=r"visible tests catch"))
+    yield Step("slides: snippets cut, examples compile, every slide fits",
+               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 
 
