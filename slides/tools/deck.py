@@ -187,7 +187,8 @@ def is_note(comment: str) -> bool:
 
 def slides_of(text: str) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each slide of a part: `---` lines outside code fences split."""
-    start, lines, fenced = 1, [], False
+    start, fenced = 1, False
+    lines: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith("```"):
             fenced = not fenced
