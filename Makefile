@@ -80,7 +80,7 @@ soak: ## run EX's tests N times (default 1000), one shake seed per run
 # The lecture deck's rules live beside it; the handout carries the built deck instead.
 -include slides/slides.mk
 ifeq ($(wildcard slides/slides.mk),)
-slides:
+slides: ## say where the lecture deck is (built: HTML and PDF)
 	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
 endif
 

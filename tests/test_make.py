@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import tempfile
 import subprocess
 import unittest
 
