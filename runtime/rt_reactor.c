@@ -546,6 +546,12 @@ rt_poll rt_reactor_fd_poll_read(rt_reactor_fd *io, rt_context *cx, void *buf, si
             return RT_PENDING;
         ssize_t got = read(io->fd, buf, cap);
         if (got > 0) {
+            /* Fewer bytes than asked for: the buffer is most likely empty
+             * now, so the next read waits for poll(2) instead of trying and
+             * getting EAGAIN (tokio does the same). If more came meanwhile,
+             * poll(2) says so at once: it reports levels, not edges. */
+            if ((size_t)got < cap)
+                rt_reactor_fd_clear_ready(io, RT_IO_READABLE);
             *n = (size_t)got;
             *result = RT_IO_OK;
             return RT_READY;
@@ -583,6 +589,8 @@ rt_poll rt_reactor_fd_poll_write(rt_reactor_fd *io, rt_context *cx, const void *
             put = write(io->fd, buf, len);
         }
         if (put >= 0) {
+            if ((size_t)put < len) /* the send buffer is full: as for a short read */
+                rt_reactor_fd_clear_ready(io, RT_IO_WRITABLE);
             *n = (size_t)put;
             *result = RT_IO_OK;
             return RT_READY;
