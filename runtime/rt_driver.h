@@ -46,7 +46,7 @@
  */
 void rt__driver_worker_busy(void);
 
-/* The opposite: the worker goes to sleep, blocks, or exits; the last one lets the reactor thread drive. */
+/* The opposite: the worker sleeps, blocks or exits; after the last one the thread drives. */
 void rt__driver_worker_idle(void);
 
 /*

@@ -309,7 +309,8 @@ void *rt__executor_enter_blocking(void) {
     pthread_mutex_unlock(&ex->lock);
     if (kick)
         rt__driver_kick();
-    rt__driver_worker_idle(); /* blocked, it cannot drive: another worker or the reactor thread will */
+    rt__driver_worker_idle(); /* blocked, it cannot drive: another worker or the reactor thread will
+                               */
     return w;
 }
 

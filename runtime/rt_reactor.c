@@ -102,17 +102,17 @@ static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
 static bool started;                                     /* the pipe and the thread exist */
 static int wake_pipe[2] = {-1, -1};
-static bool polling;            /* the holder is in poll(2), or about to call it */
-static bool built;              /* ... on an array built already */
+static bool polling;             /* the holder is in poll(2), or about to call it */
+static bool built;               /* ... on an array built already */
 static rt_instant poll_deadline; /* the deadline that poll(2) times out at, if built */
-static bool kicked;             /* a byte is in the pipe, not yet drained */
+static bool kicked;              /* a byte is in the pipe, not yet drained */
 
 /* The driver token (rt_driver.h): who turns the loop. */
 typedef enum holder { NOBODY, REACTOR_THREAD, A_WORKER } holder;
 static holder driver;
-static bool handback_wanted;                                      /* a worker asks the thread for it */
-static pthread_cond_t handback_cond = PTHREAD_COND_INITIALIZER;  /* ... and waits here */
-static pthread_cond_t fallback_cond = PTHREAD_COND_INITIALIZER;  /* the thread waits here to drive */
+static bool handback_wanted; /* a worker asks the thread for it */
+static pthread_cond_t handback_cond = PTHREAD_COND_INITIALIZER; /* ... and waits here */
+static pthread_cond_t fallback_cond = PTHREAD_COND_INITIALIZER; /* the thread waits here to drive */
 static atomic_uint busy_workers; /* workers that will come back to drive; not under the lock */
 
 static rt_reactor_fd **registered;
