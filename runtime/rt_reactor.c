@@ -205,12 +205,13 @@ static void heap_remove(rt__timer *t) {
 
 /* ---- the loop ---- */
 
-/* What one turn watches: pollfd i+1 belongs to watched[i] (pollfd 0 is the pipe). */
+/* What one turn watches: pollfd i+1 belongs to watched[i] (pollfd 0 is the pipe).
+ * These arrays and the list below are the token holder's: one turn at a time. */
 static struct pollfd *pollfds;
 static size_t pollfds_cap;
 static rt_reactor_fd **watched;
 static size_t watched_cap;
-/* Wakers taken out under the lock, woken after it. Only the loop uses the list. */
+/* Wakers taken out under the lock, woken after it, before the token is let go. */
 static rt_waker *to_wake;
 static size_t to_wake_len, to_wake_cap;
 
