@@ -106,7 +106,8 @@ TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hi
 TEST_OBJS := $(TEST_SRCS:%.c=$(OUT)/%.o)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
-INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d))
+INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
+            $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d) -Iexercises/$(d)/kit)
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
@@ -201,7 +202,7 @@ print-test-bin:
 	@echo $(TEST_BIN)
 
 ifneq ($(EXB),)
-BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
+BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/kit/bench/*.c))
 $(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_BENCH_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 endif
@@ -271,7 +272,8 @@ test-runtime: ## run the runtime's own tests
 # ---- the kit's own checks ----
 check: ## the kit's full test (what CI runs)
 	$(instructor-only)
-	@$(PYTHON) tests/check.py
+	@$(PYTHON) runtime/tools/vocab_check.py && $(PYTHON) runtime/tools/header_examples.py && \
+	 $(PYTHON) tests/check.py
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
 	$(instructor-only)
