@@ -201,22 +201,93 @@ static detour take_detour(uint64_t s, void *site, point p, bool may_wake_spuriou
 
 #define SEED() atomic_load_explicit(&seed, relaxed)
 
+/* The student's locks this thread holds, and where it took the newest. */
+static _Thread_local int locks_held;
+static _Thread_local void *newest_lock_site;
+
+int kt_explore_locks_held(void **where) {
+    if (where != NULL)
+        *where = newest_lock_site;
+    return locks_held;
+}
+
+static int note_locked(int result, void *site) {
+    if (result == 0) {
+        locks_held++;
+        newest_lock_site = site;
+    }
+    return result;
+}
+
+static void note_unlocked(void) {
+    if (locks_held > 0)
+        locks_held--;
+}
+
+/* The calling thread's armed stop (kt_explore_stop_next), or NULL. */
+static _Thread_local kt_gate *stop_gate;
+static _Thread_local kt_stop_point stop_point;
+
+static void stop_if_armed(kt_stop_point point) {
+    if (stop_gate != NULL && stop_point == point) {
+        kt_gate *gate = stop_gate;
+        stop_gate = NULL;
+        kt_gate_hold(gate);
+    }
+}
+
+void kt_explore_stop_next(kt_stop_point point, kt_gate *gate) {
+    stop_point = point;
+    stop_gate = gate;
+}
+
+void kt_explore_stop_cancel(void) {
+    if (stop_gate != NULL)
+        kt_gate_pass(stop_gate);
+    stop_gate = NULL;
+}
+
+static void *stopped_call_main(void *arg) {
+    kt_stopped_call *call = arg;
+    kt_explore_stop_next(call->point, call->gate);
+    call->run(call->arg);
+    kt_explore_stop_cancel();
+    return NULL;
+}
+
+void kt_stopped_call_start(kt_stopped_call *call, void (*run)(void *arg), void *arg,
+                           kt_stop_point point, kt_gate *gate) {
+    *call = (kt_stopped_call){.run = run, .arg = arg, .point = point, .gate = gate};
+    if (pthread_create(&call->thread, NULL, stopped_call_main, call) != 0) {
+        fprintf(stderr, "[kit] could not start a thread for a forced schedule\n");
+        abort();
+    }
+}
+
+void kt_stopped_call_join(kt_stopped_call *call) {
+    pthread_join(call->thread, NULL);
+}
+
 int kt_explore_mutex_lock(pthread_mutex_t *mutex) {
+    stop_if_armed(KT_STOP_AT_LOCK);
     uint64_t s = SEED();
     if (s != 0)
         take_detour(s, __builtin_return_address(0), LOCK, false);
-    return pthread_mutex_lock(mutex);
+    return note_locked(pthread_mutex_lock(mutex), __builtin_return_address(0));
 }
 
 int kt_explore_mutex_trylock(pthread_mutex_t *mutex) {
+    stop_if_armed(KT_STOP_AT_LOCK);
     uint64_t s = SEED();
     if (s != 0)
         take_detour(s, __builtin_return_address(0), TRYLOCK, false);
-    return pthread_mutex_trylock(mutex);
+    return note_locked(pthread_mutex_trylock(mutex), __builtin_return_address(0));
 }
 
 int kt_explore_mutex_unlock(pthread_mutex_t *mutex) {
     int result = pthread_mutex_unlock(mutex);
+    note_unlocked();
+    stop_if_armed(KT_STOP_AFTER_UNLOCK);
     uint64_t s = SEED();
     if (s != 0)
         take_detour(s, __builtin_return_address(0), UNLOCK, false);

@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "kt_gate.h"
+
 /* What the student's objects call instead of the pthread functions of the same names. */
 int kt_explore_mutex_lock(pthread_mutex_t *mutex);
 int kt_explore_mutex_trylock(pthread_mutex_t *mutex);
@@ -48,6 +50,57 @@ int kt_explore_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                               const struct timespec *deadline);
 int kt_explore_cond_signal(pthread_cond_t *cond);
 int kt_explore_cond_broadcast(pthread_cond_t *cond);
+
+/*
+ * Forced schedules, with or without a seed: the calling thread's next lock
+ * in the student's code (before it is taken; a trylock counts), or its next
+ * unlock (just after the lock is released), holds the thread at `gate`
+ * until the test opens it. So a test can stop a thread between a look made
+ * before locking and the act made under the lock, or between the unlock and
+ * what the thread still does with the channel, and do the racing operation
+ * meanwhile:
+ *
+ *     // thread A:                                   // the test:
+ *     kt_explore_stop_next(KT_STOP_AT_LOCK, &gate);
+ *     result = mpsc_send(sender, message, &back);    kt_gate_wait_reached(&gate);
+ *     kt_explore_stop_cancel();                      mpsc_receiver_drop(receiver);
+ *                                                    kt_gate_open(&gate);
+ *
+ * A correct channel decides under the lock, after the receiver was dropped,
+ * and hands the message back; one that looked first queues it for nobody.
+ */
+typedef enum kt_stop_point {
+    KT_STOP_AT_LOCK,      /* before the next lock or trylock is taken */
+    KT_STOP_AFTER_UNLOCK, /* right after the next unlock */
+} kt_stop_point;
+
+/* Arms one stop for the calling thread (replacing one not reached yet). */
+void kt_explore_stop_next(kt_stop_point point, kt_gate *gate);
+
+/* Disarms the calling thread's stop if it was not reached, passing its gate (kt_gate_pass) so
+ * that a test waiting for it goes on. */
+void kt_explore_stop_cancel(void);
+
+/* `run(arg)` on a thread of its own, with a stop armed at `point` and `gate` (the usual shape of
+ * a forced-schedule test: start it, kt_gate_wait_reached, race, kt_gate_open, join). */
+typedef struct kt_stopped_call {
+    pthread_t thread;
+    void (*run)(void *arg);
+    void *arg;
+    kt_stop_point point;
+    kt_gate *gate;
+} kt_stopped_call;
+
+/* Starts the thread; aborts when it cannot. */
+void kt_stopped_call_start(kt_stopped_call *call, void (*run)(void *arg), void *arg,
+                           kt_stop_point point, kt_gate *gate);
+
+/* Waits for the thread to finish. */
+void kt_stopped_call_join(kt_stopped_call *call);
+
+/* How many of the student's locks the calling thread holds now; *where (if not NULL) is set to
+ * where the newest one was taken. The kit's test wakers use it to check the waker rule. */
+int kt_explore_locks_held(void **where);
 
 /* Reads KT_EXPLORE and starts exploring test `suite`/`name` under it (called by kt_test_setup).
  * A value that is not a seed is reported and ends the process. */

@@ -8,6 +8,7 @@
 
 #include "kt_alloc.h"
 #include "kt_explore.h"
+#include "kt_waker.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KT_ASAN 1
@@ -41,6 +42,7 @@ void kt_test_setup(void) {
     memcpy(&data, test.data, sizeof data);
     test_passed = 0;
     kt_alloc_reset();
+    kt_waker_rule_reset();
     kt_explore_begin(test.category, test.name);
     if (data.timeout <= 0)
         return;
@@ -57,6 +59,8 @@ void kt_test_teardown(void) {
 
 void kt_test_end(void) {
     char report[1024];
+    if (kt_waker_rule_report(report, sizeof report))
+        cr_assert_fail("%s", report);
     if (kt_alloc_leak_report(report, sizeof report))
         cr_assert_fail("%s", report);
     test_passed = 1;
