@@ -22,7 +22,7 @@ include runtime/tools/build.mk
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
-	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs>"
+	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs> EXPLORE=<seed>"
 
 deps: ## install what the kit needs (apt-get as root; else print the commands)
 	@rm -f $(CONFIG_MK)
@@ -54,6 +54,21 @@ test: ex-valid $(TEST_BIN)
 	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"; \
 	 $(TEST_BIN) $(CRITERION_RUN_FLAGS)
 endif
+
+# ---- the student's objects under test: leak count and schedule explorer ----
+# The student's calls to malloc/free and to the pthread locks and condition
+# variables are renamed in their test objects (not in the benchmark's) to
+# the kit's counting allocator and schedule explorer: the list and why
+# objcopy is in runtime/testing/kt_student.syms. Without objcopy the tests
+# still run, without counting leaks. EXPLORE=<seed> runs the tests under
+# the explorer; `make explore` walks seeds 1..N until one fails.
+ifneq ($(EXPLORE),)
+export KT_EXPLORE := $(EXPLORE)
+endif
+.PHONY: explore
+explore: ex-valid ## run EX's tests under explorer seeds 1..N (default 200) until one fails
+	+@$(PYTHON) runtime/tools/explore.py --seeds $(or $(N),200) $(if $(HIDDEN),--hidden) \
+	  -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX) $(if $(T),T=$(T))
 
 build-test: $(TEST_BIN)
 

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt_alloc.h"
+#include "kt_explore.h"
+#include "kt_waker.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define KT_ASAN 1
 #elif defined(__has_feature)
@@ -26,6 +30,9 @@ const char *__lsan_default_options(void) {
 }
 #endif
 
+/* Set when the body returned and left nothing behind: a teardown without it follows a failure. */
+static int test_passed;
+
 void kt_test_setup(void) {
     /* Criterion places its test records in a linker section without
      * alignment guarantees: copy them out instead of reading in place. */
@@ -33,6 +40,10 @@ void kt_test_setup(void) {
     struct criterion_test_extra_data data;
     memcpy(&test, criterion_current_test, sizeof test);
     memcpy(&data, test.data, sizeof data);
+    test_passed = 0;
+    kt_alloc_reset();
+    kt_waker_rule_reset();
+    kt_explore_begin(test.category, test.name);
     if (data.timeout <= 0)
         return;
     /* Fire before Criterion kills the test, leaving time to print. */
@@ -42,6 +53,17 @@ void kt_test_setup(void) {
 
 void kt_test_teardown(void) {
     rt_watchdog_disarm();
+    if (!test_passed)
+        kt_explore_report();
+}
+
+void kt_test_end(void) {
+    char report[1024];
+    if (kt_waker_rule_report(report, sizeof report))
+        cr_assert_fail("%s", report);
+    if (kt_alloc_leak_report(report, sizeof report))
+        cr_assert_fail("%s", report);
+    test_passed = 1;
 }
 
 uint64_t kt_shake_seed(uint64_t fallback) {

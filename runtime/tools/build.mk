@@ -64,7 +64,15 @@ $(OBJ)/%.o: %.c $(FLAGS_MK) | check-deps
 
 ifneq ($(EXB),)
 $(EXB)/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
-	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@ $(KT_RENAME)
+
+# The student's test objects get the kit's allocator and lock detours
+# (runtime/testing/kt_student.syms says which and why objcopy).
+OBJCOPY ?= objcopy
+KT_SYMS := runtime/testing/kt_student.syms
+KT_RENAME = && if command -v $(OBJCOPY) >/dev/null; then $(OBJCOPY) --redefine-syms=$(KT_SYMS) $@; \
+            else echo "  (no $(OBJCOPY): the tests cannot count your code's allocations)" >&2; fi
+$(STUDENT_OBJS): $(KT_SYMS)
 
 $(EXB)/O2/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
 	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
