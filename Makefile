@@ -51,8 +51,9 @@ test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
 test: ex-valid $(TEST_BIN)
-	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"; \
-	 $(TEST_BIN) $(CRITERION_RUN_FLAGS)
+	@$(PYTHON) runtime/tools/run_tests.py --bin $(TEST_BIN) $(RUN_TESTS_FLAGS) \
+	  --title "$(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))" \
+	  $(TEST_SRCS) -- $(CRITERION_FLAGS)
 endif
 
 # ---- the student's objects under test: leak count and schedule explorer ----

@@ -2,7 +2,7 @@
 # Included by the top-level Makefile when it is there; the student handout
 # leaves grader/ out, and with it these targets.
 
-.PHONY: dist gradescope grade sample-class bench-grader bench-loop check stubs stubs-check \
+.PHONY: timeouts dist gradescope grade sample-class bench-grader bench-loop check stubs stubs-check \
         test-runtime build-runtime-tests print-runtime-test-bin
 
 # An instructor's `make deps` also installs the grader's tools (bubblewrap, binutils, mypy...).
@@ -46,6 +46,9 @@ check: ## the kit's full test (what CI runs)
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
 	@$(PYTHON) -m grader.release.stubs write $(EXERCISES)
+
+timeouts: ## fit the student-loop timeouts of the visible tests to the reference (exercises/*/tests/timeouts)
+	@$(PYTHON) -m grader.release.timeouts write $(if $(EX),$(EX),$(EXERCISES))
 
 stubs-check: ## fail when a committed stub is stale against its solution
 	@$(PYTHON) -m grader.release.stubs check $(EXERCISES)

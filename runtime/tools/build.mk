@@ -51,6 +51,12 @@ INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
+# How `make test` runs an exercise's tests (runtime/tools/run_tests.py). In the
+# student's loop (their own files, no sanitizer, visible tests only) each test
+# gets the timeout fitted to the reference (exercises/<ex>/tests/timeouts).
+STUDENT_LOOP := $(if $(SOLUTION)$(SAN)$(HIDDEN),,1)
+RUN_TESTS_FLAGS = $(if $(T),--filter '$(T)') $(if $(SUMMARY),--summary '$(SUMMARY)') \
+                  $(if $(STUDENT_LOOP),--timeouts $(EX_DIR)/tests/timeouts)
 
 # ---- compiling ----
 # One short line per file; V=1 shows the whole compiler command.

@@ -1,0 +1,95 @@
+"""kit_tests.py - what the student-side tools read: declarations, tests, fitted timeouts.
+
+Shared by the student's targets (runtime/tools/*.py: test, status, hint,
+submit) and by the grader (grader/kit.py takes parse_declaration from here),
+so that the handout, which has no grader/, reads an exercise the way the
+grader does:
+
+  - an exercise's declaration, exercises/<ex>/exercise.mk: `FIELD = value`
+    lines (grader/kit.py lists the fields);
+  - its tests, in the course's order: every KT_TEST(suite, name, ...,
+    .description = "...") of its test sources, file by file (sorted), in
+    the order they are written;
+  - its fitted timeouts, exercises/<ex>/tests/timeouts: lines
+    `suite/name seconds [threaded]` (grader/release/timeouts.py writes them).
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def parse_declaration(text: str) -> Dict[str, str]:
+    """The FIELD = value lines of an exercise.mk, as a dict (comments and blanks skipped)."""
+    fields = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.match(r"^([A-Z_]+)\s*[:+]?=\s*(.*)$", line)
+        if match:
+            fields[match.group(1)] = match.group(2).strip()
+    return fields
+
+
+def read_declaration(name: str, root: str = ROOT) -> Dict[str, str]:
+    with open(os.path.join(root, "exercises", name, "exercise.mk"), encoding="utf-8") as f:
+        return parse_declaration(f.read())
+
+
+def exercise_names(root: str = ROOT) -> List[str]:
+    base = os.path.join(root, "exercises")
+    if not os.path.isdir(base):
+        return []
+    return sorted(n for n in os.listdir(base)
+                  if os.path.isfile(os.path.join(base, n, "exercise.mk")))
+
+
+@dataclass
+class Test:
+    suite: str
+    name: str
+    description: str
+    source: str = ""
+    body: str = ""  # the test's text, up to the next test (for the threaded guess)
+
+    @property
+    def id(self) -> str:
+        return f"{self.suite}/{self.name}"
+
+
+KT_TEST = re.compile(r"^KT_TEST\(\s*(\w+)\s*,\s*(\w+)\s*,(.*?)\)\s*\{", re.S | re.M)
+STRINGS = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def read_tests(sources: List[str]) -> List[Test]:
+    """The KT_TESTs of `sources`, the files in sorted order, each file's tests as written."""
+    tests = []
+    for path in sorted(sources, key=os.path.basename):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        found = list(KT_TEST.finditer(text))
+        for i, match in enumerate(found):
+            options = match.group(3)
+            described = re.search(r"\.description\s*=\s*((?:\"(?:[^\"\\]|\\.)*\"\s*)+)", options)
+            description = "".join(STRINGS.findall(described.group(1))) if described else ""
+            end = found[i + 1].start() if i + 1 < len(found) else len(text)
+            tests.append(Test(match.group(1), match.group(2), description.replace('\\"', '"'),
+                              path, text[match.end():end]))
+    return tests
+
+
+def read_timeouts(path: str) -> Dict[str, Tuple[float, bool]]:
+    """{suite/name: (seconds, threaded)} from a timeouts file."""
+    fitted = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            try:
+                fitted[words[0]] = (float(words[1]), words[2:3] == ["threaded"])
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}:{number}: expected 'suite/name seconds [threaded]'")
+    return fitted
