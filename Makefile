@@ -17,6 +17,7 @@ include runtime/tools/config.mk
 include runtime/tools/build.mk
 
 .PHONY: help deps check-deps ex-valid test build-test print-test-bin bench bench-runtime soak \
+        bench-loop test-runtime build-runtime-tests print-runtime-test-bin \
         slides format format-check print-flags clean
 
 help: ## list the targets
@@ -85,6 +86,19 @@ bench: ex-valid
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
 
+bench-loop: ## time the loop (touch a file of EX, default mpsc, rebuild, run its tests) and a cold build
+	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
+
+build-runtime-tests: $(RT_TEST_BIN)
+
+print-runtime-test-bin:
+	@echo $(RT_TEST_BIN)
+
+test-runtime: ## run the runtime's own tests (soak them with make soak EX=runtime)
+	@$(MAKE) -s --no-print-directory $(RT_TEST_BIN)
+	@$(PYTHON) runtime/tools/run_tests.py --bin $(RT_TEST_BIN) $(if $(T),--filter '$(T)') \
+	  --title "runtime$(if $(SAN), under $(SAN) sanitizer)" $(wildcard runtime/tests/*.c) -- $(CRITERION_FLAGS)
+
 bench-runtime: ## print the cost of spawn, wake and block_on round trips
 	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
@@ -95,11 +109,12 @@ soak: ## run EX's tests N times (default 1000), one shake seed per run
 slides: ## build the lecture deck: build/slides/index.html
 	@$(PYTHON) slides/build.py --out build/slides
 
-# The kit's C files: those git tracks, or (in the handout, not a git
-# checkout) those on disk. The sample class is students' code, kept as they
-# would write it.
-FORMAT_FILES = $(shell { git ls-files '*.c' '*.h' 2>/dev/null || \
-                         find . -name '*.[ch]' ! -path './build/*' ! -path './dist/*'; } | \
+# The kit's C files: those git tracks in a git checkout of the kit, else (the
+# handout, a release archive) those on disk. The sample class is students'
+# code, kept as they would write it.
+FORMAT_FILES = $(shell { $(if $(wildcard .git),git ls-files '*.c' '*.h' 2>/dev/null ||) \
+                         find . -name '*.[ch]' ! -path './build/*' ! -path './dist/*' \
+                           ! -path '*/node_modules/*'; } | \
                        sed 's|^\./||' | grep -v '^grader/samples/')
 
 format: ## reformat the kit's C sources with .clang-format

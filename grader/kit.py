@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 # One reader of exercise.mk for the grader and the student's tools (the handout has no grader/).
-from runtime.tools.kit_tests import parse_declaration
+from runtime.tools.kit_info import parse_declaration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

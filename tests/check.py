@@ -30,6 +30,7 @@ import time
 
 from grader import kit
 from grader.kit import ROOT
+from runtime.tools import kit_info
 
 SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
 SANITIZERS = ["", "address", "thread", "undefined"]
@@ -129,9 +130,8 @@ def format_step():
         if shutil.which("clang-format") is None:
             return False, "clang-format is not installed (make deps installs it)", []
         # The sample class is students' code, kept as they would write it.
-        files = [f for f in subprocess.check_output(["git", "ls-files", "*.c", "*.h"], cwd=ROOT,
-                                                    text=True).split()
-                 if not f.startswith("grader/samples/")]
+        files = [f for f in kit_info.kit_files(ROOT)
+                 if f.endswith((".c", ".h")) and not f.startswith("grader/samples/")]
         if not files:
             return True, "no tracked C files yet", []
         code, out = sh(["clang-format", "--dry-run", "--Werror", *files])

@@ -11,8 +11,8 @@ visible test:
 
     mpsc/ten_sender_tasks 1 threaded
 
-The figure is the reference solution's slowest of --runs runs (5) times
-20, at least 1 s, rounded up to a tenth, and never above the test's own
+The figure is the reference solution's median of --runs runs (5) times
+20 (the median: a run slowed by a busy machine says nothing of the test), at least 1 s, rounded up to a tenth, and never above the test's own
 .timeout; `threaded` marks a test that runs tasks or threads (from its
 source), which the loop skips once another threaded test has hung. `check`
 fails when a visible test has no line, a line names no test, or a flag
@@ -22,13 +22,14 @@ differs from the source: run `make timeouts` after adding a test.
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 from typing import Dict, List
 
 from grader import kit
-from runtime.tools import kit_tests
+from runtime.tools import kit_info
 
 MARGIN, FLOOR, RUNS = 20, 1.0, 5
 THREADED = re.compile(r"\b(rt_executor_new\w*|pthread_create|rt_block_on|rt_spawn|\w+_start|"
@@ -38,18 +39,18 @@ HEADER = ("# Student-loop timeouts (seconds) of the visible tests, fitted to the
           "# skipped once another threaded test has hung. Not the grader's timeouts.\n")
 
 
-def visible_tests(ex: str) -> List[kit_tests.Test]:
+def visible_tests(ex: str) -> List[kit_info.Test]:
     folder = os.path.join(kit.ROOT, "exercises", ex, "tests")
     sources = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".c")]
-    return kit_tests.read_tests(sources)
+    return kit_info.read_tests(sources)
 
 
-def declared_timeout(test: kit_tests.Test) -> float:
+def declared_timeout(test: kit_info.Test) -> float:
     match = re.search(r"\.timeout\s*=\s*([\d.]+)", test.source and _header_of(test) or "")
     return float(match.group(1)) if match else 0.0
 
 
-def _header_of(test: kit_tests.Test) -> str:
+def _header_of(test: kit_info.Test) -> str:
     with open(test.source, encoding="utf-8") as f:
         text = f.read()
     match = re.search(r"KT_TEST\(\s*%s\s*,\s*%s\s*,(.*?)\)\s*\{" % (test.suite, test.name), text,
@@ -57,7 +58,7 @@ def _header_of(test: kit_tests.Test) -> str:
     return match.group(1) if match else ""
 
 
-def is_threaded(test: kit_tests.Test) -> bool:
+def is_threaded(test: kit_info.Test) -> bool:
     return bool(THREADED.search(test.body))
 
 
@@ -67,7 +68,7 @@ def measure(ex: str, runs: int) -> Dict[str, float]:
     subprocess.run(base + ["build-test"], cwd=kit.ROOT, env=env, check=True)
     binary = subprocess.check_output(base + ["print-test-bin"], cwd=kit.ROOT, env=env,
                                      text=True).strip()
-    slowest: Dict[str, float] = {}
+    seen: Dict[str, List[float]] = {}
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="timeouts-") as tmp:
             subprocess.run([os.path.join(kit.ROOT, binary)], cwd=kit.ROOT,
@@ -78,12 +79,11 @@ def measure(ex: str, runs: int) -> Dict[str, float]:
                     suite, test = name[:-5].split(".", 1)
                     with open(os.path.join(tmp, name)) as f:
                         seconds = float(f.read())
-                    key = f"{suite}/{test}"
-                    slowest[key] = max(slowest.get(key, 0.0), seconds)
-    return slowest
+                    seen.setdefault(f"{suite}/{test}", []).append(seconds)
+    return {key: statistics.median(times) for key, times in seen.items()}
 
 
-def fitted(test: kit_tests.Test, seconds: float) -> float:
+def fitted(test: kit_info.Test, seconds: float) -> float:
     value = max(FLOOR, math.ceil(seconds * MARGIN * 10) / 10)
     own = declared_timeout(test)
     return min(value, own) if own > 0 else value
@@ -112,7 +112,7 @@ def check(ex: str) -> List[str]:
     if not os.path.exists(path_of(ex)):
         return [f"{rel} is missing"]
     try:
-        written = kit_tests.read_timeouts(path_of(ex))
+        written = kit_info.read_timeouts(path_of(ex))
     except ValueError as e:
         return [str(e)]
     problems = []

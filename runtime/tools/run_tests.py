@@ -36,7 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-import kit_tests  # the shared reader of test sources and timeouts files (beside this script)
+import kit_info  # the shared reader of test sources and timeouts files (beside this script)
 
 # Lines of a test's output that name a cause, most telling first.
 CAUSES = [
@@ -51,7 +51,7 @@ SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: Thread
 
 @dataclass
 class Outcome:
-    test: kit_tests.Test
+    test: kit_info.Test
     status: str = "NOT RUN"  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
     messages: List[str] = field(default_factory=list)
     log: List[str] = field(default_factory=list)
@@ -142,7 +142,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("sources", nargs="*")
     args = parser.parse_args(argv[1:])
 
-    tests = kit_tests.read_tests(args.sources)
+    tests = kit_info.read_tests(args.sources)
     chosen = tests
     if args.filter:
         pattern = f"*/*{args.filter}*"
@@ -160,7 +160,7 @@ def main(argv: List[str]) -> int:
     try:
         env["KT_LOOP_DIR"] = tmp
         if args.timeouts and os.path.exists(args.timeouts):
-            fitted = kit_tests.read_timeouts(args.timeouts)
+            fitted = kit_info.read_timeouts(args.timeouts)
             env["KT_LOOP_TIMEOUTS"] = " ".join(
                 f"{tid}={secs:g}{':threaded' if threaded else ''}"
                 for tid, (secs, threaded) in fitted.items())
@@ -190,7 +190,7 @@ def main(argv: List[str]) -> int:
         for tid, (status, messages) in results.items():
             if tid not in known:
                 suite, name = tid.split("/", 1)
-                outcomes.append(Outcome(kit_tests.Test(suite, name, ""), status, messages))
+                outcomes.append(Outcome(kit_info.Test(suite, name, ""), status, messages))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

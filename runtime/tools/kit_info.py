@@ -1,4 +1,4 @@
-"""kit_tests.py - what the student-side tools read: declarations, tests, fitted timeouts.
+"""kit_info.py - what the student-side tools read: declarations, tests, timeouts, files.
 
 Shared by the student's targets (runtime/tools/*.py: test, status, hint,
 submit) and by the grader (grader/kit.py takes parse_declaration from here),
@@ -16,6 +16,7 @@ grader does:
 
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
@@ -93,3 +94,28 @@ def read_timeouts(path: str) -> Dict[str, Tuple[float, bool]]:
             except (IndexError, ValueError):
                 raise ValueError(f"{path}:{number}: expected 'suite/name seconds [threaded]'")
     return fitted
+
+
+# Never part of the kit: build outputs, grades, caches, another tool's folders.
+NOT_KIT = {".git", "build", "dist", "__pycache__", "node_modules", ".mypy_cache"}
+
+
+def kit_files(root: str = ROOT) -> List[str]:
+    """The kit's files, relative to root: those git tracks in a git checkout of the kit, else
+    (a release archive, the handout) every file on disk but build outputs and caches."""
+    if os.path.exists(os.path.join(root, ".git")):
+        try:
+            out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True,
+                                 check=True).stdout
+            return sorted(p for p in out.decode().split("\0")
+                          if p and os.path.isfile(os.path.join(root, p)))
+        except (OSError, subprocess.CalledProcessError):
+            pass  # no git program: read the disk as below
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        dirnames[:] = sorted(d for d in dirnames if d not in NOT_KIT
+                             and os.path.join(rel_dir, d) not in ("grader/out", "./grader/out"))
+        found += [os.path.normpath(os.path.join(rel_dir, f)) for f in filenames
+                  if not f.endswith((".pyc", ".o", ".d"))]
+    return sorted(found)
