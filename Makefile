@@ -14,16 +14,25 @@
 # lists only what a student can run.
 
 include runtime/tools/config.mk
+# The reference solutions stay with the instructor: the handout has none.
+ifneq ($(SOLUTION),)
+ifneq ($(EX),)
+ifeq ($(wildcard solutions/$(EX)),)
+$(error SOLUTION=1 runs the reference solution, and this copy of the kit has none (the handout \
+  does not include them). Run the tests on your own files: make test EX=$(EX))
+endif
+endif
+endif
 include runtime/tools/build.mk
 
 .PHONY: help deps check-deps ex-valid test build-test print-test-bin bench bench-runtime soak \
-        bench-loop test-runtime build-runtime-tests print-runtime-test-bin \
+        bench-loop test-runtime build-runtime-tests print-runtime-test-bin hint status watch submit \
         slides format format-check print-flags clean
 
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
-	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs> EXPLORE=<seed>"
+	@echo "Options: EX=<exercise> $(if $(wildcard solutions),SOLUTION=1 )SAN=address|thread|undefined T=<test pattern> N=<runs> EXPLORE=<seed>"
 
 deps: ## install what the kit needs (apt-get as root; else print the commands)
 	@rm -f $(CONFIG_MK)
@@ -105,6 +114,18 @@ bench-runtime: ## print the cost of spawn, wake and block_on round trips
 
 soak: ## run EX's tests N times (default 1000), one shake seed per run
 	+@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
+
+hint: ex-valid ## show the next hint for EX, one at a time (N=<n>: hint n)
+	@$(PYTHON) runtime/tools/hint.py $(EX) $(N)
+
+status: ## a table of every exercise: stars, tests passing, what to do next
+	+@$(PYTHON) runtime/tools/status.py -- $(MAKE)
+
+watch: ex-valid ## rerun EX's tests each time you save its files (Ctrl-C stops)
+	+@$(PYTHON) runtime/tools/watch.py $(EX) -- $(MAKE) $(if $(SAN),SAN=$(SAN)) $(if $(T),T=$(T))
+
+submit: ## check your work and pack the files the grader takes: <STUDENT>.tar.gz
+	+@$(PYTHON) runtime/tools/submit.py $(if $(STUDENT),--student '$(STUDENT)') -- $(MAKE)
 
 slides: ## build the lecture deck: build/slides/index.html
 	@$(PYTHON) slides/build.py --out build/slides

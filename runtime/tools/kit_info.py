@@ -119,3 +119,23 @@ def kit_files(root: str = ROOT) -> List[str]:
         found += [os.path.normpath(os.path.join(rel_dir, f)) for f in filenames
                   if not f.endswith((".pyc", ".o", ".d"))]
     return sorted(found)
+
+
+def course_order(root: str = ROOT) -> List[str]:
+    """The exercises in the order a course takes them: by difficulty (EX_STARS), each after
+    the exercises it builds on (EX_DEPENDS)."""
+    decls = {name: read_declaration(name, root) for name in exercise_names(root)}
+
+    def stars(name: str) -> int:
+        text = decls[name].get("EX_STARS", "")
+        return int(text) if text.isdigit() else 0
+
+    done: List[str] = []
+    waiting = sorted(decls, key=lambda n: (stars(n), n))
+    while waiting:
+        ready = next((n for n in waiting
+                      if all(d in done or d not in decls
+                             for d in decls[n].get("EX_DEPENDS", "").split())), waiting[0])
+        done.append(ready)
+        waiting.remove(ready)
+    return done
