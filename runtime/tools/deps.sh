@@ -9,14 +9,15 @@
 # Students need a C compiler, make, pkg-config and Criterion; instructors
 # also want python3 (grader, stub generator), bubblewrap (the grader's
 # sandbox), binutils (nm/readelf for the grader's symbol check) and mypy
-# (make check types the grader's code).
+# (make check types the grader's code) and libseccomp-dev (the grader's
+# system-call filter for test processes).
 # libnanopb-dev is optional: with it the Makefile links Criterion statically
 # and each test process starts several times faster (see the Makefile).
 set -u
 mode=${1:-check}
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
-APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils clang-format git mypy"
+APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils clang-format git mypy libseccomp-dev"
 BREW_PACKAGES="criterion pkg-config python3 clang-format"
 
 missing=""
@@ -41,6 +42,7 @@ if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
     need "binutils (nm, readelf)" have_cmd nm
     need "mypy (type check of the grader)" have_cmd mypy
+    need "libseccomp-dev (the grader's system-call filter)" test -f /usr/include/seccomp.h
 fi
 
 # Optional, Debian only: the archive that lets Criterion be linked statically.
