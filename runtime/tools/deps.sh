@@ -9,7 +9,8 @@
 # Students need a C compiler, make, pkg-config, Criterion, python3 (the test
 # runner and the student targets), binutils (objcopy: the tests count the
 # student's allocations) and clang-format; instructors also want bubblewrap
-# (the grader's sandbox), git and mypy (make check types the grader's code).
+# (the grader's sandbox), git, mypy (make check types the grader's code) and
+# libseccomp-dev (the grader's system-call filter for test processes).
 # libnanopb-dev is optional: with it the Makefile links Criterion statically
 # and each test process starts several times faster (see the Makefile).
 set -u
@@ -18,7 +19,7 @@ mode=${1:-check}
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
 APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 binutils clang-format"
 if [ "${DEPS_FOR:-student}" = instructor ]; then
-    APT_PACKAGES="$APT_PACKAGES bubblewrap git mypy"
+    APT_PACKAGES="$APT_PACKAGES bubblewrap git mypy libseccomp-dev"
 fi
 BREW_PACKAGES="criterion pkg-config python3 clang-format"
 
@@ -44,6 +45,7 @@ need "binutils (objcopy, nm, readelf)" have_cmd objcopy
 if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
     need "mypy (type check of the grader)" have_cmd mypy
+    need "libseccomp-dev (the grader's system-call filter)" test -f /usr/include/seccomp.h
 fi
 
 # Optional, Debian only: the archive that lets Criterion be linked statically.
