@@ -108,9 +108,10 @@ test-runtime: ## run the runtime's own tests (soak them with make soak EX=runtim
 	@$(PYTHON) runtime/tools/run_tests.py --bin $(RT_TEST_BIN) $(if $(T),--filter '$(T)') \
 	  --title "runtime$(if $(SAN), under $(SAN) sanitizer)" $(wildcard runtime/tests/*.c) -- $(CRITERION_FLAGS)
 
-bench-runtime: ## print the cost of spawn, wake and block_on round trips
-	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
+bench-runtime: ## print the cost of spawn, wake, block_on and loopback I/O round trips
+	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN) $(RT_IO_BENCH_BIN)
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
+	@$(RT_IO_BENCH_BIN) $(BENCH_ARGS)
 
 soak: ## run EX's tests N times (default 1000), one shake seed per run
 	+@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
