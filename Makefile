@@ -87,7 +87,7 @@ print-test-bin:
 	@echo $(TEST_BIN)
 
 ifeq ($(EX),)
-bench: ## print the throughput of EX's channel (the student's, or SOLUTION=1)
+bench: ## print the throughput of EX's channel, beside a textbook queue timed in the same run
 	@echo "make bench: name an exercise with EX=<name>; one of: $(EXERCISES)" >&2; exit 2
 else
 bench: ex-valid

@@ -44,6 +44,7 @@ def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("exercise", nargs="?", default="mpsc")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--cold-runs", type=int, default=0, help="cold builds (default: runs/2, at least 3)")
     args = parser.parse_args(argv[1:])
     if args.exercise not in kit_info.exercise_names():
         sys.exit(f"bench_loop: there is no exercise '{args.exercise}'; one of: "
@@ -65,7 +66,7 @@ def main(argv):
             os.utime(os.path.join(src, student_files[0]))
             loop.append(timed(common + ["test"], may_fail=not solutions))
         cold = []
-        for i in range(max(3, args.runs // 2)):
+        for i in range(args.cold_runs or max(3, args.runs // 2)):
             cold_build = os.path.join(tmp, f"cold{i}")
             t = 0.0
             for other in kit_info.exercise_names():
