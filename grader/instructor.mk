@@ -2,7 +2,7 @@
 # Included by the top-level Makefile when it is there; the student handout
 # leaves grader/ out, and with it these targets.
 
-.PHONY: timeouts dist gradescope grade sample-class bench-grader check stubs stubs-check
+.PHONY: play-student timeouts dist gradescope grade sample-class bench-grader check stubs stubs-check
 
 # An instructor's `make deps` also installs the grader's tools (bubblewrap, binutils, mypy...).
 DEPS_FOR := instructor
@@ -32,6 +32,9 @@ check: ## the kit's full test (what CI runs)
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
 	@$(PYTHON) -m grader.release.stubs write $(EXERCISES)
+
+play-student: ## play the student on every broken variant, from the handout: first diagnosis and time of each
+	@$(PYTHON) -m tests.play_student $(if $(EX),$(EX))
 
 timeouts: ## fit the student-loop timeouts of the visible tests to the reference (exercises/*/tests/timeouts)
 	@$(PYTHON) -m grader.release.timeouts write $(if $(EX),$(EX),$(EXERCISES))

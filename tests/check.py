@@ -11,7 +11,11 @@ In order, each step a pass or a fail:
      solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
      must fail by crashing with "not implemented", none may time out;
-  6. per exercise, the broken variants in grader/broken/ are all caught;
+  6. per exercise, the broken variants in grader/broken/ are all caught, and
+     every "the tests catch X" of a README or slide names variants the
+     visible tests catch (grader/checks/claims.py); the student-loop
+     timeouts are fitted; a subset of the variants played from the handout
+     as a student would, each within 5 s (tests/play_student.py);
   7. the Python tests in tests/ (grader, stub generator, handout, tools).
 
 Ends with one line per Criterion suite and a "N passed, N failed" line.
@@ -186,8 +190,18 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
-    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken"],
+    report = os.path.join(ROOT, "build", "broken-report.json")
+    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken",
+                                                      "--json", report],
                                                      keep=r"visible tests catch"))
+    yield Step("claims of the READMEs and slides tied to broken variants",
+               simple_step([sys.executable, "-m", "grader.checks.claims", "--report", report],
+                           keep=r"^claims: \d+ claims"))
+    yield Step("student-loop timeouts fitted", simple_step([sys.executable, "-m",
+                                                            "grader.release.timeouts", "check"]))
+    yield Step("the student's loop on broken variants (a subset; all: make play-student)",
+               simple_step([sys.executable, "-m", "tests.play_student", "--subset"],
+                           keep=r"^play_student: "))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 
 

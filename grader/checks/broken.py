@@ -10,15 +10,18 @@ it is caught in every one of --runs runs (3 by default): a mistake caught
 by luck is not caught. It fails when the two together miss a variant, or
 when a variant no longer applies to the solution.
 
-    python3 -m grader.checks.broken [--runs N] [exercise...]     (default: every exercise with variants)
+    python3 -m grader.checks.broken [--runs N] [--json FILE] [exercise...]
+        (default: every exercise with variants; --json writes what each variant's
+        suites caught, for grader/checks/claims.py)
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from grader import bugs, kit
 from grader.bugs import BugError
@@ -78,7 +81,8 @@ def suite_catches(ex: str, src: str, tag: str, hidden: bool, runs: int = 1) -> T
 Row = Tuple[str, str, bool, bool, str]  # variant, description, caught by visible, by visible+hidden, first failure
 
 
-def check_exercise(ex_name: str, runs: int = 1) -> Tuple[List[Row], List[str]]:
+def check_exercise(ex_name: str, runs: int = 1,
+                   only: Optional[List[str]] = None) -> Tuple[List[Row], List[str]]:
     ex = kit.load_exercise(ex_name)
     folder = os.path.join(kit.ROOT, "grader", "broken", ex_name)
     variants = sorted(f for f in os.listdir(folder) if f.endswith(".bug")) if os.path.isdir(folder) else []
@@ -87,6 +91,8 @@ def check_exercise(ex_name: str, runs: int = 1) -> Tuple[List[Row], List[str]]:
     for bug_file in variants:
         path = os.path.relpath(os.path.join(folder, bug_file), kit.ROOT)
         name = bug_file[:-4]
+        if only is not None and name not in only:
+            continue
         try:
             with open(os.path.join(folder, bug_file), encoding="utf-8") as f:
                 bug = bugs.parse(f.read(), path)
@@ -131,12 +137,18 @@ def main(argv: List[str]) -> int:
     elif args[:1] == ["--runs"]:
         print("broken: --runs takes a number of runs, at least 1", file=sys.stderr)
         return 2
+    report = ""
+    if args[:1] == ["--json"] and len(args) > 1:
+        report, args = args[1], args[2:]
     names = args or [n for n in kit.exercise_names()
                      if os.path.isdir(os.path.join(kit.ROOT, "grader", "broken", n))]
     all_problems = []
+    found = []  # for --json: what grader/checks/claims.py ties the READMEs' claims to
     for name in names:
         rows, problems = check_exercise(name, runs)
         all_problems += problems
+        found += [{"exercise": name, "variant": r[0], "visible": r[2], "graded": r[3]}
+                  for r in rows]
         if rows:
             print(f"broken variants of {name}:")
             for variant, description, visible, both, why in rows:
@@ -149,6 +161,9 @@ def main(argv: List[str]) -> int:
             print(f"  {name}: visible tests catch {sum(r[2] for r in rows)}/{n}, "
                   f"visible+hidden catch {sum(r[3] for r in rows)}/{n}"
                   f" (caught = in each of {runs} runs)")
+    if report:
+        with open(report, "w", encoding="utf-8") as f:
+            json.dump(found, f, indent=1)
     for problem in all_problems:
         print(f"broken: {problem}", file=sys.stderr)
     return 1 if all_problems else 0
