@@ -3,7 +3,9 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +44,36 @@ static double fitted_timeout(const char *id, int *threaded) {
     return 0;
 }
 
-/* When the watchdog fires: the report goes to the test's output, and the next threaded tests
- * learn that this one hung (the first to hang writes the note). */
+/* The student's poll functions called by hand and not returned yet, and since when. */
+static atomic_int polls_inside;
+static _Atomic(const char *) poll_function;
+static struct timespec poll_since; /* written by the thread that entered first */
+
+void kt_poll_enter(const char *function) {
+    if (atomic_fetch_add(&polls_inside, 1) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &poll_since);
+        atomic_store(&poll_function, function);
+    }
+}
+
+rt_poll kt_poll_exit(rt_poll result) {
+    atomic_fetch_sub(&polls_inside, 1);
+    return result;
+}
+
+/* When the watchdog fires: the report goes to the test's output, and the tests that start
+ * later learn that this one hung, and how (the first to hang writes the note). */
 static void hang_handler(const char *report) {
+    const char *function = atomic_load(&poll_function);
+    bool stuck_poll = strstr(report, "stopped early:") != NULL;
+    if (atomic_load(&polls_inside) > 0 && function != NULL) {
+        fprintf(stderr,
+                "[kit] %s: %s, called by the test %.1f s ago, has not returned: a poll that "
+                "never returns (a loop that waits for something, or a blocking call) holds the "
+                "thread; a poll must answer PENDING and store the waker instead.\n",
+                test_id, function, elapsed_since(poll_since));
+        stuck_poll = true;
+    }
     fputs(report, stderr);
     fflush(stderr);
     char path[600];
@@ -54,7 +83,8 @@ static void hang_handler(const char *report) {
         const char *eol = strchr(report, '\n');
         size_t first = eol ? (size_t)(eol - report) : strlen(report);
         char note[700];
-        int n = snprintf(note, sizeof note, "%s\n%.*s\n", test_id, (int)first, report);
+        int n = snprintf(note, sizeof note, "%s\n%s\n%.*s\n", test_id,
+                         stuck_poll ? "stuck-poll" : "hang", (int)first, report);
         if (n > 0 && write(fd, note, (size_t)n < sizeof note ? (size_t)n : sizeof note - 1) < 0)
             n = 0;
         close(fd);
@@ -62,17 +92,19 @@ static void hang_handler(const char *report) {
     abort();
 }
 
-/* The note of an earlier hang, when there was one: the test that hung. */
-static int earlier_hang(char *who, size_t size) {
-    char path[600];
+/* The note of an earlier hang, when there was one: the test that hung, and whether a poll
+ * never returned there. */
+static int earlier_hang(char *who, size_t size, bool *stuck_poll) {
+    char path[600], kind[32] = "";
     snprintf(path, sizeof path, "%s/hung", dir);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    int found = fgets(who, (int)size, f) != NULL;
+    int found = fgets(who, (int)size, f) != NULL && fgets(kind, sizeof kind, f) != NULL;
     fclose(f);
     if (found)
         who[strcspn(who, "\n")] = '\0';
+    *stuck_poll = strncmp(kind, "stuck-poll", 10) == 0;
     return found;
 }
 
@@ -99,7 +131,8 @@ void kt_loop_begin(const char *suite, const char *name, double *watchdog_seconds
     int threaded;
     double seconds = fitted_timeout(test_id, &threaded);
     char who[256];
-    if (threaded && earlier_hang(who, sizeof who))
+    bool stuck_poll;
+    if (earlier_hang(who, sizeof who, &stuck_poll) && (threaded || stuck_poll))
         cr_skip_test("stopped: %s hung before it started", who);
     if (seconds > 0 && (*watchdog_seconds <= 0 || seconds < *watchdog_seconds))
         *watchdog_seconds = seconds;

@@ -175,6 +175,12 @@ def main(argv: List[str]) -> int:
             print(f"make test: cannot run {args.bin}: {e}", file=sys.stderr)
             return 2
         results = read_report(report)
+        hung = ["", "", ""]  # the first test that hung, how ("hang" or "stuck-poll"), its report
+        try:
+            with open(os.path.join(tmp, "hung"), encoding="utf-8", errors="replace") as f:
+                hung = (f.read().splitlines() + ["", "", ""])[:3]
+        except OSError:
+            pass
         outcomes = []
         for t in chosen:
             out = Outcome(t)
@@ -212,11 +218,15 @@ def main(argv: List[str]) -> int:
     if passed and failing:
         print("pass: " + ", ".join(o.test.name for o in passed))
     name = os.path.basename(args.bin)
-    print(f"{len(passed)} of {len(ran)} tests pass" + (f" ({name})" if not args.title else "") + ".")
+    print(f"{len(passed)} of {len(ran)} tests pass" + (f" ({name})" if not args.title else "")
+          + (f"; {len(stopped)} not run" if stopped else "") + ".")
     if stopped:
-        who = stopped[0].stopped
-        print(f"Not run: {', '.join(o.test.name for o in stopped)}: {who} hung first, and they "
-              "would most likely hang the same way. Fix that, then run again.")
+        who = (stopped[0].stopped or hung[0]).split("/")[-1]
+        how = ("a poll that never returns: every later test would call it again"
+               if hung[1] == "stuck-poll" else
+               "the threaded tests after it would most likely hang the same way")
+        print(f"Stopped after {who} hung ({how}). Not run: "
+              f"{', '.join(o.test.name for o in stopped)}. Fix that hang, then run again.")
     skipped = [o for o in outcomes if o.status == "SKIPPED" and not o.stopped]
     for o in skipped:
         print(f"skipped: {o.test.name}: {' '.join(o.messages) or 'skipped by the test'}")
