@@ -14,11 +14,14 @@ handout and checks its formatting from the files on disk.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
+import threading
+import time
 import unittest
-from typing import Dict, List, Optional, Tuple
+from typing import IO, Dict, List, Optional, Tuple, cast
 
 from grader import kit
 from grader.release import handout
@@ -105,14 +108,33 @@ class HandoutTargets(unittest.TestCase):
             self.assertEqual(code, 0, out)
 
     def long_running(self, args: List[str], expected: str) -> None:
+        """Runs until its output shows `expected` (or 600 s pass), then Ctrl-C, as a student."""
         proc = subprocess.Popen(["make", *args], cwd=self.root, env=ENV, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
                                 start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 2)  # Ctrl-C, as a student stops it
-            out, _ = proc.communicate(timeout=30)
+        seen: List[str] = []
+        stream = cast(IO[str], proc.stdout)
+
+        def read() -> None:
+            for line in stream:
+                seen.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None \
+                and not re.search(expected, " ".join(seen).replace("\n", " ")):
+            time.sleep(0.2)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as a student stops it
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                self.fail(f"make {' '.join(args)} did not stop at Ctrl-C")
+        reader.join(timeout=10)
+        out = "".join(seen)
         self.assertRegex(out.replace("\n", " "), expected, out[-3000:])
 
     def test_solution_option_explains_itself(self) -> None:
