@@ -14,15 +14,25 @@
 # lists only what a student can run.
 
 include runtime/tools/config.mk
+# The reference solutions stay with the instructor: the handout has none.
+ifneq ($(SOLUTION),)
+ifneq ($(EX),)
+ifeq ($(wildcard solutions/$(EX)),)
+$(error SOLUTION=1 runs the reference solution, and this copy of the kit has none (the handout \
+  does not include them). Run the tests on your own files: make test EX=$(EX))
+endif
+endif
+endif
 include runtime/tools/build.mk
 
 .PHONY: help deps check-deps ex-valid test build-test print-test-bin bench bench-runtime soak \
+        bench-loop test-runtime build-runtime-tests print-runtime-test-bin hint status watch submit \
         slides format format-check print-flags clean
 
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
-	@echo "Options: EX=<exercise> SOLUTION=1 SAN=address|thread|undefined T=<test pattern> N=<runs>"
+	@echo "Options: EX=<exercise> $(if $(wildcard solutions),SOLUTION=1 )SAN=address|thread|undefined T=<test pattern> N=<runs> EXPLORE=<seed>"
 
 deps: ## install what the kit needs (apt-get as root; else print the commands)
 	@rm -f $(CONFIG_MK)
@@ -51,9 +61,25 @@ test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
 test: ex-valid $(TEST_BIN)
-	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"; \
-	 $(TEST_BIN) $(CRITERION_RUN_FLAGS)
+	@$(PYTHON) runtime/tools/run_tests.py --bin $(TEST_BIN) $(RUN_TESTS_FLAGS) \
+	  --title "$(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))" \
+	  $(TEST_SRCS) -- $(CRITERION_FLAGS)
 endif
+
+# ---- the student's objects under test: leak count and schedule explorer ----
+# The student's calls to malloc/free and to the pthread locks and condition
+# variables are renamed in their test objects (not in the benchmark's) to
+# the kit's counting allocator and schedule explorer: the list and why
+# objcopy is in runtime/testing/kt_student.syms. Without objcopy the tests
+# still run, without counting leaks. EXPLORE=<seed> runs the tests under
+# the explorer; `make explore` walks seeds 1..N until one fails.
+ifneq ($(EXPLORE),)
+export KT_EXPLORE := $(EXPLORE)
+endif
+.PHONY: explore
+explore: ex-valid ## run EX's tests under explorer seeds 1..N (default 200) until one fails
+	+@$(PYTHON) runtime/tools/explore.py --seeds $(or $(N),200) $(if $(HIDDEN),--hidden) \
+	  -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX) $(if $(T),T=$(T))
 
 build-test: $(TEST_BIN)
 
@@ -61,13 +87,26 @@ print-test-bin:
 	@echo $(TEST_BIN)
 
 ifeq ($(EX),)
-bench: ## print the throughput of EX's channel (the student's, or SOLUTION=1)
+bench: ## print the throughput of EX's channel, beside a textbook queue timed in the same run
 	@echo "make bench: name an exercise with EX=<name>; one of: $(EXERCISES)" >&2; exit 2
 else
 bench: ex-valid
 	@$(MAKE) -s --no-print-directory $(BENCH_BIN)
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
+
+bench-loop: ## time the loop (touch a file of EX, default mpsc, rebuild, run its tests) and a cold build
+	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
+
+build-runtime-tests: $(RT_TEST_BIN)
+
+print-runtime-test-bin:
+	@echo $(RT_TEST_BIN)
+
+test-runtime: ## run the runtime's own tests (soak them with make soak EX=runtime)
+	@$(MAKE) -s --no-print-directory $(RT_TEST_BIN)
+	@$(PYTHON) runtime/tools/run_tests.py --bin $(RT_TEST_BIN) $(if $(T),--filter '$(T)') \
+	  --title "runtime$(if $(SAN), under $(SAN) sanitizer)" $(wildcard runtime/tests/*.c) -- $(CRITERION_FLAGS)
 
 bench-runtime: ## print the cost of spawn, wake, block_on and loopback I/O round trips
 	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN) $(RT_IO_BENCH_BIN)
@@ -77,6 +116,19 @@ bench-runtime: ## print the cost of spawn, wake, block_on and loopback I/O round
 soak: ## run EX's tests N times (default 1000), one shake seed per run
 	+@$(PYTHON) runtime/tools/soak.py --runs $(or $(N),1000) $(if $(HIDDEN),--hidden) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX)
 
+hint: ex-valid ## show the next hint for EX, one at a time (N=<n>: hint n)
+	@$(PYTHON) runtime/tools/hint.py $(EX) $(N)
+
+status: ## a table of every exercise: stars, tests passing, what to do next
+	+@$(PYTHON) runtime/tools/status.py -- $(MAKE)
+
+watch: ex-valid ## rerun EX's tests each time you save its files (Ctrl-C stops)
+	+@$(PYTHON) runtime/tools/watch.py $(EX) -- $(MAKE) $(if $(SAN),SAN=$(SAN)) $(if $(T),T=$(T))
+
+submit: ## check your work and pack the files the grader takes: <STUDENT>.tar.gz
+	+@$(PYTHON) runtime/tools/submit.py $(if $(STUDENT),--student '$(STUDENT)') -- $(MAKE)
+
+
 # The lecture deck's rules live beside it; the handout carries the built deck instead.
 -include slides/slides.mk
 ifeq ($(wildcard slides/slides.mk),)
@@ -84,11 +136,12 @@ slides: ## say where the lecture deck is (built: HTML and PDF)
 	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
 endif
 
-# The kit's C files: those git tracks, or (in the handout, not a git
-# checkout) those on disk. The sample class is students' code, kept as they
-# would write it.
-FORMAT_FILES = $(shell { git ls-files '*.c' '*.h' 2>/dev/null || \
-                         find . -name '*.[ch]' ! -path './build/*' ! -path './dist/*'; } | \
+# The kit's C files: those git tracks in a git checkout of the kit, else (the
+# handout, a release archive) those on disk. The sample class is students'
+# code, kept as they would write it.
+FORMAT_FILES = $(shell { $(if $(wildcard .git),git ls-files '*.c' '*.h' 2>/dev/null ||) \
+                         find . -name '*.[ch]' ! -path './build/*' ! -path './dist/*' \
+                           ! -path '*/node_modules/*'; } | \
                        sed 's|^\./||' | grep -v '^grader/samples/')
 
 format: ## reformat the kit's C sources with .clang-format

@@ -2,8 +2,7 @@
 # Included by the top-level Makefile when it is there; the student handout
 # leaves grader/ out, and with it these targets.
 
-.PHONY: dist gradescope grade sample-class bench-grader bench-loop check stubs stubs-check \
-        test-runtime build-runtime-tests print-runtime-test-bin
+.PHONY: play-student timeouts dist gradescope grade sample-class bench-grader check stubs stubs-check
 
 # An instructor's `make deps` also installs the grader's tools (bubblewrap, binutils, mypy...).
 DEPS_FOR := instructor
@@ -27,25 +26,18 @@ gradescope: ## build the Gradescope autograder bundle in dist/
 bench-grader: ## grade a generated class of 100 students and print students per minute
 	@$(PYTHON) -m grader.grading.bench $(BENCH_ARGS)
 
-bench-loop: ## time the student's loop (edit one file, rebuild, run the tests) and a cold build
-	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
-
-build-runtime-tests: $(RT_TEST_BIN)
-
-print-runtime-test-bin:
-	@echo $(RT_TEST_BIN)
-
-test-runtime: ## run the runtime's own tests (soak them with EX=runtime)
-	@$(MAKE) -s --no-print-directory $(RT_TEST_BIN)
-	@echo "== runtime$(if $(SAN), under $(SAN) sanitizer)"
-	@$(RT_TEST_BIN) $(CRITERION_RUN_FLAGS)
-
 check: ## the kit's full test (what CI runs)
 	@$(PYTHON) runtime/tools/vocab_check.py && $(PYTHON) runtime/tools/header_examples.py && \
 	 $(PYTHON) -m tests.check
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
 	@$(PYTHON) -m grader.release.stubs write $(EXERCISES)
+
+play-student: ## play the student on every broken variant, from the handout: first diagnosis and time of each
+	@$(PYTHON) -m tests.play_student $(if $(EX),$(EX))
+
+timeouts: ## fit the student-loop timeouts of the visible tests to the reference (exercises/*/tests/timeouts)
+	@$(PYTHON) -m grader.release.timeouts write $(if $(EX),$(EX),$(EXERCISES))
 
 stubs-check: ## fail when a committed stub is stale against its solution
 	@$(PYTHON) -m grader.release.stubs check $(EXERCISES)

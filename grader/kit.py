@@ -16,9 +16,11 @@ Each exercise is a folder exercises/<name>/ with an exercise.mk file of
 
 import fnmatch
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
+
+# One reader of exercise.mk for the grader and the student's tools (the handout has no grader/).
+from runtime.tools.kit_info import parse_declaration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,17 +51,6 @@ class Exercise:
     @property
     def folder(self) -> str:
         return os.path.join(ROOT, "exercises", self.name)
-
-
-def parse_declaration(text: str) -> Dict[str, str]:
-    """The FIELD = value lines of an exercise.mk, as a dict (comments and blanks skipped)."""
-    fields = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        match = re.match(r"^([A-Z_]+)\s*[:+]?=\s*(.*)$", line)
-        if match:
-            fields[match.group(1)] = match.group(2).strip()
-    return fields
 
 
 def load_exercise(name: str, root: str = ROOT) -> Exercise:

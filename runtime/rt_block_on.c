@@ -126,6 +126,10 @@ void rt_block_on(rt_future *future) {
         p->woken = false;
         pthread_mutex_unlock(&p->lock);
 
+        /* One poller at a time: a load and a store, no read-modify-write. */
+        atomic_store_explicit(&p->record.polls,
+                              atomic_load_explicit(&p->record.polls, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         atomic_store_explicit(&p->record.in_poll, true, memory_order_relaxed);
         rt_poll result = rt_future_poll(future, &cx);
         atomic_store_explicit(&p->record.in_poll, false, memory_order_relaxed);

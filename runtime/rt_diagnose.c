@@ -114,6 +114,33 @@ void rt__diagnose_report(rt_diagnosis_kind kind, const rt__wait_record *record) 
     (current != NULL ? current : default_handler)(&diagnosis);
 }
 
+bool rt__stuck_poll(double now, double limit, FILE *out) {
+    bool found = false;
+    pthread_mutex_lock(&registry_lock);
+    for (rt__wait_record *r = registry_head; r != NULL && !found; r = r->next) {
+        if (!atomic_load_explicit(&r->in_poll, memory_order_relaxed))
+            continue;
+        unsigned poll = atomic_load_explicit(&r->polls, memory_order_relaxed);
+        if (r->watched_poll != poll) { /* a poll not seen before: it starts counting now */
+            r->watched_poll = poll;
+            r->watched_since = now;
+            continue;
+        }
+        if (now - r->watched_since < limit)
+            continue;
+        found = true;
+        fprintf(out,
+                "%s '%s' has been inside its poll function for %.1f s (a poll that never "
+                "returns).\n"
+                "  A poll function that does not return (a loop that waits for something, or a "
+                "blocking call such as a lock held elsewhere or a condition wait) holds its "
+                "thread: a poll must answer PENDING and store the waker instead.\n",
+                r->kind, r->name, now - r->watched_since);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return found;
+}
+
 /* Lists the records (all, or only the pending ones); counts those caught inside a poll in *in_poll.
  */
 static void describe_waits(FILE *out);

@@ -57,8 +57,13 @@ typedef struct rt__wait_record {
     const char *kind;                    /* "task" or "block_on" */
     char name[64];
     /* Atomics below: updated on any thread, read only by reports. */
-    atomic_bool waiting;              /* answered PENDING and not woken since */
-    atomic_bool in_poll;              /* inside its poll function right now */
+    atomic_bool waiting; /* answered PENDING and not woken since */
+    atomic_bool in_poll; /* inside its poll function right now */
+    atomic_uint polls;   /* polls started; written only by the polling thread */
+    /* The watchdog's view of a poll that may not return (rt__stuck_poll), under the
+     * registry lock: the poll it saw running, and since when. */
+    unsigned watched_poll;
+    double watched_since;
     _Atomic(const char *) pending_in; /* from the context of the last poll */
     rt__site_slot last_clone;         /* where the newest clone was made */
     rt__site_slot last_drop;          /* where the latest drop happened */
@@ -74,6 +79,14 @@ extern _Thread_local rt__site rt__drop_site;
 /* Writes every registered record, pending or not, to `out`; returns how many were caught
  * inside their poll function (and says what that usually means). */
 int rt__dump_records(FILE *out);
+
+/*
+ * Looks for a task or block_on inside the same poll call for `limit`
+ * seconds or more, at time `now` (seconds, any monotonic clock; called every
+ * so often by the watchdog). When one is found, writes its report to `out`
+ * and returns true.
+ */
+bool rt__stuck_poll(double now, double limit, FILE *out);
 
 /* Writes the report for `record` and hands it to the diagnosis handler. */
 void rt__diagnose_report(rt_diagnosis_kind kind, const rt__wait_record *record);

@@ -168,6 +168,10 @@ rt_poll rt__task_poll(rt__task *t) {
     rt_context cx = rt_context_from_waker(&borrowed);
     current_task = t;
     /* Relaxed: read only by the timeout report, to tell a poll that never returns. */
+    /* One poller at a time: a load and a store, no read-modify-write. */
+    atomic_store_explicit(&t->record.polls,
+                          atomic_load_explicit(&t->record.polls, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     atomic_store_explicit(&t->record.in_poll, true, memory_order_relaxed);
     rt_poll result = rt_future_poll(t->future, &cx);
     atomic_store_explicit(&t->record.in_poll, false, memory_order_relaxed);

@@ -51,20 +51,82 @@ static char *write_report(const char *what, double seconds) {
     return text;
 }
 
+/* A poll that has not returned for this long is reported at once (0: never). */
+static double poll_limit = 1.0;
+
+void rt_watchdog_set_poll_limit(double seconds) {
+    pthread_mutex_lock(&lock);
+    poll_limit = seconds;
+    pthread_mutex_unlock(&lock);
+}
+
+static double seconds_of(struct timespec t) {
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The earlier of the deadline and the next look for a stuck poll (a quarter of the limit). */
+static struct timespec next_wake(void) {
+    if (poll_limit <= 0)
+        return deadline;
+    struct timespec tick;
+    clock_gettime(CLOCK_REALTIME, &tick);
+    long long ns = (long long)(poll_limit / 4 * 1e9);
+    tick.tv_sec += ns / 1000000000LL;
+    tick.tv_nsec += ns % 1000000000LL;
+    if (tick.tv_nsec >= 1000000000L) {
+        tick.tv_sec++;
+        tick.tv_nsec -= 1000000000L;
+    }
+    return seconds_of(tick) < seconds_of(deadline) ? tick : deadline;
+}
+
+/* A task or block_on caught in one poll for poll_limit: its report, or NULL. */
+static char *stuck_poll_report(const char *what) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (out == NULL)
+        return NULL;
+    fprintf(out, "timeout: %s stopped early: ", what ? what : "the test");
+    bool found = rt__stuck_poll(seconds_of(now), poll_limit, out);
+    fclose(out);
+    if (!found) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 static void *watchdog_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&lock);
     for (;;) {
         while (!armed)
             pthread_cond_wait(&changed, &lock);
-        if (pthread_cond_timedwait(&changed, &lock, &deadline) != ETIMEDOUT || !armed)
+        struct timespec wake = next_wake();
+        bool at_deadline = seconds_of(wake) >= seconds_of(deadline);
+        if (pthread_cond_timedwait(&changed, &lock, &wake) != ETIMEDOUT || !armed)
             continue; /* re-armed, disarmed, or woken early: look again */
-        armed = false;
         const char *what = armed_what;
         double seconds = armed_seconds;
+        char *report = NULL;
+        if (!at_deadline) {
+            /* Looked at unlocked (the registry has its own lock), then armed again. */
+            pthread_mutex_unlock(&lock);
+            report = stuck_poll_report(what);
+            pthread_mutex_lock(&lock);
+            if (report == NULL || !armed) {
+                free(report);
+                continue;
+            }
+        }
+        armed = false;
         /* Report unlocked: the handler may arm or disarm. */
         pthread_mutex_unlock(&lock);
-        char *report = write_report(what, seconds);
+        if (report == NULL)
+            report = write_report(what, seconds);
         rt_watchdog_handler current = atomic_load(&handler);
         (current != NULL ? current : default_handler)(report ? report : "timeout\n");
         free(report);

@@ -30,6 +30,19 @@ void rt_watchdog_arm(double seconds, const char *what);
 /* Disarms the watchdog (a test that finished in time). */
 void rt_watchdog_disarm(void);
 
+/*
+ * While armed, the watchdog also looks every quarter of `seconds` for a
+ * task or block_on call that has been inside one poll call for `seconds`
+ * (default 1; 0 turns the look off) and fires at once when it finds one:
+ *
+ *     timeout: spin_test stopped early: task 'consumer' has been inside its
+ *     poll function for 1.0 s (a poll that never returns). ...
+ *
+ * A poll returns in microseconds; one that has not returned for a second
+ * loops or blocks, and waiting for the test's timeout would teach nothing.
+ */
+void rt_watchdog_set_poll_limit(double seconds);
+
 /* What to do with the report when the watchdog fires. */
 typedef void (*rt_watchdog_handler)(const char *report);
 

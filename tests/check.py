@@ -11,7 +11,11 @@ In order, each step a pass or a fail:
      solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
      must fail by crashing with "not implemented", none may time out;
-  6. per exercise, the broken variants in grader/broken/ are all caught;
+  6. per exercise, the broken variants in grader/broken/ are all caught, and
+     every "the tests catch X" of a README or slide names variants the
+     visible tests catch (grader/checks/claims.py); the student-loop
+     timeouts are fitted; a subset of the variants played from the handout
+     as a student would, each within 5 s (tests/play_student.py);
   7. the slides: every snippet's marker found, the example files compile,
      every slide rendered and nothing cut off (slides/README.md);
   8. the Python tests in tests/ (grader, stub generator, handout, tools).
@@ -32,6 +36,7 @@ import time
 
 from grader import kit
 from grader.kit import ROOT
+from runtime.tools import kit_info
 
 SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
 SANITIZERS = ["", "address", "thread", "undefined"]
@@ -131,9 +136,8 @@ def format_step():
         if shutil.which("clang-format") is None:
             return False, "clang-format is not installed (make deps installs it)", []
         # The sample class is students' code, kept as they would write it.
-        files = [f for f in subprocess.check_output(["git", "ls-files", "*.c", "*.h"], cwd=ROOT,
-                                                    text=True).split()
-                 if not f.startswith("grader/samples/")]
+        files = [f for f in kit_info.kit_files(ROOT)
+                 if f.endswith((".c", ".h")) and not f.startswith("grader/samples/")]
         if not files:
             return True, "no tracked C files yet", []
         code, out = sh(["clang-format", "--dry-run", "--Werror", *files])
@@ -188,10 +192,20 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
-    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken"],
+    report = os.path.join(ROOT, "build", "broken-report.json")
+    yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken",
+                                                      "--json", report],
                                                      keep=r"visible tests catch"))
     yield Step("slides: snippets cut, examples compile, every slide fits",
                simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
+    yield Step("claims of the READMEs and slides tied to broken variants",
+               simple_step([sys.executable, "-m", "grader.checks.claims", "--report", report],
+                           keep=r"^claims: \d+ claims"))
+    yield Step("student-loop timeouts fitted", simple_step([sys.executable, "-m",
+                                                            "grader.release.timeouts", "check"]))
+    yield Step("the student's loop on broken variants (a subset; all: make play-student)",
+               simple_step([sys.executable, "-m", "tests.play_student", "--subset"],
+                           keep=r"^play_student: "))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 
 

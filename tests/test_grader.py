@@ -18,7 +18,9 @@ import tempfile
 import unittest
 import zipfile
 
-from grader.grading import cache, policy, runner, sandbox, submissions, testlist, verdict
+from grader.grading import build, cache, policy, runner, sandbox, submissions, testlist
+from grader.grading import status as ST
+from grader.grading.kitbuild import ReferenceRun
 from grader.grading.sandbox import Limits, Result
 from grader.kit import ROOT
 from grader.samples import make_class
@@ -96,6 +98,108 @@ class ArchiveTest(unittest.TestCase):
         self.assertEqual(sub.files, {})
         self.assertIn("larger than", sub.notes[0])
 
+    # ---- every kind of broken upload is that student's problem alone ----
+
+    def zip_with(self, name, members, method=zipfile.ZIP_STORED):
+        path = os.path.join(self.tmp, name)
+        with zipfile.ZipFile(path, "w", method) as z:
+            for member, data in members:
+                z.writestr(member, data)
+        return path
+
+    def patch(self, path, old, new, count=-1):
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertIn(old, data)
+        with open(path, "wb") as f:
+            f.write(data.replace(old, new, count))
+
+    def test_encrypted_zip_member_is_a_note(self):
+        path = self.zip_with("enc.zip", [("top/mpsc.c", b"int x;\n"), ("top/README", b"hi")])
+        # Set the "encrypted" flag bit of the first member (local header and central directory).
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(sig)
+            data[at + flag_at] |= 1
+        with open(path, "wb") as f:
+            f.write(bytes(data))
+        sub = submissions.load("enc", path)
+        self.assertNotIn("top/mpsc.c", sub.files)
+        self.assertTrue(any("encrypted" in n for n in sub.notes), sub.notes)
+
+    def test_zip_with_a_bad_utf8_name_flag_is_a_submission_error(self):
+        path = self.zip_with("name.zip", [("top/aaaa.c", b"x")])
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(sig)
+            data[at + flag_at + 1] |= 0x08  # bit 11: the name is UTF-8
+        with open(path, "wb") as f:
+            f.write(bytes(data).replace(b"aaaa", b"\xff\xfe\xfd\xfc"))
+        with self.assertRaisesRegex(submissions.SubmissionError, "UTF-8"):
+            submissions.load("name", path)
+
+    def test_corrupt_deflate_data_is_a_note(self):
+        path = self.zip_with("bad.zip", [("top/mpsc.c", b"int mpsc;\n" * 500)], zipfile.ZIP_DEFLATED)
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        start = data.find(b"PK\x03\x04") + 30 + len("top/mpsc.c")
+        data[start:start + 40] = b"\xff" * 40
+        with open(path, "wb") as f:
+            f.write(bytes(data))
+        sub = submissions.load("bad", path)
+        self.assertEqual(sub.files, {})
+        self.assertTrue(any("damaged" in n for n in sub.notes), sub.notes)
+
+    def test_tar_names_that_are_not_utf8(self):
+        path = os.path.join(self.tmp, "raw.tar")
+        with tarfile.open(path, "w", format=tarfile.GNU_FORMAT, encoding="utf-8",
+                          errors="surrogateescape") as t:
+            for name in ("d\udcff/x.c", "top/\udcfe.c", "top/mpsc.c"):
+                info = tarfile.TarInfo(name)
+                info.size = 2
+                t.addfile(info, io.BytesIO(b"ok"))
+        sub = submissions.load("raw", path)
+        self.assertEqual(submissions.find_student_file(sub, "mpsc", "mpsc.c")[1], b"ok")
+        for note in sub.notes:
+            note.encode("utf-8")  # printable, whatever the names were
+
+    def test_member_count_and_archive_size_limits(self):
+        many = self.zip_with("many.zip", [(f"f{i}", b"") for i in range(submissions.MAX_MEMBERS + 1)])
+        with self.assertRaisesRegex(submissions.SubmissionError, "members"):
+            submissions.load("many", many)
+        # A declared count of a million is refused before the directory is read.
+        small = self.zip_with("small.zip", [("a", b"")])
+        with open(small, "rb") as f:
+            data = bytearray(f.read())
+        at = data.rfind(b"PK\x05\x06")
+        data[at + 10:at + 12] = b"\xff\xfe"
+        with open(small, "wb") as f:
+            f.write(bytes(data))
+        with self.assertRaisesRegex(submissions.SubmissionError, "members"):
+            submissions.load("small", small)
+        big = os.path.join(self.tmp, "big.tar.gz")
+        with open(big, "wb") as f:
+            f.truncate(submissions.MAX_TOTAL + 1)  # sparse: costs no disk
+        with self.assertRaisesRegex(submissions.SubmissionError, "larger than"):
+            submissions.load("big", big)
+        tar = os.path.join(self.tmp, "wide.tar")
+        with tarfile.open(tar, "w") as t:
+            for i in range(submissions.MAX_MEMBERS + 1):
+                t.addfile(tarfile.TarInfo(f"d{i}/"), None) if False else t.addfile(tarfile.TarInfo(f"e{i}"))
+        with self.assertRaisesRegex(submissions.SubmissionError, "members"):
+            submissions.load("wide", tar)
+
+    def test_garbage_is_a_submission_error(self):
+        for name, data in (("junk.zip", b"not a zip at all"), ("junk.tar.gz", b"\x1f\x8b garbage"),
+                           ("junk.tgz", b"")):
+            path = os.path.join(self.tmp, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            with self.assertRaises(submissions.SubmissionError):
+                submissions.load("junk", path)
+
     def test_student_file_found_by_path(self):
         sub = submissions.Submission("s", "", files={
             "kit-main/exercises/mpsc/mpsc.c": b"a", "kit-main/solutions/mpsc/mpsc.c": b"ref",
@@ -116,8 +220,8 @@ class PolicyTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp)
 
-    def check(self, source, taken=frozenset()):
-        return policy.check_object(compile_object(source, self.tmp), "mpsc", set(taken), self.allow)
+    def check(self, source, api=frozenset({"mpsc_x", "mpsc_y", "mpsc_z", "mpsc_ok"})):
+        return policy.check_object(compile_object(source, self.tmp), "mpsc", set(api), self.allow)
 
     def test_a_plain_channel_object_passes(self):
         self.assertEqual(self.check(
@@ -146,40 +250,95 @@ class PolicyTest(unittest.TestCase):
                               " : \"a\"(60) : \"rcx\", \"r11\", \"memory\"); return r; }\n")
         self.assertTrue(any("system-call instruction" in p for p in problems), problems)
 
-    def test_redefining_a_library_or_kit_name_is_refused(self):
+    def test_only_the_headers_functions_may_be_defined(self):
+        # Whatever library a name would shadow (here one nobody reserved), it is refused.
         problems = self.check("int printf(const char *f, ...) { (void)f; return 0; }\n"
-                              "int mpsc_ok(void) { return 1; }\n", taken={"printf"})
-        self.assertEqual(len(problems), 1)
-        self.assertIn("`printf`", problems[0])
+                              "int criterion_handle_args(void) { return 0; }\n"
+                              "int helper_of_mine(void) { return 2; }\n"
+                              "static int file_local(void) { return 3; }\n"
+                              "int mpsc_ok(void) { return file_local(); }\n")
+        self.assertEqual(len(problems), 3, problems)
+        for name in ("printf", "criterion_handle_args", "helper_of_mine"):
+            self.assertTrue(any(f"`{name}`" in p and "static" in p for p in problems), name)
+
+    def test_global_data_is_refused_too(self):
+        problems = self.check("int mpsc_counter = 1;\nint mpsc_ok(void) { return mpsc_counter; }\n")
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("`mpsc_counter`", problems[0])
+
+    def test_sections_are_checked_by_type_not_only_by_name(self):
+        problems = self.check("static void early(void) {}\n"
+                              "__attribute__((section(\".data.innocent\"), used)) static void (*p)(void) = early;\n"
+                              "int mpsc_ok(void) { return 1; }\n")
+        self.assertEqual(problems, [])  # a data section holding a pointer: fine
+        # The same pointer in a section the linker runs (INIT_ARRAY) under a data name: refused.
+        problems = self.check("static void early(void) {}\n"
+                              "__attribute__((section(\".data.innocent,\\\"aw\\\",@init_array #\"), used))\n"
+                              "static void (*p)(void) = early;\nint mpsc_ok(void) { return 1; }\n")
+        self.assertTrue(any("INIT_ARRAY" in p for p in problems), problems)
+        problems = self.check("__attribute__((section(\".data.code\"))) int mpsc_ok(void) { return 1; }\n")
+        self.assertTrue(any("executable" in p for p in problems), problems)
+
+    def test_inline_assembly_is_found_after_the_preprocessor(self):
+        source = os.path.join(self.tmp, "s.c")
+        text = ('#define HIDE(x) __as##x\nint mpsc_ok(void) { HIDE(m__)("nop"); return 0; }\n'
+                'const char *mpsc_word(void) { return "asm in a string is fine"; }\n')
+        with open(source, "w") as f:
+            f.write(text)
+        pre = subprocess.run(["cc", "-E", source], capture_output=True, text=True, check=True).stdout
+        self.assertEqual(build.inline_assembly(pre, source), [2])
+        self.assertEqual(build.inline_assembly(pre, "/elsewhere.c"), [])
 
 
-class VerdictTest(unittest.TestCase):
-    def report(self, status, name="mpsc/a", messages=()):
-        suite, test = name.split("/")
-        return json.dumps({"test_suites": [{"name": suite, "tests": [
-            {"name": test, "status": status, "messages": list(messages)},
-            {"name": "other", "status": "SKIPPED"}]}]})
+def result(code, stderr="", timed_out=False, kind="rlimits", seconds=0.05):
+    return Result(code, timed_out, "", stderr, seconds, kind)
 
-    def test_verdicts(self):
-        V = verdict
-        self.assertEqual(V.from_report(self.report("PASSED"), "mpsc/a", 0, False).status, V.PASS)
-        # A passing report but a failing runner is not a pass.
-        self.assertEqual(V.from_report(self.report("PASSED"), "mpsc/a", 1, False).status, V.CRASH)
-        failed = V.from_report(self.report("FAILED", messages=["x.c:3: expected 1"]), "mpsc/a", 1, False)
-        self.assertEqual((failed.status, failed.message), (V.FAIL, "x.c:3: expected 1"))
-        self.assertEqual(V.from_report(self.report("ERRORED", messages=["The test crashed."]),
-                                       "mpsc/a", 1, False).status, V.CRASH)
-        self.assertEqual(V.from_report(None, "mpsc/a", -9, True).status, V.TIMEOUT)
-        self.assertEqual(V.from_report(None, "mpsc/a", 0, False).status, V.CRASH)
-        self.assertEqual(V.from_report("{not json", "mpsc/a", 0, False).status, V.CRASH)
-        # A report about another test proves nothing about this one.
-        self.assertEqual(V.from_report(self.report("PASSED", "mpsc/b"), "mpsc/a", 0, False).status, V.CRASH)
 
-    def test_batch_takes_only_passes(self):
-        ran = verdict.parse_report(self.report("FAILED"))
-        self.assertIsNone(verdict.from_batch(ran, "mpsc/a"))
-        self.assertEqual(verdict.from_batch(verdict.parse_report(self.report("PASSED")), "mpsc/a").status,
-                         verdict.PASS)
+class JudgeTest(unittest.TestCase):
+    """A verdict comes from the exit status and the runner's record, never from the output."""
+
+    test = testlist.TestInfo("mpsc", "a", "d", 2.0)
+    ref = ReferenceRun(seconds=0.01, assertions=5, threads=1)
+
+    def judge(self, r, record="pass mpsc/a 5 1\n", ref=ref):
+        return runner.judge(r, record, self.test, ref, 2.0)
+
+    def test_a_pass_needs_status_0_and_the_record(self):
+        self.assertEqual(self.judge(result(0)).status, ST.PASS)
+        self.assertEqual(self.judge(result(0), record="").status, ST.CRASH)
+        self.assertEqual(self.judge(result(0), record="pass mpsc/b 5 1\n").status, ST.CRASH)
+        # Printing a pass proves nothing.
+        forged = result(1, stderr="pass mpsc/a 5 1\n[PASS] mpsc::a\n")
+        self.assertEqual(self.judge(forged, record="").status, ST.FAIL)
+
+    def test_a_pass_with_another_fingerprint_is_not_a_pass_and_is_flagged(self):
+        run = self.judge(result(0), record="pass mpsc/a 2 1\n")
+        self.assertEqual(run.status, ST.FAIL)
+        self.assertIn("2 assertions", run.message)
+        self.assertIn("5", run.flagged)
+        # A count that differed between the reference's own runs is not compared.
+        loose = ReferenceRun(seconds=0.01, assertions=None, threads=1)
+        self.assertEqual(self.judge(result(0), record="pass mpsc/a 2 1\n", ref=loose).status, ST.PASS)
+
+    def test_failures_crashes_and_timeouts(self):
+        failed = self.judge(result(1, "[----] t.c:3: Assertion Failed\n[----]   x == 1\n"))
+        self.assertEqual((failed.status, failed.message), (ST.FAIL, "t.c:3: Assertion Failed\nx == 1"))
+        self.assertEqual(self.judge(result(86)).status, ST.CRASH)
+        self.assertEqual(self.judge(result(-11)).status, ST.CRASH)
+        self.assertEqual(self.judge(result(128 + 11, kind="bwrap")).status, ST.CRASH)
+        sigsys = self.judge(result(128 + 31, kind="bwrap"))
+        self.assertIn("system call", sigsys.message)
+        self.assertEqual(self.judge(result(-9, timed_out=True)).status, ST.TIMEOUT)
+        self.assertEqual(self.judge(result(-14)).status, ST.TIMEOUT)  # the runner's own alarm
+        with self.assertRaises(build.GraderError):  # SIGKILL, not ours: the machine ran out of memory
+            self.judge(result(-9))
+
+    def test_timeouts_are_fitted_to_the_reference(self):
+        self.assertEqual(runner.fitted_timeout(self.test, None, 60), 2.0)
+        self.assertEqual(runner.fitted_timeout(self.test, self.ref, 60), runner.FLOOR)
+        slow = testlist.TestInfo("mpsc", "b", "", 30.0)
+        self.assertEqual(runner.fitted_timeout(slow, ReferenceRun(1.5, 1, 1), 60), 15.0)
+        self.assertEqual(runner.fitted_timeout(slow, ReferenceRun(1.5, 1, 1), 10), 10.0)
 
     def test_descriptions_are_read_from_declarations(self):
         tests = testlist.parse_declarations(
@@ -190,7 +349,7 @@ class VerdictTest(unittest.TestCase):
 
 
 class FakeSandbox:
-    """Plays a scripted sequence of Criterion outcomes, writing the report as the runner would."""
+    """Plays a scripted sequence of outcomes, writing the record as the runner would."""
 
     kind = "fake"
 
@@ -198,41 +357,33 @@ class FakeSandbox:
         self.outcomes = list(outcomes)
         self.calls = 0
 
-    def run(self, argv, ro_dirs=(), rw_dir=None, cwd=None, limits=None, slot=0, env=None):
+    def run(self, argv, ro_dirs=(), rw_dir=None, cwd=None, limits=None, slot=0, env=None, pass_fd=None):
         self.calls += 1
-        status = self.outcomes.pop(0)
-        report = {"test_suites": [{"name": "mpsc", "tests": [{"name": "a", "status": status,
-                                                               "messages": ["boom"]}]}]}
-        with open(os.path.join(rw_dir, runner.REPORT), "w") as f:
-            json.dump(report, f)
-        return Result(0 if status == "PASSED" else 1, False, "", "", 0.01, "fake")
+        passed = self.outcomes.pop(0)
+        if passed:
+            os.pwrite(pass_fd, b"pass mpsc/a 5 1\n", 0)
+        return Result(0 if passed else 1, False, "", "[----] boom\n", 0.01, "fake")
 
 
 class RerunTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.test = testlist.TestInfo("mpsc", "a", "d", 2.0)
+    test = testlist.TestInfo("mpsc", "a", "d", 2.0)
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def run_it(self, outcomes, reruns, failed_before=False):
+    def run_it(self, outcomes, reruns):
         sb = FakeSandbox(outcomes)
-        r = runner.run_test("/bin/true", self.test, os.path.join(self.tmp, "s"), sb, Limits(), 0,
-                            reruns, failed_before=failed_before)
+        r = runner.run_test("/bin/true", self.test, sb, Limits(), 2.0, ReferenceRun(0.01, 5, 1), reruns)
         return r.status, sb.calls
 
     def test_fail_then_pass_is_flaky(self):
-        self.assertEqual(self.run_it(["FAILED", "PASSED"], 1), (verdict.FLAKY, 2))
+        self.assertEqual(self.run_it([False, True], 1), (ST.FLAKY, 2))
 
     def test_fail_twice_is_a_failure(self):
-        self.assertEqual(self.run_it(["FAILED", "FAILED"], 1), (verdict.FAIL, 2))
+        self.assertEqual(self.run_it([False, False], 1), (ST.FAIL, 2))
 
-    def test_failed_in_batch_then_passes_alone_is_flaky(self):
-        self.assertEqual(self.run_it(["PASSED"], 1, failed_before=True), (verdict.FLAKY, 1))
+    def test_no_reruns_by_default(self):
+        self.assertEqual(self.run_it([False], 0), (ST.FAIL, 1))
 
     def test_pass_is_not_rerun(self):
-        self.assertEqual(self.run_it(["PASSED"], 3), (verdict.PASS, 1))
+        self.assertEqual(self.run_it([True], 3), (ST.PASS, 1))
 
 
 class SandboxTest(unittest.TestCase):
@@ -285,6 +436,84 @@ class SandboxTest(unittest.TestCase):
                                    " return fopen(v[1], \"r\") != NULL; }\n")
         r = self.sb.run([exe, os.path.join(ROOT, "Makefile")], ro_dirs=[self.tmp], limits=Limits(wall_seconds=5))
         self.assertEqual(r.returncode, 0, "the kit's files are visible in the sandbox")
+
+
+class NamesTest(unittest.TestCase):
+    """A name or an output is never interpreted, and two students never share a folder."""
+
+    NAMES = ["alice", "jürgen", "j_rgen", "j%C3%BCrgen", ".hidden", "%", "=HYPERLINK(\"x\")",
+             "<script>x</script>", "a\x1b[31mred", "\udcff\udcfe", "x" * 300, "x" * 301]
+
+    def test_folder_names_are_injective_and_harmless(self):
+        from grader.grading import text
+        folders = [text.folder_name(n) for n in self.NAMES]
+        self.assertEqual(len(set(folders)), len(folders), folders)
+        for f in folders:
+            self.assertRegex(f, r"^[A-Za-z0-9_@+%~-][A-Za-z0-9._@+%~-]*$")
+            self.assertLess(len(f), 200)
+
+    def test_duplicate_submissions_fail_loudly(self):
+        self.assertEqual(submissions.duplicates([("alice", "alice"), ("alice", "alice.zip"), ("bob", "bob")]),
+                         [["alice", "alice.zip"]])
+
+    def test_outputs_never_interpret_a_name(self):
+        from grader.grading import feedback, gradebook, junit, text
+        from xml.dom import minidom
+        results = []
+        for n in self.NAMES + ["@SUM(1)", "-2+3", "+cmd", "\tx"]:
+            results.append({"student": n, "notes": ["```\n</pre><b>hi</b>"], "total": 0.0, "max": 1.0,
+                            "exercises": [{"exercise": "mpsc", "title": "t", "status": "graded",
+                                           "messages": [], "score": 0.0, "bonus": 0.0, "max": 1.0,
+                                           "total": 0.0, "tests": [
+                                               {"id": "mpsc/a", "description": "d", "hidden": False,
+                                                "status": "fail", "message": "```\n# heading\n\x01",
+                                                "diagnosis": "````\n<img src=x>\x1b[2J",
+                                                "points": 0, "points_possible": 1}]}]})
+        meta = {"exercises": ["mpsc"]}
+        csv = gradebook.render(results, meta)
+        for row in csv.splitlines()[1:]:
+            self.assertNotIn(row[:1], ("=", "+", "-", "@", "\t"), row)
+        minidom.parseString(junit.render(results).encode("utf-8", errors="replace"))
+        for r in results:
+            md = feedback.markdown(r, meta)
+            self.assertNotIn("\x1b", md)
+            self.assertNotIn("\x01", md)
+            # Outside its fenced blocks the page has no HTML at all; no fence is closed early.
+            outside, fence = [], None
+            for line in md.splitlines():
+                if fence is None and line.startswith("```"):
+                    fence = line[:len(line) - len(line.lstrip("`"))]
+                elif fence is not None and line.startswith(fence) and not line.strip("`"):
+                    fence = None
+                elif fence is None:
+                    outside.append(line)
+            self.assertIsNone(fence)
+            self.assertNotIn("<", "\n".join(outside))
+            # Every fence opened is closed by a fence at least as long: nothing escapes it.
+            self.assertIn("`````text", md)
+            self.assertNotIn("<script>", feedback.html_page(r, meta))
+            self.assertNotIn("\x1b", text.display(r["student"]))
+
+    def test_reports_refuse_a_shared_folder(self):
+        from grader.grading import reports
+        r = {"student": "a", "notes": [], "exercises": [], "total": 0, "max": 0}
+        with tempfile.TemporaryDirectory() as out, mock_folder_name(lambda name: "same"):
+            with self.assertRaises(reports.DuplicateNames):
+                reports.write_all(out, [r, dict(r, student="b")], {"exercises": [], "sandbox": "x",
+                                                                   "tests": {}})
+
+
+class mock_folder_name:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __enter__(self):
+        from grader.grading import text
+        self.old, text.folder_name = text.folder_name, self.fn
+
+    def __exit__(self, *exc):
+        from grader.grading import text
+        text.folder_name = self.old
 
 
 class CacheTest(unittest.TestCase):

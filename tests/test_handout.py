@@ -68,9 +68,10 @@ class Handout(unittest.TestCase):
         proc = subprocess.run(["make", "help"], cwd=self.target, env=env, capture_output=True,
                               text=True, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        for target in ("test", "bench", "soak", "slides", "format"):
+        for target in ("test", "bench", "soak", "slides", "format", "hint", "status", "watch",
+                       "submit", "bench-loop", "test-runtime"):
             self.assertRegex(proc.stdout, rf"make {target}\s", target)
-        for target in ("grade", "dist", "check", "stubs", "gradescope", "bench-loop", "test-runtime"):
+        for target in ("grade", "dist", "check", "stubs", "gradescope", "timeouts"):
             self.assertNotRegex(proc.stdout, rf"make {target}\s", target)
         self.assertNotIn("instructor", proc.stdout)
         proc = subprocess.run(["make", "grade"], cwd=self.target, env=env, capture_output=True,

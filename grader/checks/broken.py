@@ -4,18 +4,24 @@ Each grader/broken/<exercise>/<name>.bug file describes one plausible
 mistake as exact text replacements in the reference solution (the format
 is grader/bugs.py's). For every variant this builds the solution with the
 mistake in it, runs the visible tests alone and then the visible and
-hidden tests together, and reports which caught it. It fails when the two together miss a variant, or
+hidden tests together, and reports which caught it, with the first
+failure line the student would see. A variant counts as caught only when
+it is caught in every one of --runs runs (3 by default): a mistake caught
+by luck is not caught. It fails when the two together miss a variant, or
 when a variant no longer applies to the solution.
 
-    python3 -m grader.checks.broken [exercise...]     (default: every exercise with variants)
+    python3 -m grader.checks.broken [--runs N] [--json FILE] [exercise...]
+        (default: every exercise with variants; --json writes what each variant's
+        suites caught, for grader/checks/claims.py)
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from grader import bugs, kit
 from grader.bugs import BugError
@@ -23,7 +29,31 @@ from grader.bugs import BugError
 SUITE_TIMEOUT = 300
 
 
-def suite_catches(ex: str, src: str, tag: str, hidden: bool) -> bool:
+def first_failure(output: str) -> str:
+    """The first line of a failing run that says what went wrong."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith("[kit]") and not text.startswith(("[kit] explorer", "[kit]   ")):
+            return text
+        if text.startswith("timeout:"):  # the runtime's watchdog: what is stuck follows
+            return text
+        if "ERROR: AddressSanitizer" in text or "WARNING: ThreadSanitizer" in text \
+                or "runtime error:" in text:
+            return text
+        if "Assertion Failed" in text:
+            for follow in lines[i + 1:i + 6]:
+                said = follow.replace("[----]", "").strip()
+                if said:
+                    return said
+        if text.startswith("[FAIL]") and ("CRASH" in text or "Timed out" in text
+                                          or "timed out" in text):
+            return text
+    return ""
+
+
+def suite_catches(ex: str, src: str, tag: str, hidden: bool, runs: int = 1) -> Tuple[int, str]:
+    """How many of `runs` runs of the suite failed, and the first failure line seen."""
     make = ["make", "-s", f"EX={ex}", f"SRC={src}", f"TAG={tag}", "REF_DEPS=1"]
     if hidden:
         make.append("HIDDEN=1")
@@ -32,18 +62,27 @@ def suite_catches(ex: str, src: str, tag: str, hidden: bool) -> bool:
     if build.returncode != 0:
         raise BugError(f"variant {tag} does not compile:\n{build.stdout[-2000:]}")
     binary = subprocess.check_output(make + ["print-test-bin"], text=True, cwd=kit.ROOT).strip()
-    try:
-        run = subprocess.run([os.path.join(kit.ROOT, binary)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, timeout=SUITE_TIMEOUT, cwd=kit.ROOT)
-    except subprocess.TimeoutExpired:
-        return True  # a hang is caught too, if slowly
-    return run.returncode != 0
+    caught, why = 0, ""
+    env = {k: v for k, v in os.environ.items() if k not in ("RT_SHAKE", "KT_EXPLORE")}
+    for _ in range(runs):
+        try:
+            run = subprocess.run([os.path.join(kit.ROOT, binary)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=SUITE_TIMEOUT, cwd=kit.ROOT,
+                                 env=env, text=True, errors="replace")
+        except subprocess.TimeoutExpired:
+            caught, why = caught + 1, why or "the suite hung"  # a hang is caught too, if slowly
+            continue
+        if run.returncode != 0:
+            caught += 1
+            why = why or first_failure(run.stdout)
+    return caught, why
 
 
-Row = Tuple[str, str, bool, bool]  # variant, description, caught by visible, by visible+hidden
+Row = Tuple[str, str, bool, bool, str]  # variant, description, caught by visible, by visible+hidden, first failure
 
 
-def check_exercise(ex_name: str) -> Tuple[List[Row], List[str]]:
+def check_exercise(ex_name: str, runs: int = 1,
+                   only: Optional[List[str]] = None) -> Tuple[List[Row], List[str]]:
     ex = kit.load_exercise(ex_name)
     folder = os.path.join(kit.ROOT, "grader", "broken", ex_name)
     variants = sorted(f for f in os.listdir(folder) if f.endswith(".bug")) if os.path.isdir(folder) else []
@@ -52,6 +91,8 @@ def check_exercise(ex_name: str) -> Tuple[List[Row], List[str]]:
     for bug_file in variants:
         path = os.path.relpath(os.path.join(folder, bug_file), kit.ROOT)
         name = bug_file[:-4]
+        if only is not None and name not in only:
+            continue
         try:
             with open(os.path.join(folder, bug_file), encoding="utf-8") as f:
                 bug = bugs.parse(f.read(), path)
@@ -67,36 +108,62 @@ def check_exercise(ex_name: str) -> Tuple[List[Row], List[str]]:
                     f.write(broken)
                 tag = f"broken-{name}"
                 try:
-                    visible = suite_catches(ex_name, tmp, tag, hidden=False)
-                    both = visible or suite_catches(ex_name, tmp, tag, hidden=True)
+                    seen, why = suite_catches(ex_name, tmp, tag, hidden=False, runs=runs)
+                    visible = seen == runs
+                    if not visible:  # the hidden tests must catch it in the runs visible did not
+                        more, hidden_why = suite_catches(ex_name, tmp, tag, hidden=True,
+                                                         runs=runs)
+                        # the line of the run that catches it every time, when there is one
+                        both, why = more == runs, hidden_why or why
+                    else:
+                        both = True
                 finally:  # the variant's objects name a scratch source that is about to go
                     shutil.rmtree(os.path.join(kit.ROOT, "build", "plain", ex_name, tag),
                                   ignore_errors=True)
         except BugError as e:
             problems.append(str(e))
             continue
-        rows.append((name, description, visible, both))
+        rows.append((name, description, visible, both, why))
         if not both:
             problems.append(f"{path}: not caught by the visible and hidden tests: {description}")
     return rows, problems
 
 
 def main(argv: List[str]) -> int:
-    names = argv[1:] or [n for n in kit.exercise_names()
-                         if os.path.isdir(os.path.join(kit.ROOT, "grader", "broken", n))]
+    args = argv[1:]
+    runs = 3
+    if args[:1] == ["--runs"] and len(args) > 1 and args[1].isdigit() and int(args[1]) > 0:
+        runs, args = int(args[1]), args[2:]
+    elif args[:1] == ["--runs"]:
+        print("broken: --runs takes a number of runs, at least 1", file=sys.stderr)
+        return 2
+    report = ""
+    if args[:1] == ["--json"] and len(args) > 1:
+        report, args = args[1], args[2:]
+    names = args or [n for n in kit.exercise_names()
+                     if os.path.isdir(os.path.join(kit.ROOT, "grader", "broken", n))]
     all_problems = []
+    found = []  # for --json: what grader/checks/claims.py ties the READMEs' claims to
     for name in names:
-        rows, problems = check_exercise(name)
+        rows, problems = check_exercise(name, runs)
         all_problems += problems
+        found += [{"exercise": name, "variant": r[0], "visible": r[2], "graded": r[3]}
+                  for r in rows]
         if rows:
             print(f"broken variants of {name}:")
-            for variant, description, visible, both in rows:
+            for variant, description, visible, both, why in rows:
                 mark = lambda caught: "caught" if caught else "MISSED"
                 print(f"  {variant:<32} visible: {mark(visible):<7} visible+hidden: {mark(both):<7}"
                       f" {description}")
+                if why:
+                    print(f"  {'':<32} first failure: {why[:300]}")
             n = len(rows)
             print(f"  {name}: visible tests catch {sum(r[2] for r in rows)}/{n}, "
-                  f"visible+hidden catch {sum(r[3] for r in rows)}/{n}")
+                  f"visible+hidden catch {sum(r[3] for r in rows)}/{n}"
+                  f" (caught = in each of {runs} runs)")
+    if report:
+        with open(report, "w", encoding="utf-8") as f:
+            json.dump(found, f, indent=1)
     for problem in all_problems:
         print(f"broken: {problem}", file=sys.stderr)
     return 1 if all_problems else 0

@@ -3,11 +3,17 @@
 The student's files are copied alone into a fresh folder; the compiler runs
 in the sandbox and sees that folder and a folder of the kit's headers,
 nothing else of the kit (no hidden tests, no solutions, no other student).
-The objects are checked (policy.py) before the link, which uses the kit's
-objects compiled once per run (kitbuild.py).
+Each file is preprocessed first and the preprocessed text is what gets
+compiled, so the check for inline assembly (refused: it is how system
+calls and instructions a disassembler does not show get in) reads exactly
+what the compiler read. The objects are checked (policy.py) before the
+link, which uses the kit's objects compiled once per run (kitbuild.py):
+a visible-test and a hidden-test binary, plain and with ThreadSanitizer.
 """
 
 import os
+import re
+import shlex
 import subprocess
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -17,15 +23,28 @@ from .kitbuild import KitExercise
 from .sandbox import Limits, Sandbox
 
 COMPILE_LIMITS = Limits(cpu_seconds=60, wall_seconds=90, memory_bytes=4 << 30, processes=64,
-                        file_bytes=64 << 20, output_bytes=16 << 10)
+                        file_bytes=32 << 20, output_bytes=16 << 10, tmp_bytes=64 << 20)
+# What a compiler or linker says when the machine, not the student, ran out.
+RESOURCE_TROUBLE = re.compile(r"No space left on device|Cannot allocate memory|out of memory|"
+                              r"virtual memory exhausted|Disk quota exceeded", re.I)
+ASM = re.compile(r"\b(?:asm|__asm|__asm__)\b")
+LITERALS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+LINE_MARKER = re.compile(r'^#\s*\d+\s+"((?:[^"\\]|\\.)*)"')
+
+
+class GraderError(Exception):
+    """The grader's or the machine's trouble (no space, no memory): retried, never cached."""
 
 
 @dataclass
 class BuildResult:
     ok: bool
-    binary: str = ""
+    binaries: Dict[str, str] = field(default_factory=dict)  # "plain", "plain-hidden", "thread", ...
     stage: str = ""  # where it stopped: compile, check, link
     messages: List[str] = field(default_factory=list)
+
+    def binary(self, variant: str, hidden: bool) -> str:
+        return self.binaries.get(variant + ("-hidden" if hidden else ""), "")
 
 
 def trim(text: str, lines: int = 40) -> str:
@@ -35,8 +54,24 @@ def trim(text: str, lines: int = 40) -> str:
     return "\n".join(rows)
 
 
-def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandbox, taken: set[str],
-          slot: int = 0, allowlist: Optional[List[str]] = None) -> BuildResult:
+def inline_assembly(preprocessed: str, source: str) -> List[int]:
+    """Lines of `source` where its preprocessed text uses inline assembly (after macros)."""
+    lines, current, number = [], None, 0
+    for row in preprocessed.splitlines():
+        marker = LINE_MARKER.match(row)
+        if marker:
+            current = marker.group(1)
+            number = int(row.split()[1]) - 1
+            continue
+        number += 1
+        if current == source and ASM.search(LITERALS.sub('""', row)):
+            lines.append(number)
+    return lines
+
+
+def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandbox,
+          allowlist: Optional[List[str]] = None, variants: tuple[str, ...] = ("plain", "thread"),
+          hidden: bool = True) -> BuildResult:
     """kx: KitExercise; files: {filename: bytes} of the student's declared files."""
     src = os.path.join(workdir, "src")
     obj_dir = os.path.join(workdir, "obj")
@@ -44,35 +79,59 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
     os.makedirs(obj_dir, exist_ok=True)
     for d in (workdir, src):
         os.chmod(d, 0o755)
-    objects = []
+    objects: Dict[str, List[str]] = {v: [] for v in variants}
+    problems: List[str] = []
     for name, data in sorted(files.items()):
         path = os.path.join(src, name)
         with open(path, "wb") as f:
             f.write(data)
         os.chmod(path, 0o644)
-        obj = os.path.join(obj_dir, name[:-2] + ".o")
-        cflags = [f for f in kx.cflags if not f.startswith("-I")]
-        argv = [kx.cc, *cflags, "-I", kx.include_dir, "-c", path, "-o", obj]
-        r = sandbox.run(argv, ro_dirs=[src, kx.include_dir], rw_dir=obj_dir, cwd=src,
-                        limits=COMPILE_LIMITS, slot=slot)
+        stem = os.path.join(obj_dir, name[:-2])
+        pre = stem + ".i"
+        plain = kx.variants["plain"].cflags
+        # One sandbox for the file: preprocess, then compile what was preprocessed, per variant.
+        steps = [[kx.cc, *plain, "-I", kx.include_dir, "-E", path, "-o", pre]]
+        for v in variants:
+            flags = kx.variants[v].cflags
+            steps.append([kx.cc, *flags, "-fpreprocessed", "-c", pre, "-o", f"{stem}.{v}.o"])
+        script = " && ".join(shlex.join(s) for s in steps)
+        r = sandbox.run(["/bin/sh", "-c", script], ro_dirs=[src, kx.include_dir], rw_dir=obj_dir,
+                        cwd=src, limits=COMPILE_LIMITS)
         text = (r.stdout + r.stderr).replace(src + "/", "").replace(kx.include_dir + "/", "")
-        if r.returncode != 0 or not os.path.exists(obj):
+        text = text.replace(obj_dir + "/", "")
+        if RESOURCE_TROUBLE.search(text) and not r.timed_out:
+            raise GraderError(f"compiling {name}: the machine ran out of space or memory:\n{trim(text, 5)}")
+        outputs = [f"{stem}.{v}.o" for v in variants]
+        if r.returncode != 0 or not all(os.path.exists(o) for o in outputs):
             why = "the compiler timed out" if r.timed_out else "it does not compile"
             return BuildResult(False, stage="compile", messages=[f"{name}: {why}", trim(text)])
-        objects.append(obj)
-    problems = []
-    for obj in objects:
+        with open(pre, encoding="utf-8", errors="replace") as f:
+            asm_lines = inline_assembly(f.read(), path)
+        if asm_lines:
+            problems.append(f"{name}: uses inline assembly (line {', '.join(map(str, asm_lines[:5]))}): "
+                            "not allowed in a submission (it can hide system calls from every check)")
+        for v in variants:
+            objects[v].append(f"{stem}.{v}.o")
+    for obj in objects["plain"]:
         try:
-            problems += policy.check_object(obj, kx.name, taken, allowlist)
+            problems += policy.check_object(obj, kx.name, kx.api, allowlist)
         except ValueError as e:
             problems.append(str(e))
     if problems:
         return BuildResult(False, stage="check", messages=problems)
-    binary = os.path.join(workdir, f"test_{kx.name}")
-    link = subprocess.run([kx.cc, *kx.link_objs, *objects, "-o", binary, *kx.ldflags],
-                          capture_output=True, text=True, timeout=120)
-    if link.returncode != 0:
-        text = link.stderr.replace(obj_dir + "/", "")
-        return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
-    os.chmod(binary, 0o755)
-    return BuildResult(True, binary=binary)
+    result = BuildResult(True)
+    for v in variants:
+        for with_hidden in ((False, True) if hidden else (False,)):
+            key = v + ("-hidden" if with_hidden else "")
+            binary = os.path.join(workdir, f"test_{kx.name}_{key}")
+            variant = kx.variants[v]
+            link = subprocess.run([kx.cc, *variant.link_objs(with_hidden), *objects[v], "-o", binary,
+                                   *variant.ldflags], capture_output=True, text=True, timeout=120)
+            if link.returncode != 0:
+                text = link.stderr.replace(obj_dir + "/", "")
+                if RESOURCE_TROUBLE.search(text):
+                    raise GraderError(f"linking: the machine ran out of space or memory:\n{trim(text, 5)}")
+                return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
+            os.chmod(binary, 0o755)
+            result.binaries[key] = binary
+    return result

@@ -50,8 +50,8 @@ def kit_fingerprint(root: str, decl: Exercise) -> str:
     return h.hexdigest()
 
 
-VERDICT_CODE = ["allow", "guard.c", "build.py", "cache.py", "core.py", "kitbuild.py", "policy.py",
-                "runner.py", "sandbox.py", "testlist.py", "verdict.py"]
+VERDICT_CODE = ["allow", "harness", "build.py", "cache.py", "canary.py", "core.py", "kitbuild.py",
+                "policy.py", "runner.py", "sandbox.py", "status.py", "testlist.py"]
 
 
 def key(fingerprint: str, files: Dict[str, bytes], options: Dict[str, Any]) -> str:

@@ -6,11 +6,17 @@ exercise. One self-contained file, no scripts, no external assets.
 """
 
 import html
+import urllib.parse
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .status import GRADED, PASS, StudentResult
+from .text import clean_unicode
 
-esc = html.escape
+
+
+def esc(text: str) -> str:
+    """HTML text or attribute: escaped, undecodable bytes shown as escapes."""
+    return html.escape(clean_unicode(text))
 
 
 def fmt(x: float) -> str:
@@ -85,12 +91,20 @@ def render(results: List[StudentResult], meta: Dict[str, Any]) -> str:
             out += [f"<h2>Pass rate per test: {esc(ex)}</h2>",
                     "<p>Lowest first: the top test is the one most of the class failed.</p>",
                     bars(rate, max_value=100, suffix="%")]
+        flagged = [(r["student"], t["id"], t["flagged"]) for r in results for e in r["exercises"]
+                   for t in e["tests"] if t.get("flagged")]
+        if flagged:
+            out += ["<h2>Flagged for review</h2>",
+                    "<p>Results that ended like a pass but did not look like the reference solution's "
+                    "run of the same test (graded as failed). Read the student's code.</p><ul>"]
+            out += [f"<li>{esc(s)}: <code>{esc(t)}</code>: {esc(why)}</li>" for s, t, why in flagged]
+            out.append("</ul>")
         out += ["<h2>Students</h2>", "<table><tr><th>student"
                 + "".join(f"<th>{esc(e)}" for e in meta["exercises"]) + "<th>total</tr>"]
         for r in results:
             by = {e["exercise"]: e for e in r["exercises"]}
             from .reports import safe_name  # the folder the feedback was written to
-            link = f"students/{esc(safe_name(r['student']))}/feedback.html"
+            link = f"students/{esc(urllib.parse.quote(safe_name(r['student'])))}/feedback.html"
             out.append(f"<tr><td><a href='{link}'>{esc(r['student'])}</a>"
                        + "".join(f"<td>{fmt(by[e]['total'])}" + (f" ({esc(by[e]['status'])})"
                                  if by[e]["status"] != GRADED else "") for e in meta["exercises"])

@@ -13,10 +13,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from grader import kit
 
 from . import cache as C
-from . import core, kitbuild, policy, progress, reports, submissions
+from . import canary, core, kitbuild, policy, progress, reports, submissions
 from .kitbuild import KitExercise
 from .sandbox import Limits, Sandbox
 from .status import StudentResult
+from .text import display
 
 KIT_ROOT = kit.ROOT
 GRADER = os.path.join(KIT_ROOT, "grader")
@@ -37,7 +38,12 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="regrade this student, ignoring cached results (others come from the cache)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="students graded in parallel (default: all cores)")
-    p.add_argument("--reruns", type=int, default=1, help="times a failing test is run again (default 1)")
+    p.add_argument("--reruns", type=int, default=0,
+                   help="times a failing test is run again, to tell flaky from failing (default 0)")
+    p.add_argument("--test-jobs", type=int, default=2,
+                   help="tests of one student run in parallel (default 2)")
+    p.add_argument("--no-tsan", action="store_true",
+                   help="do not run the threaded tests once more under ThreadSanitizer")
     p.add_argument("--flaky-pass", action="store_true",
                    help="give the points of a test that failed and then passed (default: graded as failed)")
     p.add_argument("--no-cache", action="store_true", help="regrade everything")
@@ -78,8 +84,9 @@ class Context:
     cache: C.Cache
     cache_options: Dict[str, Any]  # the options a cached result depends on
     workspace: str  # this run's scratch folder, removed at the end
+    tsan: bool = True  # threaded tests run once more under ThreadSanitizer
+    test_jobs: int = 2  # tests of one student run in parallel
     kit: Dict[str, KitExercise] = field(default_factory=dict)
-    taken: Dict[str, set[str]] = field(default_factory=dict)  # names the kit and libraries define
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
     allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call
 
@@ -103,9 +110,9 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         use_cache=not args.no_cache,
         cache=C.Cache(os.path.join(os.path.abspath(args.out), ".cache")),
         cache_options={"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
-                       "processes": args.processes, "cap": args.max_test_seconds, "format": 1},
-        workspace=workspace)
-    lib_names: Optional[set[str]] = None
+                       "processes": args.processes, "cap": args.max_test_seconds, "format": 2,
+                       "tsan": not args.no_tsan},
+        workspace=workspace, tsan=not args.no_tsan, test_jobs=max(1, args.test_jobs))
     for n in names:
         ctx.fingerprints[n] = C.kit_fingerprint(root, decls[n])
     # The kit's objects are kept between runs, in a folder named after the kit's
@@ -121,11 +128,17 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
                               os.path.join(ctx.workspace, "include", n))
         ctx.kit[n] = kx
-        if lib_names is None:
-            lib_names = policy.taken_names([], policy.shared_libraries(kx.cc))
-        ctx.taken[n] = policy.taken_names(kx.link_objs, []) | lib_names
         # A student's file may call what the exercise's own kit files define.
         ctx.allowlists[n] = policy.load_allowlist(n) + sorted(policy.taken_names(kx.exkit_objs, []))
+        log(f"[grade] grading the reference solution of {n} first (the canary)")
+        try:
+            canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
+                         os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs))
+        except canary.CanaryError as e:
+            shutil.rmtree(ctx.workspace, ignore_errors=True)
+            raise SystemExit(f"grade: stopped before grading anyone: {e}\n"
+                             "Every student would be graded the same way: fix the sandbox (or the kit) "
+                             "first, or choose another with --sandbox.") from e
     return ctx
 
 
@@ -186,6 +199,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not entries:
         print(f"grade: no submissions in {args.submissions}", file=sys.stderr)
         return 2
+    clashes = submissions.duplicates(entries)
+    if clashes:
+        print("grade: these submissions would be graded as the same student; rename all but one "
+              "and run again (nothing was graded):", file=sys.stderr)
+        for group in clashes:
+            print("  " + ", ".join(display(p) for p in group), file=sys.stderr)
+        return 2
     ctx = prepare(args, log)
     try:
         log(f"[grade] {len(entries)} submissions, exercises: {', '.join(ctx.exercises)}, "
@@ -197,11 +217,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     meta = {"sandbox": ctx.sandbox.describe(), "exercises": ctx.exercises,
             "tests": {n: [t.__dict__ for t in ctx.kit[n].tests] for n in ctx.exercises},
             "titles": {n: ctx.kit[n].decl.title for n in ctx.exercises}}
-    reports.write_all(out, results, meta)
+    code = 0
+    try:
+        reports.write_all(out, results, meta)
+    except reports.ReportError as e:
+        print(f"grade: {e}", file=sys.stderr)
+        code = 1
+    flagged = [(r["student"], t["id"], t["flagged"]) for r in results for e in r["exercises"]
+               for t in e["tests"] if t.get("flagged")]
+    for student, test_id, why in flagged:
+        print(f"[grade] flagged for review: {display(student)} {test_id}: {why}", file=sys.stderr)
     if args.gradescope_results:
         from . import gradescope
         gradescope.write_results(args.gradescope_results, results[0])
     print(f"[grade] graded {len(results)} students in {seconds:.1f} s; gradebook: "
           f"{os.path.join(out, 'gradebook.csv')}")
     print(f"[grade] class report: {os.path.join(out, 'report.html')}")
-    return 0
+    return code

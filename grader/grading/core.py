@@ -6,9 +6,11 @@ it depends on are linked from their reference solutions (kitbuild.py), so
 one broken exercise cannot sink another.
 """
 
+import concurrent.futures
 import os
 import shutil
-from typing import TYPE_CHECKING, Iterable, List, Optional
+import time
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional
 
 from . import build as B
 from . import cache as C
@@ -55,31 +57,73 @@ def score(result: ExerciseResult, kx: KitExercise, flaky_pass: bool = False) -> 
 
 def grade_exercise(ctx: "Context", kx: KitExercise, files: dict[str, bytes], workdir: str,
                    slot: int) -> ExerciseResult:
-    """Builds and runs one exercise for one student: the cacheable part of a result."""
-    b = B.build(kx, files, workdir, ctx.sandbox, ctx.taken[kx.name], slot, ctx.allowlists[kx.name])
+    """Builds and runs one exercise for one student: the cacheable part of a result.
+
+    Raises build.GraderError when the machine, not the submission, failed.
+    """
+    variants = ("plain", "thread") if ctx.tsan else ("plain",)
+    b = B.build(kx, files, workdir, ctx.sandbox, ctx.allowlists[kx.name], variants)
     if not b.ok:
         status = {"compile": ST.COMPILE_ERROR, "check": ST.REJECTED, "link": ST.LINK_ERROR}[b.stage]
         return exercise_result(kx, status, b.messages, [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
+    runs = run_tests(ctx, kx, b)
     tests: List[TestResult] = []
-    scratch = os.path.join(workdir, "scratch")
-    passes, failed = runner.run_batch(b.binary, kx.tests, scratch, ctx.sandbox, ctx.limits, slot, ctx.seed)
     for t in kx.tests:
-        if t.id in passes:
-            tests.append(_test_entry(t, ST.PASS, ""))
-            tests[-1].update(attempts=1)
-            continue
-        if t.id in failed and ctx.reruns == 0:
-            # No reruns asked for: the full run's failure is the verdict.
-            criterion_status, message = failed[t.id]
-            tests.append(_test_entry(t, ST.FAIL if criterion_status == "FAILED" else ST.CRASH, message))
-            tests[-1].update(attempts=1)
-            continue
-        run = runner.run_test(b.binary, t, scratch, ctx.sandbox, ctx.limits,
-                              slot, ctx.reruns, ctx.seed, t.id in failed)
+        run = runs[t.id]
         entry = _test_entry(t, run.status, run.message)
-        entry.update(diagnosis=run.diagnosis, attempts=run.attempts)
+        entry.update(diagnosis=run.diagnosis, attempts=run.attempts, seconds=round(run.seconds, 3))
+        if run.flagged:
+            entry["flagged"] = run.flagged
+        if t.hidden:
+            # Nothing a hidden test's run printed reaches the student: not even its assertion.
+            entry.update(message=_hidden_message(run), diagnosis="")
         tests.append(entry)
     return exercise_result(kx, ST.GRADED, [], tests)
+
+
+def _hidden_message(run: runner.TestRun) -> str:
+    return {ST.PASS: "", ST.FAIL: "a hidden test failed (its details are not shown)",
+            ST.TIMEOUT: "a hidden test did not finish in time",
+            ST.FLAKY: "a hidden test failed, then passed when run again"}.get(
+                run.status, "a hidden test crashed (its details are not shown)")
+
+
+def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult) -> Dict[str, runner.TestRun]:
+    """Every test of the exercise, in parallel, within the student's time budget.
+
+    The budget is the sum of the tests' fitted timeouts: a submission that
+    makes every test run to its timeout still ends, and one that cannot
+    finish within it gets TIMEOUT for the tests it left.
+    """
+    timeouts = {t.id: runner.fitted_timeout(t, kx.reference.get(t.id), ctx.limits.wall_seconds)
+                for t in kx.tests}
+    budget = sum(timeouts.values())
+    started = time.monotonic()
+    out: Dict[str, runner.TestRun] = {}
+
+    def one(t: TestInfo) -> runner.TestRun:
+        if time.monotonic() - started > budget:
+            return runner.TestRun(t.id, ST.TIMEOUT, "not run: the submission used up its time budget "
+                                  f"({budget:.0f} s for this exercise) on the tests before")
+        ref = kx.reference.get(t.id)
+        run = runner.run_test(b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits, timeouts[t.id],
+                              ref, ctx.reruns, ctx.seed)
+        threaded = ref is not None and ref.threads > 1
+        if run.status == ST.PASS and ctx.tsan and threaded and b.binary("thread", t.hidden):
+            tsan_timeout = max(runner.TSAN_FLOOR, timeouts[t.id] * 3)
+            raced = runner.run_once(b.binary("thread", t.hidden), t, ctx.sandbox, ctx.limits,
+                                    tsan_timeout, ref, ctx.seed, tsan=True)
+            if raced.status == ST.FAIL:  # a race report; any other trouble there leaves the verdict
+                raced.seconds += run.seconds
+                raced.diagnosis = raced.diagnosis.replace(os.path.dirname(b.binary("plain", False))
+                                                          + "/src/", "")
+                return raced
+        return run
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
+        for run in pool.map(one, kx.tests):
+            out[run.test_id] = run
+    return out
 
 
 def _test_entry(t: TestInfo, status: str, message: str) -> TestResult:
@@ -88,7 +132,29 @@ def _test_entry(t: TestInfo, status: str, message: str) -> TestResult:
 
 
 def grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentResult:
-    """{name, exercises: [...], total, max, notes} for one submission; never raises for bad input."""
+    """{name, exercises: [...], total, max, notes} for one submission; never raises.
+
+    Bad input is the student's problem alone (a note, a zero); any failure of
+    the grader itself while grading them becomes their "grader error" rows,
+    and the class run goes on.
+    """
+    try:
+        return _grade_student(ctx, name, path, slot)
+    except Exception as e:  # noqa: BLE001 - the whole point: one student never stops the class run
+        student: StudentResult = {"student": name, "notes": [f"the grader failed on this submission: "
+                                                             f"{type(e).__name__}: {e}"], "exercises": []}
+        for ex_name in ctx.exercises:
+            kx = ctx.kit[ex_name]
+            result = exercise_result(kx, ST.GRADER_ERROR, [f"{type(e).__name__}: {e}"],
+                                     [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
+            result.update(notes=[], files=[])
+            student["exercises"].append(score(result, kx, ctx.flaky_pass))
+        student["total"] = 0.0
+        student["max"] = sum(e["max"] for e in student["exercises"])
+        return student
+
+
+def _grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentResult:
     student: StudentResult = {"student": name, "notes": [], "exercises": []}
     sub: Optional[S.Submission]
     try:
@@ -124,21 +190,7 @@ def grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentRes
         else:
             k = C.key(ctx.fingerprints[ex_name], files, ctx.cache_options)
             cached = ctx.cache.get(k) if ctx.use_cache else None
-            if cached is not None:
-                result = cached
-            else:
-                workdir = os.path.join(workroot, ex_name)
-                shutil.rmtree(workdir, ignore_errors=True)
-                os.makedirs(workdir)
-                try:
-                    result = grade_exercise(ctx, kx, files, workdir, slot)
-                except Exception as e:  # the grader's own fault: say so, keep grading the class
-                    result = exercise_result(kx, ST.GRADER_ERROR, [f"{type(e).__name__}: {e}"],
-                                             [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
-                else:
-                    ctx.cache.put(k, result)
-                finally:
-                    shutil.rmtree(workdir, ignore_errors=True)
+            result = cached if cached is not None else _grade_uncached(ctx, kx, files, workroot, slot, k)
         result = dict(result)
         result["tests"] = [dict(t) for t in result["tests"]]
         result["notes"] = notes
@@ -148,3 +200,28 @@ def grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentRes
     student["total"] = sum(e["total"] for e in student["exercises"])
     student["max"] = sum(e["max"] for e in student["exercises"])
     return student
+
+
+def _grade_uncached(ctx: "Context", kx: KitExercise, files: dict[str, bytes], workroot: str, slot: int,
+                    key: str) -> ExerciseResult:
+    """Grades, retrying once when the machine failed; only a result of the student's own is cached."""
+    workdir = os.path.join(workroot, kx.name)
+    error: Optional[Exception] = None
+    for _ in range(2):
+        shutil.rmtree(workdir, ignore_errors=True)
+        os.makedirs(workdir)
+        try:
+            result = grade_exercise(ctx, kx, files, workdir, slot)
+        except B.GraderError as e:  # out of space or memory: the machine's fault, try once more
+            error = e
+            continue
+        except Exception as e:  # the grader's own fault: say so, keep grading the class
+            error = e
+            break
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        ctx.cache.put(key, result)
+        return result
+    assert error is not None
+    return exercise_result(kx, ST.GRADER_ERROR, [f"{type(error).__name__}: {error}"],
+                           [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])

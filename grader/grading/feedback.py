@@ -9,6 +9,7 @@ import html
 from typing import Any, Dict
 
 from .status import CRASH, FAIL, FLAKY, GRADED, NOT_RUN, PASS, TIMEOUT, ExerciseResult, StudentResult
+from .text import clean_unicode, md_code, md_fence, md_text
 
 LABEL = {PASS: "pass", FAIL: "FAIL", CRASH: "CRASH", TIMEOUT: "TIMEOUT", FLAKY: "FLAKY",
          NOT_RUN: "not run"}
@@ -26,36 +27,37 @@ def _header(e: ExerciseResult) -> str:
 
 
 def markdown(r: StudentResult, meta: Dict[str, Any]) -> str:
-    out = [f"# Feedback for {r['student']}", "",
+    """feedback.md; everything that came from the submission or its run is text, never Markdown."""
+    out = [f"# Feedback for {md_text(r['student'])}", "",
            f"**Total: {fmt(r['total'])} / {fmt(r['max'])}**", ""]
     for note in r["notes"]:
-        out.append(f"- Note: {note}")
+        out.append(f"- Note: {md_text(note)}")
     for e in r["exercises"]:
-        out += ["", f"## {e['exercise']}: {_header(e)}", "", f"_{e['title']}_", ""]
+        out += ["", f"## {md_text(e['exercise'])}: {_header(e)}", "", f"_{md_text(e['title'])}_", ""]
         if e["status"] != GRADED:
-            out.append(f"**{e['status']}**")
+            out.append(f"**{md_text(e['status'])}**")
             for m in e["messages"]:
-                out += ["", "```", m, "```"] if "\n" in m else [f"- {m}"]
+                out += ["", md_fence(m)] if "\n" in m else [f"- {md_text(m)}"]
             out.append("")
         for n in e.get("notes", []):
-            out += [f"- Note: {n}", ""]
+            out += [f"- Note: {md_text(n)}", ""]
         out += ["| result | points | test | what it checks |", "|---|---|---|---|"]
         for t in e["tests"]:
             kind = ("hidden " if t["hidden"] else "") + ("bonus" if t.get("bonus") else "")
-            name = f"`{t['id']}`" + (f" ({kind.strip()})" if kind.strip() else "")
-            desc = (t["description"] or "").replace("|", "\\|")
+            name = md_code(t["id"]) + (f" ({kind.strip()})" if kind.strip() else "")
+            desc = md_text(t["description"] or "")
             out.append(f"| {LABEL.get(t['status'], t['status'])} | {fmt(t.get('points', 0))}/"
                        f"{fmt(t.get('points_possible', 0))} | {name} | {desc} |")
         details = [t for t in e["tests"] if t["status"] not in (PASS, NOT_RUN)]
         for t in details:
-            out += ["", f"### {t['id']}: {LABEL.get(t['status'], t['status'])}", ""]
+            out += ["", f"### {md_text(t['id'])}: {LABEL.get(t['status'], t['status'])}", ""]
             if t["status"] == FLAKY:
                 out.append("This test failed, then passed when run again: a race or a lost wakeup "
                            "that only shows sometimes. It is graded as failed.")
             if t["message"]:
-                out += ["```", t["message"].strip(), "```"]
+                out += [md_fence(t["message"].strip())]
             if t.get("diagnosis"):
-                out += ["Output and runtime diagnosis (trimmed):", "", "```", t["diagnosis"].strip(), "```"]
+                out += ["Output and runtime diagnosis (trimmed):", "", md_fence(t["diagnosis"].strip())]
     out.append("")
     return "\n".join(out)
 
@@ -67,7 +69,9 @@ pre{background:#f5f5f5;padding:.5rem;overflow-x:auto;white-space:pre-wrap}"""
 
 
 def html_page(r: StudentResult, meta: Dict[str, Any]) -> str:
-    esc = html.escape
+    def esc(text: str) -> str:
+        return html.escape(clean_unicode(text))
+
     out = ["<!doctype html><html lang=en><meta charset=utf-8>",
            f"<title>Feedback for {esc(r['student'])}</title><style>{STYLE}</style><body>",
            f"<h1>Feedback for {esc(r['student'])}</h1>",

@@ -9,6 +9,7 @@ import io
 from typing import Any, Dict, List
 
 from .status import StudentResult
+from .text import csv_cell
 
 
 def fmt(x: float) -> str:
@@ -22,6 +23,6 @@ def render(results: List[StudentResult], meta: Dict[str, Any]) -> str:
     w.writerow(["student"] + exercises + ["total", "max"])
     for r in results:
         by = {e["exercise"]: e for e in r["exercises"]}
-        w.writerow([r["student"]] + [fmt(by[e]["total"]) for e in exercises]
+        w.writerow([csv_cell(r["student"])] + [fmt(by[e]["total"]) for e in exercises]
                    + [fmt(r["total"]), fmt(r["max"])])
     return buf.getvalue()

@@ -45,7 +45,7 @@ SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once when it builds the autograder image.
 set -eu
 apt-get update -qq
-apt-get install -y -qq gcc make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils
+apt-get install -y -qq gcc make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils libseccomp-dev
 """
 
 RUN = """#!/usr/bin/env bash

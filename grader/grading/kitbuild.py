@@ -6,31 +6,76 @@ for the objects of the tests (visible and hidden), the exercise's own kit
 files, the reference solutions of the exercises it depends on, and the
 runtime, then has make build them into the run's build folder. Only the
 student's own files are compiled per student.
+
+Graded binaries do not use Criterion: the kit's objects are compiled
+against the grader's harness (harness/criterion/criterion.h, the kit's
+stand-in with counted assertions) and linked with the grader's runner
+(harness/runner.c), which runs one test per process and reports out of the
+test's reach. Two variants are built: plain, and ThreadSanitizer (the
+threaded tests run once more under it, so a data race fails the test
+whether or not it corrupted anything during the run).
+
+Visible and hidden tests are linked into binaries of their own: the
+strings of a hidden test are never in a process whose output a student
+sees.
 """
 
 import glob
+import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional, Set
 
 from grader.kit import Exercise
 
 from . import testlist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+HARNESS = os.path.join(HERE, "harness")
 PRINT_VARS = (
-    "grader-vars: ; @echo 'TEST_OBJS=$(TEST_OBJS)'; echo 'EXKIT_OBJS=$(EXKIT_OBJS)';"
-    " echo 'RT_OBJS=$(RT_OBJS) $(KT_OBJS)'; echo 'CFLAGS=$(STUDENT_CFLAGS)';"
-    " echo 'LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'; echo 'CC=$(CC)';"
-    " echo 'TEST_SRCS=$(TEST_SRCS)'"
+    "grader-vars: ; @echo 'TEST_SRCS=$(TEST_SRCS)'; echo 'TEST_OBJS=$(TEST_OBJS)';"
+    " echo 'EXKIT_OBJS=$(EXKIT_OBJS)'; echo 'RT_OBJS=$(RT_OBJS)'; echo 'KT_OBJS=$(KT_OBJS)';"
+    " echo 'CFLAGS=$(STUDENT_CFLAGS)'; echo 'KIT_CFLAGS=$(KIT_CFLAGS)';"
+    " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)'"
 )
+# The variants a student's code is built in: make's SAN value for each.
+VARIANTS = {"plain": "", "thread": "thread"}
+# Kit objects a graded binary never links: the Criterion stand-in's own runner
+# (the grader's replaces it) and the libgit2 stand-ins Criterion needs.
+NOT_LINKED = ("kt_mini_runner.o", "kt_nogit.o")
 
 
 class KitError(Exception):
     pass
+
+
+@dataclass
+class Variant:
+    """The kit's side of one build variant, ready to link a student's objects with."""
+
+    name: str  # plain or thread
+    cflags: List[str]  # how a student file is compiled (without -I)
+    ldflags: List[str]
+    common_objs: List[str]  # exercise kit files, dependencies' references, runtime, kit helpers, runner
+    visible_objs: List[str]  # the visible tests
+    hidden_objs: List[str]  # the hidden tests
+
+    def link_objs(self, hidden: bool) -> List[str]:
+        # The hidden binary carries the visible tests too: they may define helpers it uses.
+        return self.visible_objs + (self.hidden_objs if hidden else []) + self.common_objs
+
+
+@dataclass
+class ReferenceRun:
+    """What the reference solution's run of one test looked like (the canary measures it)."""
+
+    seconds: float
+    assertions: Optional[int]  # None: not the same on every run, so not compared
+    threads: int
 
 
 @dataclass
@@ -40,19 +85,21 @@ class KitExercise:
     name: str
     decl: Exercise
     cc: str = "cc"
-    cflags: List[str] = field(default_factory=list)
-    ldflags: List[str] = field(default_factory=list)
-    link_objs: List[str] = field(default_factory=list)  # everything but the student's objects
+    variants: Dict[str, Variant] = field(default_factory=dict)
     include_dir: str = ""  # headers a student file may include (copied: nothing else visible)
     tests: List[testlist.TestInfo] = field(default_factory=list)  # in run order
-    reference_bin: str = ""
+    infos: Dict[str, testlist.TestInfo] = field(default_factory=dict)  # from the declarations
     exkit_objs: List[str] = field(default_factory=list)  # the exercise's kit files and its dependencies
+    api: Set[str] = field(default_factory=set)  # the only global names a student object may define
+    reference: Dict[str, ReferenceRun] = field(default_factory=dict)  # by test id, from the canary
+    link_objs: List[str] = field(default_factory=list)  # every kit object (for the names they define)
 
 
-def make_vars(root: str, ex: str, build: str) -> Dict[str, str]:
+def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
     out = subprocess.run(
         ["make", "-s", "--no-print-directory", f"--eval={PRINT_VARS}", "grader-vars", f"EX={ex}",
-         f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1", "SAN="],
+         f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1", f"SAN={san}",
+         f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS="],
         cwd=root, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise KitError(f"make could not describe {ex}: {out.stderr.strip()}")
@@ -63,44 +110,125 @@ def make_vars(root: str, ex: str, build: str) -> Dict[str, str]:
     return values
 
 
+def _run(argv: List[str], what: str, cwd: Optional[str] = None) -> None:
+    r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise KitError(f"{what} failed:\n{(r.stdout + r.stderr)[-3000:]}")
+
+
+def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]]) -> Dict[str, str]:
+    """The system-call filters and the runner object of each variant: {variant: runner.o}."""
+    folder = os.path.join(build, "harness")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(HARNESS, "seccomp_gen.c"), "rb") as f:
+        gen = os.path.join(folder, "seccomp_gen-" + hashlib.sha256(f.read()).hexdigest()[:12])
+    if not os.path.exists(gen):
+        _run([cc, "-std=c11", "-D_GNU_SOURCE", "-O1", os.path.join(HARNESS, "seccomp_gen.c"), "-o",
+              gen + ".tmp", "-lseccomp"],
+             "building the system-call filter generator (libseccomp-dev installed? `make deps`)")
+        os.replace(gen + ".tmp", gen)
+    runners = {}
+    for variant, cflags in kit_cflags.items():
+        vdir = os.path.join(folder, variant)
+        os.makedirs(vdir, exist_ok=True)
+        header = os.path.join(vdir, "seccomp_filter.h")
+        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain"], capture_output=True,
+                           text=True, check=False)
+        if r.returncode != 0:
+            raise KitError(f"the system-call filter generator failed: {r.stderr}")
+        with open(header, "w", encoding="utf-8") as f:
+            f.write(r.stdout)
+        obj = os.path.join(vdir, "runner.o")
+        _run([cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
+              os.path.join(HARNESS, "runner.c"), "-o", obj], "compiling the grader's runner")
+        runners[variant] = obj
+    return runners
+
+
 def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) -> KitExercise:
-    """Compiles the kit's side of exercise `decl` into `build` and describes it."""
+    """Compiles the kit's side of exercise `decl` into `build` and describes it.
+
+    The tests are listed later, from the reference's binaries (canary.py).
+    """
     ex = decl.name
-    v = make_vars(root, ex, build)
-    test_objs = v["TEST_OBJS"].split()
-    exkit = v["EXKIT_OBJS"].split()
-    runtime = v["RT_OBJS"].split()
-    guard_obj = os.path.join(build, "grader", "guard.o")
-    os.makedirs(os.path.dirname(guard_obj), exist_ok=True)
-    # The reference build compiles every shared object; its binary lists the tests.
-    ref = subprocess.run(
-        ["make", "-s", f"-j{jobs}", "build-test", "print-test-bin", f"EX={ex}", f"BUILD={build}",
-         "REF_DEPS=1", "HIDDEN=1", f"SRC=solutions/{ex}", "TAG=reference", "SAN="],
-        cwd=root, capture_output=True, text=True, check=False)
-    if ref.returncode != 0:
-        raise KitError(f"the kit's reference build of {ex} failed:\n{ref.stderr[-3000:]}")
-    ref_bin = ref.stdout.strip().splitlines()[-1]
-    ref_bin = os.path.join(root, ref_bin) if not os.path.isabs(ref_bin) else ref_bin
-    cc = v.get("CC") or "cc"
-    # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
-    cc = os.path.realpath(shutil.which(cc) or cc)
-    cflags = shlex.split(v["CFLAGS"])
-    compile_guard = subprocess.run([cc, *cflags, "-c", os.path.join(HERE, "guard.c"), "-o", guard_obj],
-                                   capture_output=True, text=True)
-    if compile_guard.returncode != 0:
-        raise KitError(f"guard.c: {compile_guard.stderr}")
 
     def absolute(p: str) -> str:
         return p if os.path.isabs(p) else os.path.join(root, p)
 
-    k = KitExercise(name=ex, decl=decl, cc=cc, cflags=cflags)
-    k.ldflags = shlex.split(v["LDFLAGS"]) + ["-Wl,--wrap=kt_test_setup", "-Wl,--wrap=kt_test_teardown"]
-    k.link_objs = [absolute(p) for p in test_objs + exkit + runtime] + [guard_obj]
-    k.exkit_objs = [absolute(p) for p in exkit]
-    k.reference_bin = ref_bin
+    values = {v: make_vars(root, ex, build, san) for v, san in VARIANTS.items()}
+    plain = values["plain"]
+    cc = plain.get("CC") or "cc"
+    # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
+    cc = os.path.realpath(shutil.which(cc) or cc)
+    runners = build_harness(build, cc, {v: shlex.split(values[v]["KIT_CFLAGS"]) for v in VARIANTS})
+    k = KitExercise(name=ex, decl=decl, cc=cc)
+    for variant, san in VARIANTS.items():
+        v = values[variant]
+        tests = v["TEST_OBJS"].split()
+        kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
+        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt
+        _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
+              f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *objs],
+             f"the kit's build of {ex} ({variant})", cwd=root)
+        hidden = [absolute(p) for p in tests if p.startswith(os.path.join(build, "grader"))
+                  or "/grader/hidden/" in p]
+        visible = [absolute(p) for p in tests if absolute(p) not in hidden]
+        common = [absolute(p) for p in v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt]
+        k.variants[variant] = Variant(
+            name=variant, cflags=[f for f in shlex.split(v["CFLAGS"]) if not f.startswith("-I")],
+            ldflags=shlex.split(v["LDFLAGS"]) + ["-Wl,--wrap=pthread_create"],
+            common_objs=common + [runners[variant]], visible_objs=visible, hidden_objs=hidden)
+        if variant == "plain":
+            k.exkit_objs = [absolute(p) for p in v["EXKIT_OBJS"].split()]
+            k.link_objs = visible + hidden + common
+            for src in v["TEST_SRCS"].split():
+                with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
+                    for t in testlist.parse_declarations(f.read(), src.startswith("grader/")):
+                        k.infos[t.id] = t
     k.include_dir = _stage_headers(root, decl, include_dir)
-    k.tests = _tests(root, v["TEST_SRCS"].split(), ref_bin)
+    # What the kit's objects define is not the student's to define (the queue, the future).
+    defined = set()
+    for obj in k.link_objs:
+        defined |= _defined_globals(obj)
+    k.api = declared_functions(cc, root, decl, k.include_dir) - defined
     return k
+
+
+def _defined_globals(obj: str) -> Set[str]:
+    out = subprocess.run(["nm", "-P", "--defined-only", obj], capture_output=True, text=True, check=False)
+    return {parts[0] for parts in (line.split() for line in out.stdout.splitlines())
+            if len(parts) >= 2 and parts[1].isupper()}
+
+
+def declared_functions(cc: str, root: str, decl: Exercise, include_dir: str) -> Set[str]:
+    """The functions the exercise's public headers (exercises/<ex>/*.h) declare, by the compiler.
+
+    GCC's -aux-info lists every function a translation unit declares with the
+    file that declares it: no parsing of C by hand.
+    """
+    folder = os.path.join(root, "exercises", decl.name)
+    headers = sorted(os.path.basename(h) for h in glob.glob(os.path.join(folder, "*.h")))
+    probe_dir = os.path.join(os.path.dirname(include_dir), f".probe-{decl.name}")
+    os.makedirs(probe_dir, exist_ok=True)
+    probe = os.path.join(probe_dir, "probe.c")
+    aux = os.path.join(probe_dir, "aux.txt")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write("".join(f'#include "{h}"\n' for h in headers))
+    _run([cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", f"-I{folder}", f"-I{os.path.join(root, 'runtime')}",
+          *[f"-I{os.path.join(root, 'exercises', d)}" for d in decl.depends],
+          "-fsyntax-only", f"-aux-info={aux}", probe], f"listing what {decl.name}'s headers declare")
+    names = set()
+    where = re.compile(r"^/\* (\S+):\d+:\w+ \*/ (.*)$")
+    with open(aux, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = where.match(line)
+            if not m or os.path.dirname(os.path.abspath(os.path.join(root, m.group(1)))) != folder:
+                continue
+            name = re.search(r"(\w+)\s*\((?!\*)", m.group(2))
+            if name:
+                names.add(name.group(1))
+    shutil.rmtree(probe_dir, ignore_errors=True)
+    return names
 
 
 def _stage_headers(root: str, decl: Exercise, dest: str) -> str:
@@ -116,19 +244,3 @@ def _stage_headers(root: str, decl: Exercise, dest: str) -> str:
             shutil.copy(h, dest)
     os.chmod(dest, 0o755)
     return dest
-
-
-def _tests(root: str, sources: List[str], ref_bin: str) -> List[testlist.TestInfo]:
-    infos = {}
-    for src in sources:
-        hidden = src.startswith("grader/")
-        with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
-            for t in testlist.parse_declarations(f.read(), hidden):
-                infos[t.id] = t
-    listed = subprocess.run([ref_bin, "--list"], capture_output=True, text=True, timeout=60)
-    ids = testlist.parse_list(listed.stdout + listed.stderr)
-    tests = []
-    for test_id in ids:
-        suite, name = test_id.split("/", 1)
-        tests.append(infos.get(test_id) or testlist.TestInfo(suite, name, "", 0.0, suite.endswith("_hidden")))
-    return tests

@@ -7,17 +7,23 @@ the object is read with binutils before it is linked into a test binary:
   the functions a channel needs; exit, fork, exec, open, sockets, raw
   system calls, signals, setjmp/longjmp and the like are refused, each with
   the reason;
-* global symbols it defines must not take a name the kit, Criterion or the
-  C library already uses (that would replace their code);
-* only ordinary sections: no constructors or destructors (.init_array,
-  .ctors, .fini_array...), no Criterion test or hook sections, no ifuncs;
-* no system-call instructions in its machine code.
+* the global symbols it defines are exactly what the exercise's public
+  header declares: a helper of its own must be `static`, because any other
+  global name could replace a function something else calls (a library's,
+  the runtime's, the test runner's), whatever library that is;
+* only ordinary sections, checked by name and by type and flags (a
+  data-named section of type INIT_ARRAY is still a constructor): no
+  constructors or destructors, no test-framework sections, no executable
+  code outside .text, no ifuncs;
+* no system-call instructions in its machine code (inline assembly is
+  refused in the source already: build.py).
 """
 
 import fnmatch
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from typing import Iterable, List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,8 +72,9 @@ ALLOWED_SECTIONS = [
     ".rela.debug_*", ".rela.tdata*", ".rela.gcc_except_table*", ".llvm_addrsig", ".note.gnu.build-id",
     ".symtab_shndx", ".data.rel.ro*", ".rela.data.rel.ro*",
 ]
-RESERVED_DEFINED = ["main", "_start", "_init", "_fini", "__*", "cr_*", "criterion_*", "kt_*", "rt_*",
-                    "_IO_*", "std*"]
+# Section types an object of plain C has (readelf's names); anything else is refused.
+ALLOWED_TYPES = {"NULL", "PROGBITS", "NOBITS", "NOTE", "RELA", "REL", "SYMTAB", "STRTAB", "GROUP",
+                 "X86_64_UNWIND", "LLVM_ADDRSIG", "SYMTAB SECTION INDICIES", "SYMTAB_SHNDX"}
 SYSCALL_INSN = re.compile(r"\t(syscall|sysenter|int\s+\$0x80)\b")
 
 
@@ -115,21 +122,53 @@ def symbols(obj: str) -> Tuple[Set[str], Set[str], Set[str]]:
     return undefined, defined, ifuncs
 
 
-def sections(obj: str) -> List[str]:
+@dataclass
+class Section:
+    name: str
+    type: str
+    flags: str  # readelf's letters: W write, A alloc, X execute, ...
+
+
+SECTION_ROW = re.compile(r"^\s*\[\s*\d+\]\s+(\S*)\s+(\S+(?: SECTION INDICIES)?)\s+[0-9a-f]+\s+[0-9a-f]+"
+                         r"\s+[0-9a-f]+\s+[0-9a-f]+\s+(\S*)")
+
+
+def sections(obj: str) -> List[Section]:
+    """Every section of an object with its type and flags (readelf -S -W)."""
     out = _run(["readelf", "-S", "-W", obj])
-    names = []
+    found = []
     for line in out.stdout.splitlines():
-        m = re.match(r"\s*\[\s*\d+\]\s+(\S*)", line)
+        m = SECTION_ROW.match(line)
         if m:
-            names.append(m.group(1) if not m.group(1).startswith("NULL") else "")
-    return names
+            name, kind, flags = m.group(1), m.group(2), m.group(3)
+            if name == "NULL":  # the null section has no name: readelf shows its type there
+                name, kind, flags = "", "NULL", ""
+            found.append(Section(name, kind, flags if re.fullmatch(r"[A-Za-z]*", flags) else ""))
+    return found
 
 
-def check_object(obj: str, exercise: str, taken_names: Set[str],
+def section_problems(s: Section) -> List[str]:
+    """Why one section is refused (empty: it is an ordinary section of plain C)."""
+    problems = []
+    if s.type not in ALLOWED_TYPES:
+        problems.append(f"has a section `{s.name}` of type {s.type}: constructors, destructors and "
+                        "test-framework hooks run outside the tests and are not allowed")
+    elif not any(fnmatch.fnmatchcase(s.name, p) for p in ALLOWED_SECTIONS):
+        problems.append(f"has a section `{s.name}`: constructors, destructors and test-framework "
+                        "hooks run outside the tests and are not allowed")
+    elif "X" in s.flags and not fnmatch.fnmatchcase(s.name, ".text*"):
+        problems.append(f"has executable code in section `{s.name}`: only .text may hold code")
+    elif "X" in s.flags and "W" in s.flags:
+        problems.append(f"has a section `{s.name}` that is both writable and executable")
+    return problems
+
+
+def check_object(obj: str, exercise: str, api: Set[str],
                  allowlist: Optional[List[str]] = None) -> List[str]:
     """Problems found in one student object, as sentences for the student (empty: ok).
 
-    taken_names: global names the kit's objects and the linked libraries define.
+    api: the names the exercise's public header declares, the only global
+    names the object may define.
     """
     allowlist = allowlist if allowlist is not None else load_allowlist(exercise)
     problems = []
@@ -137,16 +176,14 @@ def check_object(obj: str, exercise: str, taken_names: Set[str],
     for sym in sorted(undefined):
         if not any(fnmatch.fnmatchcase(sym, p) for p in allowlist) or _explicitly_refused(sym):
             problems.append(f"uses `{sym}`, which {reason_for(sym)}")
-    for sym in sorted(defined):
-        if sym in taken_names or any(fnmatch.fnmatchcase(sym, p) for p in RESERVED_DEFINED):
-            problems.append(f"defines `{sym}`, a name the kit, Criterion or the C library already "
-                            "uses: rename it or make it `static`")
+    for sym in sorted(defined - api):
+        problems.append(f"defines `{sym}`, which {exercise}'s header does not declare: make it "
+                        "`static` (a submission may define only the header's functions; any other "
+                        "global name could replace code the tests rely on)")
     for sym in sorted(ifuncs):
         problems.append(f"defines `{sym}` as an ifunc, whose resolver would run before any test")
-    for name in sections(obj):
-        if not any(fnmatch.fnmatchcase(name, p) for p in ALLOWED_SECTIONS):
-            problems.append(f"has a section `{name}`: constructors, destructors and test-framework "
-                            "hooks run outside the tests and are not allowed")
+    for section in sections(obj):
+        problems += section_problems(section)
     dis = _run(["objdump", "-d", "--no-show-raw-insn", obj])
     for line in dis.stdout.splitlines():
         if SYSCALL_INSN.search(line):

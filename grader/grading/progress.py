@@ -5,6 +5,8 @@ import threading
 import time
 from typing import TextIO
 
+from .text import display
+
 
 def clock(seconds: float) -> str:
     whole = int(seconds)
@@ -26,7 +28,7 @@ class Progress:
             elapsed = time.monotonic() - self.start
             eta = elapsed / self.done * (self.total - self.done)
             line = (f"[grade] {self.done}/{self.total} students, {clock(elapsed)} elapsed, "
-                    f"ETA {clock(eta)}  ({name})")
+                    f"ETA {clock(eta)}  ({display(name)})")
             if self.tty:
                 self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
             else:

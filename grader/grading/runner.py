@@ -1,21 +1,40 @@
-"""runner.py - run each test alone, in a fresh sandboxed process, and again if it fails.
+"""runner.py - run each test in a process of its own, in the sandbox, and judge it.
 
-One process per test means a crash, a hang or an exit() costs that test
-only. A test that fails is run again (`reruns` times): if a rerun passes,
-the test is flaky, which is graded as failed unless the instructor said
-otherwise, and the feedback says so either way.
+One process per test (the grader's runner, harness/runner.c, runs exactly
+the test it is told to): a crash, a hang or an exit() costs that test only,
+and no process running a student's code holds a channel to anything that
+decides verdicts. The verdict comes from the exit status the kernel reports
+and, for a pass, from the record the runner wrote through the result
+descriptor (which the test's own code cannot write: see runner.c), checked
+against the reference solution's run of the same test.
+
+Timeouts are fitted to the reference: its measured time per test with a
+wide margin and a floor, never more than the test's declared timeout. A
+test that failed is run again only with --reruns (a test that passes on a
+rerun is flaky); tests of one student run in parallel.
 """
 
 import os
-import shutil
+import re
+import signal
+import tempfile
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 
-from . import verdict as V
-from .sandbox import Limits, Sandbox
+from . import status as ST
+from .build import GraderError
+from .kitbuild import ReferenceRun
+from .sandbox import Limits, Result, Sandbox
 from .testlist import TestInfo
 
-REPORT = "criterion-report.json"
+# Fitted timeouts: the reference's time times MARGIN, at least FLOOR seconds.
+MARGIN = 10.0
+FLOOR = 2.0
+TSAN_FLOOR = 6.0
+EXIT_FAILED, EXIT_SKIPPED, EXIT_UNFINISHED, EXIT_UNUSABLE = 1, 77, 86, 87
+TSAN_EXIT = 66
+TSAN_OPTIONS = f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:external_symbolizer_path="
+RECORD = re.compile(r"^pass (\S+) (\d+) (\d+)\n$")
 
 
 @dataclass
@@ -26,116 +45,186 @@ class TestRun:
     diagnosis: str = ""  # the runtime's lost-waker/watchdog report and any output, trimmed
     seconds: float = 0.0
     attempts: int = 1
+    assertions: Optional[int] = None  # of a pass: how many the test evaluated
+    threads: int = 0  # of a pass: threads the test started
+    flagged: str = ""  # for the instructor: why this result looks forged
 
 
-def limits_for(test: TestInfo, base: Limits) -> Limits:
-    timeout = test.timeout or 5.0
+def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float, floor: float = FLOOR) -> float:
+    """The time one test may take: the reference's with a wide margin, within the declared timeout."""
+    declared = test.timeout or 5.0
+    if ref is None:
+        return min(declared, cap)
+    return min(declared, cap, max(floor, ref.seconds * MARGIN))
+
+
+def limits_for(timeout: float, base: Limits, tsan: bool = False) -> Limits:
     return Limits(cpu_seconds=int(max(base.cpu_seconds, timeout * 4 + 2)),
-                  wall_seconds=min(base.wall_seconds, timeout + 3.0) if base.wall_seconds else timeout + 3.0,
-                  memory_bytes=base.memory_bytes, processes=base.processes, file_bytes=base.file_bytes,
-                  open_files=base.open_files, output_bytes=base.output_bytes)
+                  wall_seconds=timeout + 2.0,
+                  # ThreadSanitizer reserves terabytes of shadow address space: no RLIMIT_AS there.
+                  memory_bytes=resource_infinity() if tsan else base.memory_bytes,
+                  processes=base.processes, file_bytes=base.file_bytes,
+                  open_files=base.open_files, output_bytes=base.output_bytes, tmp_bytes=1 << 20)
 
 
-def run_once(binary: str, test: TestInfo, scratch: str, sandbox: Sandbox, limits: Limits, slot: int,
-             seed: Optional[int]) -> Tuple[V.Verdict, str, float]:
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    os.chmod(scratch, 0o700)
-    report = os.path.join(scratch, REPORT)
-    argv = [binary, f"--filter={test.id}", "-j1", f"--json={report}", "--short-filename",
-            "--color=never"]
-    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
-    r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
-                    slot=slot, env=env)
-    text = None
-    try:
-        # The runner wrote it as the sandbox's uid: read it without following links.
-        fd = os.open(report, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as f:
-            text = f.read(4 << 20).decode("utf-8", errors="replace")
-    except OSError:
-        pass
-    v = V.from_report(text, test.id, r.returncode, r.timed_out)
-    if v.status == V.CRASH and test.timeout and r.seconds >= test.timeout * 0.95:
-        # Criterion reports a test it killed at its .timeout as crashed; the clock says why.
-        v = V.Verdict(V.TIMEOUT, f"the test did not finish within its {test.timeout:g} s timeout")
-    return v, _diagnosis(r.stdout, r.stderr), r.seconds
+def resource_infinity() -> int:
+    import resource
+    return resource.RLIM_INFINITY
 
 
 def _diagnosis(stdout: str, stderr: str) -> str:
-    """What the run printed, minus Criterion's own banner lines, trimmed."""
+    """What the run printed, minus the runner's assertion lines (they are the message), trimmed."""
     keep = []
     for line in (stderr + "\n" + stdout).splitlines():
-        if line.startswith(("[====]", "[----]", "[FAIL]", "[PASS]", "[ERR ]", "[SKIP]", "[WARN]",
-                            "Criterion v", "[RUN ]")) or not line.strip():
+        if line.startswith("[----]") or not line.strip():
             continue
         keep.append(line)
     if len(keep) > 30:
         keep = keep[:30] + [f"[... {len(keep) - 30} more lines ...]"]
-    text = "\n".join(keep)
-    return text[:4000]
+    return "\n".join(keep)[:4000]
 
 
-def run_batch(binary: str, tests: List[TestInfo], scratch: str, sandbox: Sandbox, base_limits: Limits,
-              slot: int, seed: Optional[int] = None) -> Tuple[Dict[str, V.Verdict], V.Ran]:
-    """Runs the whole suite in one sandboxed Criterion run.
+def _failure_message(stderr: str) -> str:
+    lines = [line[len("[----]"):].strip() for line in stderr.splitlines() if line.startswith("[----]")]
+    return "\n".join(lines[:12])
 
-    Returns ({test id: Verdict} of the passes, {test id: (status, message)} of the failures).
 
-    Criterion already gives every test a process of its own; running them in
-    one invocation saves its start-up cost (about 0.3 s) per test. Tests that
-    do not pass here are run again alone (run_test), which decides them.
-    """
-    # Criterion stops each test at its own .timeout; the wall clock here is the
-    # backstop for the runner itself, so it allows every test its full time.
-    total = sum(min(t.timeout or 5.0, base_limits.wall_seconds) + 1.0 for t in tests) + 5.0
-    limits = limits_for(tests[0], base_limits)
-    limits.wall_seconds = total
-    limits.cpu_seconds = int(max(limits.cpu_seconds, total * 4))
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
-    os.chmod(scratch, 0o700)
-    report = os.path.join(scratch, REPORT)
-    argv = [binary, "-j1", f"--json={report}", "--short-filename", "--color=never"]
-    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
-    r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
-                    slot=slot, env=env)
-    passes: Dict[str, V.Verdict] = {}
-    failed: V.Ran = {}
+def _signal_name(number: int) -> str:
     try:
-        fd = os.open(report, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as f:
-            ran = V.parse_report(f.read(8 << 20).decode("utf-8", errors="replace"))
-    except (OSError, ValueError, KeyError, TypeError):
-        ran = {}
-    if not r.timed_out:
-        for t in tests:
-            v = V.from_batch(ran, t.id)
-            if v is not None:
-                passes[t.id] = v
-            elif t.id in ran:
-                failed[t.id] = ran[t.id]
-    shutil.rmtree(scratch, ignore_errors=True)
-    return passes, failed
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
-def run_test(binary: str, test: TestInfo, scratch: str, sandbox: Sandbox, base_limits: Limits, slot: int,
-             reruns: int, seed: Optional[int] = None, failed_before: bool = False) -> TestRun:
-    """The verdict of one test run alone; failed_before: it already failed in the batch run."""
-    limits = limits_for(test, base_limits)
-    v, diag, secs = run_once(binary, test, scratch, sandbox, limits, slot, seed)
-    attempts = 1
-    if failed_before and v.status == V.PASS:
-        return TestRun(test.id, V.FLAKY, "failed in the full run, passed when run again alone",
-                       diag, secs, 2)
-    if v.status != V.PASS:
-        # A failure in the batch run was the first attempt already.
-        for _ in range(reruns - (1 if failed_before else 0)):
-            attempts += 1
-            again, _, more = run_once(binary, test, scratch, sandbox, limits, slot, seed)
-            secs += more
-            if again.status == V.PASS:
-                return TestRun(test.id, V.FLAKY, v.message or "failed once, passed when run again",
-                               diag, secs, attempts)
-    shutil.rmtree(scratch, ignore_errors=True)
-    return TestRun(test.id, v.status, v.message, diag, secs, attempts)
+def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float) -> TestRun:
+    """A test's verdict from its exit status and its record (never from what it printed)."""
+    diag = _diagnosis(r.stdout, r.stderr)
+    run = TestRun(test.id, ST.CRASH, "", diag, r.seconds)
+    sig, code = r.signal, r.exit_code
+    if r.timed_out or sig == signal.SIGALRM:
+        run.status = ST.TIMEOUT
+        run.message = f"the test did not finish within {timeout:g} s"
+        if ref is not None:
+            run.message += f" (the reference solution needs {ref.seconds:.2f} s)"
+        return run
+    if sig == signal.SIGKILL:
+        # Not the wall clock (that is timed_out): the machine's out-of-memory killer.
+        raise GraderError(f"{test.id}: killed by SIGKILL outside the grader's limits (out of memory?)")
+    if sig == signal.SIGSYS:
+        run.message = ("the test made a system call that channel code never needs, and the sandbox "
+                       "stopped it (SIGSYS): processes, files, sockets, ptrace and the like are not "
+                       "available to a submission")
+        return run
+    if sig == signal.SIGABRT and r.seconds >= timeout * 0.8:
+        # The runtime's watchdog: it reports the stuck tasks just before the timeout, then aborts.
+        run.status = ST.TIMEOUT
+        run.message = f"the test did not finish within {timeout:g} s (the runtime's diagnosis below)"
+        return run
+    if sig:
+        run.message = _failure_message(r.stderr) or f"the test crashed ({_signal_name(sig)})"
+        if "not implemented" in r.stderr:
+            lines = [ln.strip() for ln in r.stderr.splitlines() if "not implemented" in ln]
+            run.message = lines[0]
+        return run
+    if code == EXIT_UNUSABLE:
+        raise GraderError(f"{test.id}: the grader's runner could not start the test: {r.stderr.strip()[:300]}")
+    if code == EXIT_FAILED:
+        run.status = ST.FAIL
+        run.message = _failure_message(r.stderr) or "an assertion failed"
+        return run
+    if code == EXIT_UNFINISHED:
+        run.message = "the process ended in the middle of the test (exit() called?)"
+        return run
+    if code == EXIT_SKIPPED:
+        run.status = ST.FAIL
+        run.message = "the test was skipped"
+        return run
+    if code != 0:
+        run.message = f"the test process exited with status {code}"
+        return run
+    m = RECORD.match(record)
+    if m is None or m.group(1) != test.id:
+        run.message = ("the test process ended with status 0 but without the runner's record of a "
+                       "finished test: it did not end the way a test ends")
+        return run
+    assertions, threads = int(m.group(2)), int(m.group(3))
+    run.assertions, run.threads = assertions, threads
+    if ref is not None and ref.assertions is not None and assertions != ref.assertions:
+        run.status = ST.FAIL
+        run.message = (f"the test ended as if it had passed, but it evaluated {assertions} assertions "
+                       f"where the reference solution's run evaluates {ref.assertions}: it did not run "
+                       "the way the test is written, so it is not a pass")
+        run.flagged = (f"fingerprint mismatch: {assertions} assertions evaluated, the reference "
+                       f"evaluates {ref.assertions}")
+        return run
+    run.status = ST.PASS
+    return run
+
+
+def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
+             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False) -> TestRun:
+    """Runs one test once in a fresh sandboxed process and judges it."""
+    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
+    if tsan:
+        env["TSAN_OPTIONS"] = TSAN_OPTIONS
+    with tempfile.TemporaryFile() as result:
+        fd = result.fileno()
+        argv = [binary, "--run", test.id, "--timeout", f"{timeout:g}", "--result-fd", str(fd)]
+        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], limits=limits_for(timeout, base, tsan),
+                        env=env, pass_fd=fd)
+        result.seek(0)
+        record = result.read(1024).decode("utf-8", errors="replace")
+    if tsan:
+        return judge_tsan(r, record, test)
+    return judge(r, record, test, ref, timeout)
+
+
+def judge_tsan(r: Result, record: str, test: TestInfo) -> TestRun:
+    """Under ThreadSanitizer a race report fails the test; a clean, finished run passes.
+
+    Anything else (a crash, a timeout: the sanitizer slows threads down a lot)
+    comes back as CRASH, which a student's grading ignores (the plain run
+    decided) and the canary does not accept (the sanitizer must work here).
+    """
+    text = r.stderr
+    if "WARNING: ThreadSanitizer:" in text or r.exit_code == TSAN_EXIT:
+        start = text.find("WARNING: ThreadSanitizer:")
+        report = text[start if start >= 0 else 0:]
+        rows = [ln for ln in report.splitlines() if ln.strip() and not ln.startswith("==")][:40]
+        return TestRun(test.id, ST.FAIL, "ThreadSanitizer found a data race: two threads touch the "
+                       "same memory without a lock or atomic between them (the report below says "
+                       "where)", "\n".join(rows)[:4000], r.seconds)
+    m = RECORD.match(record)
+    if r.exit_code == 0 and m is not None and m.group(1) == test.id:
+        return TestRun(test.id, ST.PASS, "", "", r.seconds)
+    return TestRun(test.id, ST.CRASH, "the run under ThreadSanitizer did not finish: "
+                   f"status {r.returncode}{', timed out' if r.timed_out else ''}",
+                   _diagnosis(r.stdout, r.stderr), r.seconds)
+
+
+def run_test(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
+             ref: Optional[ReferenceRun], reruns: int, seed: Optional[int] = None) -> TestRun:
+    """The verdict of one test; a failure is run again `reruns` times (then flaky if it passes)."""
+    first = run_once(binary, test, sandbox, base, timeout, ref, seed)
+    if first.status == ST.PASS or first.flagged:
+        return first
+    secs = first.seconds
+    for attempt in range(2, reruns + 2):
+        again = run_once(binary, test, sandbox, base, timeout, ref, seed)
+        secs += again.seconds
+        if again.status == ST.PASS:
+            return TestRun(test.id, ST.FLAKY, first.message or "failed once, passed when run again",
+                           first.diagnosis, secs, attempt, again.assertions, again.threads)
+    first.seconds, first.attempts = secs, reruns + 1
+    return first
+
+
+def reference_runs(runs: Dict[str, list]) -> Dict[str, ReferenceRun]:
+    """ReferenceRun per test from several canary runs: the slowest time, a count seen every time."""
+    out = {}
+    for test_id, seen in runs.items():
+        counts = {r.assertions for r in seen}
+        out[test_id] = ReferenceRun(seconds=max(r.seconds for r in seen),
+                                    assertions=counts.pop() if len(counts) == 1 else None,
+                                    threads=max(r.threads for r in seen))
+    return out

@@ -3,18 +3,23 @@
 Two layers, because either alone can be missing or defeated:
 
 * bubblewrap (bwrap): new namespaces for everything (network is loopback
-  only), read-only binds of the system folders the test binary needs, the
-  program's own folder read-only, a tmpfs as the only writable place, and
-  no view of grader/, solutions/ or other students.
+  only, no further user namespaces), read-only binds of the system folders
+  the program needs and of the folders the caller names, a size-limited
+  tmpfs `/tmp`, `/` and `/dev` read-only, and no view of grader/,
+  solutions/ or other students. The only writable host folder is the one
+  the caller names (the compiler's output), and a test run has none.
 * rlimits set in the child before exec: CPU seconds, address space,
   processes, file size and open files. When the grader runs as root the
-  child also drops to an unprivileged uid of its own (one per worker slot),
-  because the kernel never applies RLIMIT_NPROC to root, and a fork bomb
-  must not starve the other students' tests.
+  child also drops to an unprivileged uid leased for this run alone,
+  because the kernel never applies RLIMIT_NPROC to root: a fork bomb must
+  not starve anyone else's tests, and a run killed by its uid must not
+  take a neighbour's run with it.
 
-A wall-clock limit kills the whole process group. Output goes to files the
-grader opened (the program only inherits the descriptors), capped by
-RLIMIT_FSIZE and trimmed when read back.
+A wall-clock limit kills the whole process group (and, with bubblewrap,
+the pid namespace). Output goes to files the grader opened (the program
+only inherits the descriptors), capped by RLIMIT_FSIZE and trimmed when
+read back. Test processes also confine themselves (the system-call filter
+of harness/seccomp_gen.c), in every sandbox.
 
 When bwrap is missing or cannot start, the fallback is rlimits, a private
 scratch folder and `unshare -n` (no network) when that works; `describe()`
@@ -27,18 +32,20 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import typing
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-# System folders a dynamically linked test binary (libcriterion, libc) needs.
+# System folders a dynamically linked program (libc, the compiler) needs.
 SYSTEM_DIRS = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
 SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime"]
-# Unprivileged uids for the worker slots when running as root: a range of its
-# own per grader process, so that two graders running at once never share a
-# process budget, nor kill each other's processes.
+# Unprivileged uids leased to runs when the grader runs as root: a range of
+# its own per grader process, so that two graders running at once never
+# share a process budget, nor kill each other's processes.
 UID_BASE = 200000 + (os.getpid() % 5000) * 100
+UID_COUNT = 100
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Limits:
     file_bytes: int = 8 << 20
     open_files: int = 256
     output_bytes: int = 64 << 10  # what is kept of stdout/stderr
+    tmp_bytes: int = 64 << 20  # the sandbox's /tmp (bubblewrap): tmpfs pages escape RLIMIT_AS
 
 
 @dataclass
@@ -60,6 +68,45 @@ class Result:
     stderr: str
     seconds: float
     sandbox: str
+
+    @property
+    def signal(self) -> int:
+        """The signal that ended the program (0: it exited), whatever the sandbox.
+
+        bubblewrap reports a child killed by signal N as exit status 128 + N.
+        """
+        if self.returncode < 0:
+            return -self.returncode
+        if self.sandbox == "bwrap" and 128 < self.returncode < 128 + 65:
+            return self.returncode - 128
+        return 0
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        """The exit status, or None when a signal ended the program."""
+        return None if self.signal else self.returncode
+
+
+class _UidPool:
+    """Unprivileged uids, one per running sandbox (released once nothing of it is left)."""
+
+    def __init__(self) -> None:
+        self.free = list(range(UID_BASE + UID_COUNT - 1, UID_BASE - 1, -1))
+        self.cond = threading.Condition()
+
+    def take(self) -> int:
+        with self.cond:
+            while not self.free:
+                self.cond.wait()
+            return self.free.pop()
+
+    def give(self, uid: int) -> None:
+        with self.cond:
+            self.free.append(uid)
+            self.cond.notify()
+
+
+_UIDS = _UidPool()
 
 
 @dataclass
@@ -75,42 +122,56 @@ class Sandbox:
 
     def describe(self) -> str:
         names = {
-            "bwrap": "bubblewrap (namespaces, loopback-only network, read-only binds, tmpfs scratch)",
+            "bwrap": "bubblewrap (namespaces, loopback-only network, read-only binds, size-limited tmpfs)",
             "unshare": "fallback: rlimits, private scratch folder, no network (unshare -n)",
             "rlimits": "fallback: rlimits and a private scratch folder only (no namespaces available)",
         }
-        text = names[self.kind] + " + rlimits"
+        text = names[self.kind] + " + rlimits + system-call filter"
         if self.drop_uid:
             text += " + unprivileged uid"
         return text
 
     def run(self, argv: Sequence[str], *, ro_dirs: Sequence[str] = (), rw_dir: Optional[str] = None,
             cwd: Optional[str] = None, limits: Optional[Limits] = None, slot: int = 0,
-            env: Optional[Dict[str, str]] = None) -> Result:
-        """Runs argv confined; ro_dirs are visible read-only, rw_dir is the scratch.
+            env: Optional[Dict[str, str]] = None, pass_fd: Optional[int] = None) -> Result:
+        """Runs argv confined; ro_dirs are visible read-only, rw_dir (if any) is writable.
 
-        Paths in argv must be inside ro_dirs (or system folders). Returns a Result.
+        Paths in argv must be inside ro_dirs (or system folders). pass_fd is a
+        descriptor the program inherits (the test's result file). `slot` is
+        accepted for callers that still name one; uids are leased per run.
+        Returns a Result.
         """
         lim = limits or Limits()
-        own_scratch = rw_dir is None
-        scratch = tempfile.mkdtemp(prefix="grade-scratch-") if rw_dir is None else rw_dir
-        uid = UID_BASE + slot % 100 if self.drop_uid else None
-        if uid is not None:
+        uid = _UIDS.take() if self.drop_uid else None
+        try:
+            return self._run(argv, ro_dirs, rw_dir, cwd, lim, uid, env, pass_fd)
+        finally:
+            if uid is not None:
+                _UIDS.give(uid)
+
+    def _run(self, argv: Sequence[str], ro_dirs: Sequence[str], rw_dir: Optional[str], cwd: Optional[str],
+             lim: Limits, uid: Optional[int], env: Optional[Dict[str, str]], pass_fd: Optional[int]) -> Result:
+        own_scratch = rw_dir is None and self.kind != "bwrap"
+        scratch = tempfile.mkdtemp(prefix="grade-scratch-") if own_scratch else rw_dir
+        if uid is not None and scratch is not None:
             os.chown(scratch, uid, uid)
-        env = dict(env or {})
-        env.setdefault("PATH", "/usr/bin:/bin")
-        env.setdefault("LANG", "C.UTF-8")
+        run_env = dict(env or {})
+        run_env.setdefault("PATH", "/usr/bin:/bin")
+        run_env.setdefault("LANG", "C.UTF-8")
+        where = cwd or scratch or (ro_dirs[0] if ro_dirs else "/")
         if self.kind == "bwrap":
-            cmd = bwrap_argv(ro_dirs, scratch, cwd or scratch) + ["--"] + list(argv)
-            env["TMPDIR"] = "/tmp"
+            cmd = bwrap_argv(ro_dirs, scratch, where, lim.tmp_bytes) + ["--"] + list(argv)
+            run_env["TMPDIR"] = "/tmp"
         else:
-            env["TMPDIR"] = scratch
+            run_env["TMPDIR"] = scratch or "/nonexistent"
             cmd = (["unshare", "-n"] if self.kind == "unshare" else []) + list(argv)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.monotonic()
             proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd or scratch,
-                env=env, start_new_session=True, close_fds=True,
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                cwd=where if self.kind != "bwrap" else None,
+                env=run_env, start_new_session=True, close_fds=True,
+                pass_fds=(pass_fd,) if pass_fd is not None else (),
                 preexec_fn=lambda: _confine(lim, uid),
             )
             timed_out = False
@@ -121,19 +182,22 @@ class Sandbox:
             # Whatever happened, nothing of this run may outlive it.
             _kill_group(proc.pid)
             proc.wait()
-            if uid is not None and timed_out:
-                # A killed pid namespace dies asynchronously; the slot's next run
-                # must not find its process budget taken by the remains of this one.
-                _wait_uid_gone(uid, kill=self.kind != "bwrap")
+            if uid is not None:
+                # A killed pid namespace dies asynchronously, and without one a
+                # process may have left the group: the uid goes back to the pool
+                # only once nothing of this run is left.
+                _wait_uid_gone(uid, kill=True)
             seconds = time.monotonic() - start
             stdout, stderr = _read_capped(out, lim.output_bytes), _read_capped(err, lim.output_bytes)
-        if own_scratch:
+        if own_scratch and scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         return Result(proc.returncode, timed_out, stdout, stderr, seconds, self.kind)
 
 
-def bwrap_argv(ro_dirs: Sequence[str], rw_dir: str, cwd: str) -> List[str]:
-    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1"]
+def bwrap_argv(ro_dirs: Sequence[str], rw_dir: Optional[str], cwd: str,
+               tmp_bytes: int = 64 << 20) -> List[str]:
+    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session"]
     for d in SYSTEM_DIRS:
         if os.path.islink(d):
             argv += ["--symlink", os.readlink(d), d]
@@ -142,10 +206,13 @@ def bwrap_argv(ro_dirs: Sequence[str], rw_dir: str, cwd: str) -> List[str]:
     for f in SYSTEM_FILES:
         if os.path.exists(f):
             argv += ["--ro-bind", f, f]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for d in ro_dirs:
         argv += ["--ro-bind", d, d]
-    argv += ["--bind", rw_dir, rw_dir, "--chdir", cwd]
+    if rw_dir is not None:
+        argv += ["--bind", rw_dir, rw_dir]
+    # Nothing else writable: tmpfs pages of / or /dev would escape every limit.
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", cwd]
     return argv
 
 
@@ -173,22 +240,44 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _uid_alive(uid: int) -> bool:
+    """Whether any process runs as uid (read from /proc: no process started per check).
+
+    Zombies do not count: they run nothing, and their parent (not ours) reaps them.
+    """
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            if state not in (b"Z", b"X"):
+                return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
 def _kill_uid(uid: int) -> None:
     """Without a pid namespace, a process that left the group is found by its uid."""
-    subprocess.run(["pkill", "-KILL", "-U", str(uid)], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
 
 
 def _wait_uid_gone(uid: int, kill: bool, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while _uid_alive(uid) and time.monotonic() < deadline:
         if kill:
             _kill_uid(uid)
-        alive = subprocess.run(["pgrep", "-U", str(uid)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=False).returncode == 0
-        if not alive:
-            return
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def _read_capped(f: "typing.IO[bytes]", cap: int) -> str:

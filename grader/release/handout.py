@@ -19,33 +19,25 @@ import gzip
 import io
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 from typing import List, Tuple
 
 from grader.kit import ROOT
+from runtime.tools import kit_info
 
 NAME = "async-channels-handout"
 INCLUDE = ("runtime/", "exercises/", "Makefile", ".clang-format", ".gitignore")
 # The lecture goes in built, as slides/index.html and slides/slides.pdf:
 # students need none of its tool chain.
 DECK = ("index.html", "slides.pdf")
-EXCLUDE = ("runtime/tests/",)  # the runtime's own tests are the kit's, not the student's
+EXCLUDE = ("runtime/__init__.py", "runtime/tools/__init__.py")  # the kit's Python packages
 FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION")
 
 
 def tracked_files() -> List[str]:
-    """The kit's files: those git tracks, or every file on disk outside a checkout."""
-    try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-        return sorted(p for p in out.decode().split("\0") if p)
-    except (OSError, subprocess.CalledProcessError):
-        found = []
-        for dirpath, dirnames, filenames in os.walk(ROOT):
-            dirnames[:] = [d for d in dirnames if d not in (".git", "build", "dist")]
-            found += [os.path.relpath(os.path.join(dirpath, f), ROOT) for f in filenames]
-        return sorted(found)
+    """The kit's files: those git tracks in a checkout, else every file on disk but build outputs."""
+    return kit_info.kit_files(ROOT)
 
 
 def select(paths: List[str]) -> List[str]:

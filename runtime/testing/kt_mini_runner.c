@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kt_explore.h"
+
 #define SKIPPED_EXIT 77
 
 const struct criterion_test *criterion_current_test;
@@ -52,8 +54,10 @@ void kt_mini_fail(const char *file, int line, int fatal, const char *expr, const
         va_end(args);
     }
     fflush(stderr);
-    if (fatal)
+    if (fatal) {
+        kt_explore_report(); /* a fatal failure ends the test here, before its .fini */
         _exit(1);
+    }
     expect_failed = 1;
 }
 

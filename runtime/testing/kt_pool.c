@@ -2,10 +2,16 @@
 #include "kt_pool.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+/* First in every message, so a pointer that is not one is seen (read as 4 bytes: a test's own
+ * stand-in message may be as small as an int). */
+#define KT_MSG_MAGIC 0x6b746d73u
+
 typedef struct kt_msg {
+    uint32_t magic;
     kt_pool *pool;
     int value;
     size_t index;
@@ -44,6 +50,7 @@ void *kt_pool_msg(kt_pool *pool, int value) {
         abort();
     }
     kt_msg *msg = &pool->slots[index];
+    msg->magic = KT_MSG_MAGIC;
     msg->pool = pool;
     msg->value = value;
     msg->index = index;
@@ -55,13 +62,28 @@ int kt_msg_value(const void *msg) {
     return ((const kt_msg *)msg)->value;
 }
 
+/* A NULL or foreign pointer given to the destructor or the clone function: say so, then stop
+ * (it would otherwise crash here with no word of why). */
+static void check_message(const void *msg, const char *who) {
+    if (msg != NULL && *(const uint32_t *)msg == KT_MSG_MAGIC)
+        return;
+    fprintf(stderr,
+            "[kit] the channel called its %s function with %s, not a message it owns: a message "
+            "it had handed out already, or a slot it had emptied\n",
+            who, msg == NULL ? "NULL" : "a pointer the test never gave it to keep");
+    fflush(stderr);
+    abort();
+}
+
 void kt_msg_free(void *msg) {
+    check_message(msg, "free");
     kt_msg *m = msg;
     atomic_fetch_add(&m->frees, 1);
     atomic_fetch_add(&m->pool->frees, 1);
 }
 
 void *kt_msg_clone(const void *msg) {
+    check_message(msg, "clone");
     const kt_msg *m = msg;
     atomic_fetch_add(&m->pool->clones, 1);
     return kt_pool_msg(m->pool, m->value);

@@ -112,3 +112,28 @@ KT_TEST(runtime_watchdog, timeout_names_a_poll_that_never_returns, .timeout = 8,
     cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
 }
+
+KT_TEST(runtime_watchdog, poll_that_never_returns_reported_early, .timeout = 8,
+        .description = "a poll that has not returned for the poll limit is reported then, long "
+                       "before the timeout") {
+    kt_latch_init(&fired);
+    rt_set_watchdog_handler(capture);
+    rt_watchdog_set_poll_limit(0.2);
+    kt_latch inside;
+    kt_latch_init(&inside);
+    spinner s = {.base = {.poll = spinner_poll, .name = "spinner"}, .inside = &inside};
+    rt_executor *ex = rt_executor_new(1);
+    rt_join_handle *handle = rt_spawn(ex, &s.base, "busy-consumer");
+    kt_latch_wait(&inside, 1);
+    rt_watchdog_arm(6, "spin_test");
+    kt_latch_wait(&fired, 1);
+    atomic_store(&s.release, true);
+    rt_watchdog_set_poll_limit(1.0);
+    cr_assert(strstr(report, "timeout: spin_test stopped early: task 'busy-consumer' has been "
+                             "inside its poll function") != NULL,
+              "%s", report);
+    cr_assert(strstr(report, "a poll must answer PENDING and store the waker instead") != NULL,
+              "%s", report);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+}

@@ -51,6 +51,12 @@ INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
+# How `make test` runs an exercise's tests (runtime/tools/run_tests.py). In the
+# student's loop (their own files, no sanitizer, visible tests only) each test
+# gets the timeout fitted to the reference (exercises/<ex>/tests/timeouts).
+STUDENT_LOOP := $(if $(SOLUTION)$(SAN)$(HIDDEN),,1)
+RUN_TESTS_FLAGS = $(if $(T),--filter '$(T)') $(if $(SUMMARY),--summary '$(SUMMARY)') \
+                  $(if $(STUDENT_LOOP),--timeouts $(EX_DIR)/tests/timeouts)
 
 # ---- compiling ----
 # One short line per file; V=1 shows the whole compiler command.
@@ -64,7 +70,15 @@ $(OBJ)/%.o: %.c $(FLAGS_MK) | check-deps
 
 ifneq ($(EXB),)
 $(EXB)/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
-	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(STUDENT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@ $(KT_RENAME)
+
+# The student's test objects get the kit's allocator and lock detours
+# (runtime/testing/kt_student.syms says which and why objcopy).
+OBJCOPY ?= objcopy
+KT_SYMS := runtime/testing/kt_student.syms
+KT_RENAME = && if command -v $(OBJCOPY) >/dev/null; then $(OBJCOPY) --redefine-syms=$(KT_SYMS) $@; \
+            else echo "  (no $(OBJCOPY): the tests cannot count your code's allocations)" >&2; fi
+$(STUDENT_OBJS): $(KT_SYMS)
 
 $(EXB)/O2/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
 	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@

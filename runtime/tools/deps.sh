@@ -6,17 +6,21 @@
 #   deps.sh install   install what is missing with apt-get when run as root;
 #                     otherwise print the commands to run
 #
-# Students need a C compiler, make, pkg-config and Criterion; instructors
-# also want python3 (grader, stub generator), bubblewrap (the grader's
-# sandbox), binutils (nm/readelf for the grader's symbol check) and mypy
-# (make check types the grader's code).
+# Students need a C compiler, make, pkg-config, Criterion, python3 (the test
+# runner and the student targets), binutils (objcopy: the tests count the
+# student's allocations) and clang-format; instructors also want bubblewrap
+# (the grader's sandbox), git, mypy (make check types the grader's code) and
+# libseccomp-dev (the grader's system-call filter for test processes).
 # libnanopb-dev is optional: with it the Makefile links Criterion statically
 # and each test process starts several times faster (see the Makefile).
 set -u
 mode=${1:-check}
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
-APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils clang-format git mypy"
+APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 binutils clang-format"
+if [ "${DEPS_FOR:-student}" = instructor ]; then
+    APT_PACKAGES="$APT_PACKAGES bubblewrap git mypy libseccomp-dev"
+fi
 BREW_PACKAGES="criterion pkg-config python3 clang-format"
 
 missing=""
@@ -37,10 +41,11 @@ need "make" have_cmd make
 need "pkg-config" have_cmd pkg-config
 need "Criterion (the test framework)" have_criterion
 need "python3" have_cmd python3
+need "binutils (objcopy, nm, readelf)" have_cmd objcopy
 if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
-    need "binutils (nm, readelf)" have_cmd nm
     need "mypy (type check of the grader)" have_cmd mypy
+    need "libseccomp-dev (the grader's system-call filter)" test -f /usr/include/seccomp.h
 fi
 
 # The lecture deck's tool chain (instructors only: the handout carries the

@@ -13,6 +13,7 @@
 
 #include "broadcast.h"
 #include "broadcast_recv_future.h"
+#include "kt_loop.h"
 #include "kt_pool.h"
 #include "kt_test.h"
 #include "kt_waker.h"
@@ -22,7 +23,8 @@ static rt_poll poll_with(broadcast_receiver *receiver, kt_waker_counts *counts, 
                          broadcast_recv_result *result, uint64_t *missed) {
     rt_waker waker = kt_waker(counts);
     rt_context cx = rt_context_from_waker(&waker);
-    return broadcast_receiver_poll_recv(receiver, &cx, message, result, missed);
+    kt_poll_enter("broadcast_receiver_poll_recv");
+    return kt_poll_exit(broadcast_receiver_poll_recv(receiver, &cx, message, result, missed));
 }
 
 /* Asserts that the next receive is READY with a message carrying `value`; frees that copy. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "kt_latch.h"
+#include "kt_loop.h"
 #include "kt_test.h"
 #include "kt_waker.h"
 #include "mpsc.h"
@@ -36,7 +37,8 @@ static inline unsigned tag_seq(void *msg) {
 static inline rt_poll poll_with(mpsc_receiver *receiver, rt_waker *waker, void **msg,
                                 mpsc_recv_result *result) {
     rt_context cx = rt_context_from_waker(waker);
-    return mpsc_receiver_poll_recv(receiver, &cx, msg, result);
+    kt_poll_enter("mpsc_receiver_poll_recv");
+    return kt_poll_exit(mpsc_receiver_poll_recv(receiver, &cx, msg, result));
 }
 
 /*

@@ -203,6 +203,81 @@ KT_TEST(mpsc, newest_waker_only, .timeout = 5,
                  "waker clones were never dropped");
 }
 
+/* What a receiver polled from inside its own wake finds (the waker re-enters the channel). */
+typedef struct reentry {
+    mpsc_receiver *receiver;
+    rt_poll seen;
+    mpsc_recv_result result;
+    void *message;
+} reentry;
+
+static void poll_from_the_wake(void *arg) {
+    reentry *r = arg;
+    rt_waker noop = rt_waker_noop();
+    r->seen = poll_with(r->receiver, &noop, &r->message, &r->result);
+}
+
+/* A wake under the lock does not run the hook (it would deadlock on that lock): say so first. */
+static void assert_woken_outside_the_lock(void) {
+    char rule[512];
+    if (kt_waker_rule_report(rule, sizeof rule))
+        cr_assert_fail("%s", rule);
+}
+
+KT_TEST(mpsc, woken_receiver_finds_the_message, .timeout = 5,
+        .description = "send wakes only after the message is queued, and not under the channel's "
+                       "lock: a receive from inside the wake finds it") {
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    reentry seen = {.receiver = receiver, .seen = RT_PENDING};
+    kt_hooked_waker hooked = {.on_wake = poll_from_the_wake, .arg = &seen};
+    rt_waker waker = kt_waker_hooked(&hooked);
+    void *msg = NULL;
+    mpsc_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_PENDING);
+    void *back;
+    cr_assert_eq(mpsc_send(sender, tag(0, 5), &back), MPSC_SEND_OK);
+    cr_assert_eq(kt_waker_wakes(&hooked.counts), 1, "the send did not wake the waiting receiver");
+    assert_woken_outside_the_lock();
+    cr_assert(seen.seen == RT_READY && seen.result == MPSC_RECV_MESSAGE,
+              "the receiver was woken before the message was queued: polled from inside the "
+              "wake, it found nothing (queue the message, then wake)");
+    cr_assert_eq(seen.message, tag(0, 5), "polled from the wake, it found another message");
+    mpsc_sender_drop(sender);
+    mpsc_receiver_drop(receiver);
+    cr_assert_eq(kt_waker_live(&hooked.counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&hooked.counts));
+}
+
+KT_TEST(mpsc, woken_receiver_finds_the_end, .timeout = 5,
+        .description = "the last sender's drop wakes only after counting itself out, and not "
+                       "under the lock: a receive from inside the wake sees CLOSED") {
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    mpsc_sender *clone = mpsc_sender_clone(sender);
+    reentry seen = {.receiver = receiver, .seen = RT_PENDING};
+    kt_hooked_waker hooked = {.on_wake = poll_from_the_wake, .arg = &seen};
+    rt_waker waker = kt_waker_hooked(&hooked);
+    void *msg = NULL;
+    mpsc_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_PENDING);
+    mpsc_sender_drop(sender);
+    cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_PENDING,
+                 "one sender (the clone) is still alive: the receive must be PENDING");
+    mpsc_sender_drop(clone);
+    cr_assert_geq(kt_waker_wakes(&hooked.counts), 1,
+                  "dropping the last sender did not wake the receiver");
+    assert_woken_outside_the_lock();
+    cr_assert(seen.seen == RT_READY && seen.result == MPSC_RECV_CLOSED,
+              "the receiver was woken before the last sender was counted out: polled from "
+              "inside the wake, the stream was not closed yet (count the sender out, then wake)");
+    mpsc_receiver_drop(receiver);
+    cr_assert_eq(kt_waker_live(&hooked.counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&hooked.counts));
+}
+
 KT_TEST(mpsc, leftovers_freed_once, .timeout = 5,
         .description = "dropping the receiver frees the queued messages at once, each exactly "
                        "once") {

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "kt_loop.h"
 #include "kt_pool.h"
 #include "kt_test.h"
 #include "kt_waker.h"
@@ -28,7 +29,8 @@ static rt_poll poll_with(oneshot_receiver *receiver, const rt_waker *waker, void
     rt_context cx = rt_context_from_waker(waker);
     *message = NULL;
     *result = (oneshot_recv_result)-1;
-    return oneshot_receiver_poll_recv(receiver, &cx, message, result);
+    kt_poll_enter("oneshot_receiver_poll_recv");
+    return kt_poll_exit(oneshot_receiver_poll_recv(receiver, &cx, message, result));
 }
 
 static void assert_all_freed_once(kt_pool *pool) {

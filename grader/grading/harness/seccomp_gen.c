@@ -1,0 +1,172 @@
+/*
+ * seccomp_gen.c - writes the system-call filter of graded test processes
+ * as a C header (kt_grade_filter[]), with libseccomp.
+ *
+ *     seccomp_gen plain|tsan > seccomp_filter.h
+ *
+ * The grader's runner (runner.c) installs the filter just before the test's
+ * fixture runs, so everything the student's code does happens under it.
+ * Allowed is what a channel test needs: memory, threads (clone only with
+ * CLONE_THREAD), futexes, time, sleeping, signals to itself, writing to
+ * standard output and error, and pwrite to the result descriptor (fd 3,
+ * which stdio never uses). Opening files answers EACCES and ioctl ENOTTY
+ * (stdio asks whether stdout is a terminal). Everything else ends the
+ * process with SIGSYS: processes, exec, ptrace, process_vm_*,
+ * perf_event_open, namespaces, sockets, and the rest.
+ *
+ * The "tsan" profile is for ThreadSanitizer builds, whose runtime also
+ * reads /proc/self/maps and the binary when it reports a race: files may be
+ * opened read-only there (the sandbox shows nothing else of the host).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static scmp_filter_ctx ctx;
+
+static void rule(uint32_t action, int syscall_nr, unsigned count, const struct scmp_arg_cmp *args) {
+    if (seccomp_rule_add_array(ctx, action, syscall_nr, count, args) != 0) {
+        fprintf(stderr, "seccomp_gen: cannot add a rule for %s\n",
+                seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, syscall_nr));
+        exit(1);
+    }
+}
+
+static void allow(const char *name) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) {
+        fprintf(stderr, "seccomp_gen: unknown system call %s\n", name);
+        exit(1);
+    }
+    rule(SCMP_ACT_ALLOW, nr, 0, NULL);
+}
+
+static void answer(const char *name, int error) {
+    rule(SCMP_ACT_ERRNO((uint32_t)error), seccomp_syscall_resolve_name(name), 0, NULL);
+}
+
+int main(int argc, char **argv) {
+    int tsan = argc > 1 && strcmp(argv[1], "tsan") == 0;
+    ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (ctx == NULL)
+        return 1;
+    static const char *always[] = {
+        /* memory */
+        "brk",
+        "munmap",
+        "mremap",
+        "mprotect",
+        "madvise",
+        "membarrier",
+        /* threads, locks, identity */
+        "futex",
+        "set_robust_list",
+        "get_robust_list",
+        "rseq",
+        "set_tid_address",
+        "gettid",
+        "getpid",
+        "sched_yield",
+        "sched_getaffinity",
+        "getrandom",
+        /* time and sleep */
+        "clock_gettime",
+        "clock_getres",
+        "clock_nanosleep",
+        "nanosleep",
+        "gettimeofday",
+        "time",
+        "setitimer",
+        "getitimer",
+        "alarm",
+        "restart_syscall",
+        /* signals to itself (abort, the runtime's watchdog) */
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "sigaltstack",
+        "tgkill",
+        /* descriptors it already has */
+        "read",
+        "close",
+        "fstat",
+        "newfstatat",
+        "lseek",
+        /* ending */
+        "exit",
+        "exit_group",
+    };
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        allow(always[i]);
+
+    /* Anonymous memory only: a mapping of a descriptor could write through it. */
+    struct scmp_arg_cmp anonymous = SCMP_A4(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0xffffffffu);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, &anonymous);
+    /* Threads, not processes; clone3 hides its flags in memory: glibc falls back to clone. */
+    struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread);
+    answer("clone3", ENOSYS);
+    /* getrlimit (pthread_create asks for the stack size), never setting a limit. */
+    struct scmp_arg_cmp no_new_limit = SCMP_A2(SCMP_CMP_EQ, 0);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, &no_new_limit);
+    /* Output: standard output and error only; the record: fd 3 only, by pwrite. */
+    for (int fd = 1; fd <= 2; fd++) {
+        struct scmp_arg_cmp to_fd = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(write), 1, &to_fd);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(writev), 1, &to_fd);
+    }
+    struct scmp_arg_cmp to_record = SCMP_A0(SCMP_CMP_EQ, 3);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1, &to_record);
+    answer("ioctl", ENOTTY);
+    if (tsan) {
+        struct scmp_arg_cmp read_only = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &read_only);
+        struct scmp_arg_cmp read_only_open =
+            SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(open), 1, &read_only_open);
+        /* The symbolizer maps the binary to read its debug information: read-only, private. */
+        struct scmp_arg_cmp no_write[] = {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE | PROT_EXEC, 0),
+                                          SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED, 0)};
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2, no_write);
+        struct scmp_arg_cmp set_cloexec = SCMP_A1(SCMP_CMP_EQ, F_SETFD);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, &set_cloexec);
+        static const char *more[] = {"readlink",   "readlinkat",     "pread64",
+                                     "getdents64", "sysinfo",        "uname",
+                                     "prctl",      "sched_getparam", "sched_getscheduler",
+                                     "getuid",     "geteuid",        "getppid"};
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+            allow(more[i]);
+    } else {
+        answer("openat", EACCES);
+        answer("open", EACCES);
+    }
+
+    char path[] = "/tmp/seccomp_gen_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || seccomp_export_bpf(ctx, fd) != 0)
+        return 1;
+    unlink(path);
+    off_t size = lseek(fd, 0, SEEK_END);
+    unsigned char *bpf = malloc((size_t)size);
+    if (bpf == NULL || pread(fd, bpf, (size_t)size, 0) != size)
+        return 1;
+    printf("/* Made by grader/grading/harness/seccomp_gen.c (%s profile): do not edit. */\n",
+           tsan ? "tsan" : "plain");
+    printf("#include <linux/filter.h>\nstatic const struct sock_filter kt_grade_filter[] = {\n");
+    for (off_t i = 0; i + 8 <= size; i += 8) {
+        struct sock_filter insn;
+        memcpy(&insn, bpf + i, sizeof insn);
+        printf("    {0x%04x, %u, %u, 0x%08x},\n", insn.code, insn.jt, insn.jf, insn.k);
+    }
+    printf("};\n");
+    seccomp_release(ctx);
+    return 0;
+}

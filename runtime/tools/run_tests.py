@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""run_tests.py - `make test EX=...`: run an exercise's tests, print each outcome as one block.
+
+    run_tests.py --bin TEST_BINARY [--filter PATTERN] [--timeouts FILE] [--summary FILE]
+                 [--title TEXT] SOURCE.c... [-- CRITERION_ARGS...]
+
+Tests run in parallel, so what they print would interleave. Each test
+process writes its output to a file of its own instead (runtime/testing/
+kt_loop.h), and this script prints, once the run is over:
+
+  - each failing test as one block: its name and one-line description, then
+    what it said, the runtime's diagnosis first;
+  - the blocks in the course's order (the order of the tests in their
+    source files, which is the order the stub recommends), except that a
+    lost-waker diagnosis, which names the cause itself, comes first;
+  - a closing summary: how many pass, which test to start with and why,
+    which tests were not run because an earlier one hung, and Criterion's
+    "Synthesis" line (which scripts read).
+
+With --timeouts (the student loop) each test is stopped at its fitted
+timeout (exercises/<ex>/tests/timeouts) instead of its Criterion .timeout,
+and once a threaded test hung the threaded tests that have not started yet
+are skipped: the same cause would cost a timeout again. A --filter that
+matches no test is an error that lists the test names.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import kit_info  # the shared reader of test sources and timeouts files (beside this script)
+
+# Lines of a test's output that name a cause, most telling first.
+CAUSES = [
+    (0, re.compile(r"^lost waker:")),
+    (1, re.compile(r"^not implemented:")),
+    (1, re.compile(r"^\[kit\] (?!explorer)")),
+    (1, re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")),
+    (2, re.compile(r"^timeout:")),
+]
+SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")
+
+
+@dataclass
+class Outcome:
+    test: kit_info.Test
+    status: str = "NOT RUN"  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
+    messages: List[str] = field(default_factory=list)
+    log: List[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("FAILED", "ERRORED") or (
+            self.status == "PASSED" and any(SANITIZER.search(l) for l in self.log))
+
+    @property
+    def stopped(self) -> Optional[str]:
+        """The test that hung before this one was skipped, or None."""
+        for line in self.messages + self.log:
+            match = re.search(r"stopped: (\S+) hung before it started", line)
+            if match:
+                return match.group(1)
+        return None
+
+    def cause(self) -> Tuple[int, str]:
+        """(rank, line): the line that says best what went wrong; rank 0 names the cause itself."""
+        for rank, pattern in CAUSES:
+            for line in self.log:
+                if pattern.search(line):
+                    return rank, line.strip()
+        said = [m for m in self.messages if m and "The test crashed" not in m]
+        if said:
+            return 3, said[0]
+        if self.status == "ERRORED":
+            return 3, "the test crashed (run it under gdb, or with SAN=address, to see where)"
+        return 3, "failed"
+
+
+def clean_log(text: str) -> List[str]:
+    """A test's own output, without the empty lines and prefixes of the stand-in runner."""
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"^\[----\]\s?", "", line).rstrip()
+        if line.strip() and not re.match(r"^\s*(exercises|grader)?[\w/.-]*\.c:\d+: Assertion Failed$",
+                                         line):
+            lines.append(line)
+    return lines
+
+
+def short(message: str) -> str:
+    return re.sub(r"^(?:[\w.-]+/)+([\w.-]+\.c:\d+:)", r"\1", message)
+
+
+def read_report(path: str) -> Dict[str, Tuple[str, List[str]]]:
+    """{suite/name: (status, messages)} from a Criterion (or stand-in) JSON report."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for suite in data.get("test_suites", []):
+        for test in suite.get("tests", []):
+            messages = [short(m) for m in test.get("messages", []) if m.strip()]
+            found[f"{suite['name']}/{test['name']}"] = (test.get("status", "ERRORED"), messages)
+    return found
+
+
+def print_block(out: Outcome) -> None:
+    label = "FAIL" if out.status != "PASSED" else "FAIL (after it passed)"
+    print(f"{label}  {out.test.name}: {out.test.description}")
+    rank, first = out.cause()
+    shown = [first]
+    messages = [m for m in out.messages if not (out.log and "The test crashed" in m)]
+    for line in out.log + messages:
+        if line.strip() != first and line.strip() not in (s.strip() for s in shown):
+            shown.append(line)
+    for line in shown:
+        print(f"      {line}")
+    print()
+
+
+def main(argv: List[str]) -> int:
+    extra: List[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, extra = argv[:split], argv[split + 1:]
+    parser = argparse.ArgumentParser(prog="run_tests.py")
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--filter", default="")
+    parser.add_argument("--timeouts", default="")
+    parser.add_argument("--summary", default="")
+    parser.add_argument("--title", default="")
+    parser.add_argument("sources", nargs="*")
+    args = parser.parse_args(argv[1:])
+
+    tests = kit_info.read_tests(args.sources)
+    chosen = tests
+    if args.filter:
+        pattern = f"*/*{args.filter}*"
+        chosen = [t for t in tests if fnmatch.fnmatchcase(t.id, pattern)]
+        if not chosen:
+            print(f"make test: no test matches T={args.filter}. The tests are:", file=sys.stderr)
+            for t in tests:
+                print(f"  {t.name:<44} {t.description}", file=sys.stderr)
+            return 2
+    if args.title:
+        print(f"== {args.title}", flush=True)
+
+    env = dict(os.environ)
+    tmp = tempfile.mkdtemp(prefix="kt-loop-")
+    try:
+        env["KT_LOOP_DIR"] = tmp
+        if args.timeouts and os.path.exists(args.timeouts):
+            fitted = kit_info.read_timeouts(args.timeouts)
+            env["KT_LOOP_TIMEOUTS"] = " ".join(
+                f"{tid}={secs:g}{':threaded' if threaded else ''}"
+                for tid, (secs, threaded) in fitted.items())
+        report = os.path.join(tmp, "report.json")
+        cmd = [args.bin, "--short-filename", f"--json={report}"] + extra
+        if args.filter:
+            cmd.append(f"--filter=*/*{args.filter}*")
+        try:
+            proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, errors="replace")
+        except OSError as e:
+            print(f"make test: cannot run {args.bin}: {e}", file=sys.stderr)
+            return 2
+        results = read_report(report)
+        hung = ["", "", ""]  # the first test that hung, how ("hang" or "stuck-poll"), its report
+        try:
+            with open(os.path.join(tmp, "hung"), encoding="utf-8", errors="replace") as f:
+                hung = (f.read().splitlines() + ["", "", ""])[:3]
+        except OSError:
+            pass
+        outcomes = []
+        for t in chosen:
+            out = Outcome(t)
+            if t.id in results:
+                out.status, out.messages = results[t.id]
+            log = os.path.join(tmp, f"{t.suite}.{t.name}.log")
+            if os.path.exists(log):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    out.log = clean_log(f.read())
+            outcomes.append(out)
+        # Tests the sources do not show (declared another way): as the report has them.
+        known = {t.id for t in chosen}
+        for tid, (status, messages) in results.items():
+            if tid not in known:
+                suite, name = tid.split("/", 1)
+                outcomes.append(Outcome(kit_info.Test(suite, name, ""), status, messages))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    if not results:
+        # No report at all: the binary itself failed (a crash before any test, a bad option).
+        sys.stdout.write(proc.stdout)
+        print(f"make test: the test program ended without a report (exit {proc.returncode})")
+        return 1
+
+    failing = [o for o in outcomes if o.failed]
+    stopped = [o for o in outcomes if o.status == "SKIPPED" and o.stopped]
+    # A lost-waker diagnosis names the cause itself: it goes first; then the course's order.
+    order = {id(o): i for i, o in enumerate(outcomes)}
+    for out in sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)])):
+        print_block(out)
+
+    passed = [o for o in outcomes if o.status == "PASSED" and not o.failed]
+    ran = [o for o in outcomes if o.status != "NOT RUN" and not (o.status == "SKIPPED")]
+    if passed and failing:
+        print("pass: " + ", ".join(o.test.name for o in passed))
+    name = os.path.basename(args.bin)
+    print(f"{len(passed)} of {len(ran)} tests pass" + (f" ({name})" if not args.title else "")
+          + (f"; {len(stopped)} not run" if stopped else "") + ".")
+    if stopped:
+        who = (stopped[0].stopped or hung[0]).split("/")[-1]
+        how = ("a poll that never returns: every later test would call it again"
+               if hung[1] == "stuck-poll" else
+               "the threaded tests after it would most likely hang the same way")
+        print(f"Stopped after {who} hung ({how}). Not run: "
+              f"{', '.join(o.test.name for o in stopped)}. Fix that hang, then run again.")
+    skipped = [o for o in outcomes if o.status == "SKIPPED" and not o.stopped]
+    for o in skipped:
+        print(f"skipped: {o.test.name}: {' '.join(o.messages) or 'skipped by the test'}")
+    if failing:
+        first = sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)]))[0]
+        print(f"Start with {first.test.name}: {first.cause()[1]}")
+    crashing = sum(1 for o in failing if o.status == "ERRORED")
+    print(f"[====] Synthesis: Tested: {len(ran)} | Passing: {len(passed)} | "
+          f"Failing: {len(failing)} | Crashing: {crashing} ")
+    if args.summary:
+        with open(args.summary, "w", encoding="utf-8") as f:
+            json.dump({"passed": len(passed), "total": len(ran) + len(stopped),
+                       "next": (first.test.id, first.test.description) if failing else None}, f)
+    return 1 if failing or (not passed and not stopped) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
