@@ -15,7 +15,7 @@ BUILD ?= build
 # asked here would cost a process on every `make test`. Not written while
 # something is missing, so a later run asks again. Bump the version when
 # config.sh changes what it writes.
-CONFIG_MK := $(BUILD)/config-1.mk
+CONFIG_MK := $(BUILD)/config-2.mk
 write-config = $(shell mkdir -p $(BUILD) && sh runtime/tools/config.sh > $(CONFIG_MK).$$$$ \
                  && mv -f $(CONFIG_MK).$$$$ $(CONFIG_MK); rm -f $(CONFIG_MK).$$$$)
 ifeq ($(wildcard $(CONFIG_MK)),)
@@ -34,6 +34,8 @@ ifeq ($(CONFIG_FOUND),)
 NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS := $(or $(shell pkg-config --libs criterion 2>/dev/null),-lcriterion)
+LIB_CFLAGS_cjson := $(shell pkg-config --cflags libcjson 2>/dev/null)
+LIB_LIBS_cjson := $(or $(shell pkg-config --libs libcjson 2>/dev/null),-lcjson)
 endif
 # Build in parallel unless the caller chose a job count (sub-makes inherit it).
 ifeq ($(MAKELEVEL),0)
@@ -107,12 +109,15 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(OUT)/%.o)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
 INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d))
+# Libraries the exercise declares (EX_LIBS = cjson): flags found by config.sh.
+INCLUDES += $(addprefix -I,$(wildcard $(EX_DIR)/kit $(EX_DEPENDS:%=exercises/%/kit))) $(foreach l,$(EX_LIBS),$(LIB_CFLAGS_$(l)))
+KIT_LDFLAGS += $(foreach l,$(EX_LIBS),$(LIB_LIBS_$(l)))
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
 
 .PHONY: help deps check-deps test check stubs stubs-check soak bench bench-runtime \
-        test-runtime build-test dist slides grade gradescope bench-grader clean print-flags \
+        test-runtime test-kit build-test dist slides grade gradescope bench-grader clean print-flags \
         bench-loop format format-check ex-valid print-test-bin build-runtime-tests print-runtime-test-bin
 
 help: ## list the targets
@@ -193,6 +198,28 @@ else
 bench: ex-valid
 	@$(MAKE) -s --no-print-directory $(BENCH_BIN)
 	@$(BENCH_BIN) $(BENCH_ARGS)
+endif
+
+# The kit's own code in an exercise (the chat's message codec) has tests of
+# its own in kit/tests/. They test no student file, so they are not graded:
+# `make check` runs them. The kit's objects go through an archive, so that
+# a test links only what it uses (not, say, a main() that needs the student).
+ifneq ($(EXB),)
+KIT_TEST_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/kit/tests/*.c))
+KIT_TEST_BIN := $(OUT)/$(EX)/test_$(EX)_kit
+KIT_ARCHIVE := $(OUT)/$(EX)/libkit_$(EX).a
+$(KIT_ARCHIVE): $(addprefix $(OUT)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o))
+	$(QUIET_LD)mkdir -p $(@D) && rm -f $@ && ar rcs $@ $^
+$(KIT_TEST_BIN): $(KIT_TEST_OBJS) $(KIT_ARCHIVE) $(RT_OBJS) $(KT_OBJS)
+	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+endif
+
+test-kit: ex-valid ## run the tests of EX's kit code (kit/tests/), if it has any
+ifneq ($(KIT_TEST_OBJS),)
+	@$(MAKE) -s --no-print-directory $(KIT_TEST_BIN)
+	@echo "== $(EX) kit$(if $(SAN), under $(SAN) sanitizer)" && $(KIT_TEST_BIN) $(CRITERION_RUN_FLAGS)
+else
+	@echo "$(EX) has no kit tests"
 endif
 
 RT_BENCH_BIN := $(OUT)/runtime/bench_runtime
@@ -287,4 +314,4 @@ clean: ## remove build outputs
 # build ever made: a scratch source that is gone must not break the next run).
 -include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(STUDENT_BENCH_OBJS) \
            $(EXKIT_OBJS) $(TEST_OBJS) \
-           $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS))
+           $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS) $(KIT_TEST_OBJS))

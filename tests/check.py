@@ -10,7 +10,8 @@ In order, each step a pass or a fail:
   4. per exercise, the visible and hidden tests against the reference
      solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
-     must fail by crashing with "not implemented", none may time out;
+     must fail by crashing with "not implemented", none may time out; and
+     the tests of the exercise's own kit code (kit/tests/), if it has any;
   6. per exercise, the broken variants in grader/broken/ are all caught;
   7. the Python tests in tests/ (grader, stub generator, handout, tools).
 
@@ -176,6 +177,10 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
+        if os.path.isdir(os.path.join(ROOT, "exercises", ex, "kit", "tests")):
+            for san in SANITIZERS:
+                args = ["test-kit", f"EX={ex}", "WERROR=1"] + ([f"SAN={san}"] if san else [])
+                yield Step(f"{ex} kit tests{sanitizer_label(san)}", criterion_step(args))
     yield Step("broken variants caught", simple_step([sys.executable, "grader/broken.py"],
                                                      keep=r"visible tests catch"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())

@@ -6,7 +6,8 @@
 #   deps.sh install   install what is missing with apt-get when run as root;
 #                     otherwise print the commands to run
 #
-# Students need a C compiler, make, pkg-config and Criterion; instructors
+# Students need a C compiler, make, pkg-config, Criterion and cJSON (the chat
+# exercise's JSON library); instructors
 # also want python3 (grader, stub generator), bubblewrap (the grader's
 # sandbox) and binutils (nm/readelf for the grader's symbol check).
 # libnanopb-dev is optional: with it the Makefile links Criterion statically
@@ -15,8 +16,8 @@ set -u
 mode=${1:-check}
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
-APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 bubblewrap binutils clang-format git"
-BREW_PACKAGES="criterion pkg-config python3 clang-format"
+APT_PACKAGES="build-essential make pkg-config libcriterion-dev libcjson-dev libnanopb-dev python3 bubblewrap binutils clang-format git"
+BREW_PACKAGES="criterion cjson pkg-config python3 clang-format"
 
 missing=""
 need() { # need <what> <test command...>
@@ -31,11 +32,18 @@ have_criterion() {
         ${CC:-cc} -x c - -o /dev/null -lcriterion
 }
 
+have_cjson() {
+    pkg-config --exists libcjson 2>/dev/null && return 0
+    printf '#include <cjson/cJSON.h>\nint main(void){return cJSON_Parse("1")==0;}\n' |
+        ${CC:-cc} -x c - -o /dev/null -lcjson
+}
+
 need "a C compiler (cc)" have_cmd "${CC:-cc}"
 need "make" have_cmd make
 need "pkg-config" have_cmd pkg-config
 need "Criterion (the test framework)" have_criterion
 need "python3" have_cmd python3
+need "cJSON (the chat exercise reads and writes JSON with it)" have_cjson
 if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
     need "binutils (nm, readelf)" have_cmd nm
