@@ -108,9 +108,10 @@ TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hi
 TEST_OBJS := $(TEST_SRCS:%.c=$(OUT)/%.o)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
-INCLUDES += -I$(EX_DIR) $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d))
+INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
+            $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d) -Iexercises/$(d)/kit)
 # Libraries the exercise declares (EX_LIBS = cjson): flags found by config.sh.
-INCLUDES += $(addprefix -I,$(wildcard $(EX_DIR)/kit $(EX_DEPENDS:%=exercises/%/kit))) $(foreach l,$(EX_LIBS),$(LIB_CFLAGS_$(l)))
+INCLUDES += $(foreach l,$(EX_LIBS),$(LIB_CFLAGS_$(l)))
 KIT_LDFLAGS += $(foreach l,$(EX_LIBS),$(LIB_LIBS_$(l)))
 endif
 
@@ -186,7 +187,7 @@ print-test-bin:
 	@echo $(TEST_BIN)
 
 ifneq ($(EXB),)
-BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/bench/*.c))
+BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard $(EX_DIR)/kit/bench/*.c))
 $(BENCH_BIN): $(BENCH_OBJS) $(STUDENT_BENCH_OBJS) $(EXKIT_OBJS) $(BENCH_DEP_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 endif

@@ -9,7 +9,7 @@
  *     typedef struct {
  *         rt_future base;
  *         rt_async co;           // where to resume
- *         mpsc_receiver *rx;
+ *         mpsc_receiver *receiver;
  *         void *message;         // everything that lives across an await
  *         int seen;              // must be a field, not a local
  *     } consumer_task;
@@ -18,8 +18,9 @@
  *         consumer_task *t = (consumer_task *)f;
  *         RT_ASYNC_BEGIN(&t->co);
  *         for (;;) {
- *             mpsc_recv_status status;
- *             RT_AWAIT_POLL(&t->co, cx, mpsc_receiver_poll_recv(t->rx, cx, &t->message, &status));
+ *             mpsc_recv_result result;
+ *             RT_AWAIT_POLL(&t->co, cx, mpsc_receiver_poll_recv(t->receiver, cx, &t->message,
+ * &result));
  *             ...
  *         }
  *         RT_ASYNC_END(&t->co);

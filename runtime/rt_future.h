@@ -6,9 +6,9 @@
  * pointer to its rt_future, and its result lives in its own fields:
  *
  *     typedef struct {
- *         rt_future base;        // first: poll, drop and name
- *         mpsc_receiver *rx;     // what the future works on
- *         void *message;         // its result, valid once READY
+ *         rt_future base;          // first: poll, drop and name
+ *         mpsc_receiver *receiver; // what the future works on
+ *         void *message;           // its result, valid once READY
  *     } my_recv_future;
  *
  * Poll answers RT_READY once; a future is not polled again after that.

@@ -20,18 +20,18 @@
  * needs them; the README's hints describe one design.
  */
 
-void broadcast_channel(broadcast_clone_fn clone, broadcast_free_fn destroy, size_t capacity,
-                       broadcast_sender **sender, broadcast_receiver **receiver) {
-    (void)clone;
-    (void)destroy;
+void broadcast_channel(broadcast_free_fn free_message, broadcast_clone_fn clone_message,
+                       size_t capacity, broadcast_sender **sender, broadcast_receiver **receiver) {
+    (void)free_message;
+    (void)clone_message;
     (void)capacity;
     (void)sender;
     (void)receiver;
     TODO("make the channel state with one sender and one receiver");
 }
 
-broadcast_send_status broadcast_send(broadcast_sender *sender, void *message, size_t *reached,
-                                     void **returned) {
+broadcast_send_result broadcast_send(broadcast_sender *sender, void *message, void **returned,
+                                     size_t *reached) {
     (void)sender;
     (void)message;
     (void)reached;
@@ -39,7 +39,7 @@ broadcast_send_status broadcast_send(broadcast_sender *sender, void *message, si
     TODO("queue the message for every receiver, then wake the pending ones after unlocking");
 }
 
-broadcast_sender *broadcast_sender_clone(broadcast_sender *sender) {
+broadcast_sender *broadcast_sender_clone(const broadcast_sender *sender) {
     (void)sender;
     TODO("make another sender for the same channel");
 }
@@ -49,24 +49,24 @@ void broadcast_sender_drop(broadcast_sender *sender) {
     TODO("drop the sender; the last one wakes every pending receiver");
 }
 
-broadcast_receiver *broadcast_sender_subscribe(broadcast_sender *sender) {
+broadcast_receiver *broadcast_sender_subscribe(const broadcast_sender *sender) {
     (void)sender;
     TODO("make a receiver that gets only the messages sent from now on");
 }
 
-broadcast_receiver *broadcast_receiver_subscribe(broadcast_receiver *receiver) {
+broadcast_receiver *broadcast_receiver_subscribe(const broadcast_receiver *receiver) {
     (void)receiver;
     TODO("make a receiver that gets only the messages sent from now on");
 }
 
 rt_poll broadcast_receiver_poll_recv(broadcast_receiver *receiver, rt_context *cx, void **message,
-                                     broadcast_recv_status *status, uint64_t *missed) {
+                                     broadcast_recv_result *result, uint64_t *missed) {
     (void)receiver;
     (void)cx;
     (void)message;
-    (void)status;
+    (void)result;
     (void)missed;
-    TODO("hand out a clone of the next message, or CLOSED, or store the waker and be PENDING");
+    TODO("hand out a copy of the next message, LAGGED or CLOSED; else store the waker");
 }
 
 void broadcast_receiver_drop(broadcast_receiver *receiver) {

@@ -4,7 +4,7 @@ EX_STARS = 2
 EX_STUDENT_FILES = mpsc.c
 # The queue the channel keeps its messages in, and the receive future and
 # blocking receive built on the student's poll function.
-EX_KIT_FILES = mpsc_queue.c mpsc_recv.c
+EX_KIT_FILES = kit/mpsc_queue.c kit/mpsc_recv_future.c
 EX_DEPENDS =
 EX_POINTS_DEFAULT = 1
 EX_POINTS = mpsc/stress_*:2 mpsc_hidden/*random*:2

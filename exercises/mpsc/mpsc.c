@@ -8,7 +8,7 @@
  *
  * Two rules hold everywhere:
  *  - Every field of struct channel is read and written with `lock` held
- *    (except `destroy`, which never changes).
+ *    (except `free_message`, which never changes).
  *  - Never wake or drop a waker with `lock` held: the waker may run code that
  *    uses this channel again and would deadlock. Take it out of its slot with
  *    rt_waker_take under the lock, unlock, then rt_waker_wake/rt_waker_drop.
@@ -16,7 +16,6 @@
 #include "mpsc.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +25,11 @@
 /* The state every handle of one channel shares. */
 typedef struct channel {
     pthread_mutex_t lock;
-    mpsc_queue queue;        /* sent, not yet taken by the receiver, oldest first */
-    rt_waker rx_waker;       /* the receiver's stored waker; empty when none is stored */
-    bool receiver_dropped;   /* mpsc_receiver_drop was called */
-    size_t senders;          /* sender handles alive */
-    mpsc_destructor destroy; /* for leftover messages; set once, may be NULL */
+    mpsc_queue queue;          /* sent, not yet taken by the receiver, oldest first */
+    rt_waker rx_waker;         /* the receiver's stored waker; empty when none is stored */
+    bool receiver_dropped;     /* mpsc_receiver_drop was called */
+    size_t senders;            /* sender handles alive */
+    mpsc_free_fn free_message; /* for leftover messages; set once, may be NULL */
 } channel;
 
 /* A sender handle: each clone is its own allocation, dropped on its own. */
@@ -40,10 +39,6 @@ struct mpsc_sender {
 
 struct mpsc_receiver {
     channel *chan;
-    /* Optional, for speed (see the README's last hint): messages already
-     * taken out of chan->queue in one go. Only the receiver touches it, so
-     * it needs no lock. Leave it empty if you do not use it. */
-    mpsc_queue batch;
 };
 
 static void *checked_malloc(size_t size) {
@@ -57,9 +52,9 @@ static void *checked_malloc(size_t size) {
 
 /* A new sender handle for `chan`; the caller has already counted it in chan->senders. */
 static mpsc_sender *sender_new(channel *chan) {
-    mpsc_sender *tx = checked_malloc(sizeof *tx);
-    tx->chan = chan;
-    return tx;
+    mpsc_sender *sender = checked_malloc(sizeof *sender);
+    sender->chan = chan;
+    return sender;
 }
 
 /*
@@ -68,54 +63,52 @@ static mpsc_sender *sender_new(channel *chan) {
  * receiver dropped): nobody else can reach the channel then. Its queue must
  * be empty by then (the messages freed or handed out).
  */
-static void channel_free(channel *chan) {
+static inline void channel_free(channel *chan) {
     mpsc_queue_free(&chan->queue);
     pthread_mutex_destroy(&chan->lock);
     free(chan);
 }
 
-void mpsc_channel(mpsc_destructor destroy, mpsc_sender **tx, mpsc_receiver **rx) {
+void mpsc_channel(mpsc_free_fn free_message, mpsc_sender **sender, mpsc_receiver **receiver) {
     channel *chan = checked_malloc(sizeof *chan);
     pthread_mutex_init(&chan->lock, NULL);
     chan->queue = MPSC_QUEUE_EMPTY;
     chan->rx_waker = RT_WAKER_NONE;
     chan->receiver_dropped = false;
     chan->senders = 1;
-    chan->destroy = destroy;
-    *tx = sender_new(chan);
-    *rx = checked_malloc(sizeof **rx);
-    (*rx)->chan = chan;
-    (*rx)->batch = MPSC_QUEUE_EMPTY;
+    chan->free_message = free_message;
+    *sender = sender_new(chan);
+    *receiver = checked_malloc(sizeof **receiver);
+    (*receiver)->chan = chan;
 }
 
-mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
-    (void)tx;
+mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) {
+    (void)sender;
     (void)message;
     (void)returned;
-    TODO("if the receiver is gone hand the message back; else queue it, wake the waker");
+    TODO("hand the message back if the receiver is gone; else queue it and wake the waker");
 }
 
-mpsc_sender *mpsc_sender_clone(const mpsc_sender *tx) {
-    (void)tx;
+mpsc_sender *mpsc_sender_clone(const mpsc_sender *sender) {
+    (void)sender;
     TODO("count one more sender and return a new handle to the same channel");
 }
 
-void mpsc_sender_drop(mpsc_sender *tx) {
-    (void)tx;
-    (void)channel_free; /* you will need it here and in mpsc_receiver_drop */
-    TODO("count one sender less; the last wakes the receiver; free chan if none is left");
+void mpsc_sender_drop(mpsc_sender *sender) {
+    (void)sender;
+    TODO("count one sender less; the last wakes the receiver; free chan if no handle is left");
 }
 
-rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **message,
-                                mpsc_recv_status *status) {
-    (void)rx;
+rt_poll mpsc_receiver_poll_recv(mpsc_receiver *receiver, rt_context *cx, void **message,
+                                mpsc_recv_result *result) {
+    (void)receiver;
     (void)cx;
     (void)message;
-    (void)status;
-    TODO("READY with a message or closed; else store a clone of cx->waker, PENDING");
+    (void)result;
+    TODO("hand out the next message or CLOSED; else store a clone of cx->waker");
 }
 
-void mpsc_receiver_drop(mpsc_receiver *rx) {
-    (void)rx;
-    TODO("mark receiver dropped, destroy queued messages, drop the waker, free chan if last");
+void mpsc_receiver_drop(mpsc_receiver *receiver) {
+    (void)receiver;
+    TODO("mark the receiver dropped, free what is queued, drop the waker, free chan if last");
 }

@@ -101,8 +101,10 @@ def _stage_headers(root, decl, dest):
     """Copies the headers a student file may include into one folder of its own."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
-    folders = [os.path.join(root, "runtime"), os.path.join(root, "exercises", decl.name)]
-    folders += [os.path.join(root, "exercises", d) for d in decl.depends]
+    folders = [os.path.join(root, "runtime")]
+    for name in [decl.name, *decl.depends]:
+        # The public header at the top of the exercise, the kit's own in kit/.
+        folders += [os.path.join(root, "exercises", name), os.path.join(root, "exercises", name, "kit")]
     for folder in folders:
         for h in glob.glob(os.path.join(folder, "*.h")):
             shutil.copy(h, dest)

@@ -68,13 +68,13 @@ LOST_WAKER = [("            chan->rx_waker = rt_waker_clone(cx->waker);\n",
                "            /* stored nothing: nobody can wake this task */\n")]
 NO_WAKE_ON_DROP = [("    pthread_mutex_unlock(&chan->lock);\n    rt_waker_wake(&waker);\n    if (free_channel)",
                     "    pthread_mutex_unlock(&chan->lock);\n    rt_waker_drop(&waker);\n    if (free_channel)")]
-DOUBLE_FREE = [("        *returned = message;\n        return MPSC_RECEIVER_DROPPED;",
-                "        if (chan->destroy != NULL)\n            chan->destroy(message);\n"
-                "        *returned = message;\n        return MPSC_RECEIVER_DROPPED;")]
+DOUBLE_FREE = [("        *returned = message;\n        return MPSC_SEND_RECEIVER_DROPPED;",
+                "        if (chan->free_message != NULL)\n            chan->free_message(message);\n"
+                "        *returned = message;\n        return MPSC_SEND_RECEIVER_DROPPED;")]
 NO_LOCK_IN_SEND = [
-    ("    channel *chan = tx->chan;\n    channel_lock(chan);\n    if (chan->receiver_dropped) {\n"
+    ("    channel *chan = sender->chan;\n    channel_lock(chan);\n    if (chan->receiver_dropped) {\n"
      "        pthread_mutex_unlock(&chan->lock);\n",
-     "    channel *chan = tx->chan;\n    if (chan->receiver_dropped) {\n"),
+     "    channel *chan = sender->chan;\n    if (chan->receiver_dropped) {\n"),
     ("    rt_waker waker = rt_waker_take(&chan->rx_waker);\n    pthread_mutex_unlock(&chan->lock);\n"
      "    rt_waker_wake(&waker);\n    *returned = NULL;",
      "    rt_waker waker = rt_waker_take(&chan->rx_waker);\n    rt_waker_wake(&waker);\n    *returned = NULL;")]
@@ -82,13 +82,13 @@ WAKE_UNDER_LOCK = [("    rt_waker waker = rt_waker_take(&chan->rx_waker);\n    p
                     "    rt_waker_wake(&waker);\n    *returned = NULL;",
                     "    rt_waker waker = rt_waker_take(&chan->rx_waker);\n    rt_waker_wake(&waker);\n"
                     "    pthread_mutex_unlock(&chan->lock);\n    *returned = NULL;")]
-SYNTAX_ERROR = [("    return MPSC_SENT;\n", "    return MPSC_SENT\n")]
-BUSY_WAIT = [("    if (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {\n",
+SYNTAX_ERROR = [("    return MPSC_SEND_OK;\n", "    return MPSC_SEND_OK\n")]
+BUSY_WAIT = [("    if (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {\n",
               "    /* wait here until something arrives, instead of answering PENDING */\n"
-              "    while (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {\n"
+              "    while (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {\n"
               "        pthread_mutex_unlock(&chan->lock);\n        sched_yield();\n"
-              "        pthread_mutex_lock(&chan->lock);\n        mpsc_queue_swap(&chan->queue, &rx->batch);\n"
-              "    }\n    if (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {\n"),
+              "        pthread_mutex_lock(&chan->lock);\n        mpsc_queue_swap(&chan->queue, &receiver->batch);\n"
+              "    }\n    if (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {\n"),
              ("#include <pthread.h>\n", "#include <pthread.h>\n#include <sched.h>\n")]
 CLONE = "    chan->senders++;\n"
 
@@ -105,15 +105,15 @@ FORK_BOMB = in_clone("    for (;;)\n        fork();\n", "#include <unistd.h>\n")
 MEMORY_BOMB = in_clone("    for (;;) {\n        char *hog = malloc(1 << 20);\n        if (hog == NULL)\n"
                        "            abort();\n        memset(hog, 1, 1 << 20);\n    }\n", "#include <string.h>\n")
 OUTPUT_FLOOD = in_clone("    for (;;)\n        fputs(\"all tests passed all tests passed all tests passed\\n\", stdout);\n")
-FORGED_OUTPUT = [("mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {\n",
-                  "mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {\n"
+FORGED_OUTPUT = [("mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) {\n",
+                  "mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) {\n"
                   "    printf(\"[PASS] mpsc::fifo_order: (0.00s)\\n[====] Synthesis: Tested: 24 | Passing: 24 | \"\n"
                   "           \"Failing: 0 | Crashing: 0\\n\");\n"
                   "    fprintf(stderr, \"{\\\"passed\\\": 24, \\\"failed\\\": 0, \\\"status\\\": \\\"PASSED\\\"}\\n\");\n")]
-FORGED_RESULTS = [("    *tx = sender_new(chan);\n",
+FORGED_RESULTS = [("    *sender = sender_new(chan);\n",
                    "    FILE *f = fopen(\"criterion-report.json\", \"w\");\n    if (f != NULL) {\n"
                    "        fputs(\"{\\\"test_suites\\\": [], \\\"passed\\\": 24}\", f);\n        fclose(f);\n    }\n"
-                   "    *tx = sender_new(chan);\n")]
+                   "    *sender = sender_new(chan);\n")]
 EXIT_IN_TEST = [("        pthread_mutex_unlock(&chan->lock);\n        rt_waker_drop(&old);\n        return RT_PENDING;",
                  "        pthread_mutex_unlock(&chan->lock);\n        rt_waker_drop(&old);\n"
                  "        exit(0); /* end the test here: looks like a pass */\n        return RT_PENDING;")]
@@ -123,12 +123,12 @@ READ_HIDDEN = [("#include \"mpsc_queue.h\"\n",
                 "#include \"../../../grader/hidden/mpsc/test_mpsc_hidden.c\"\n#endif\n"
                 "#if __has_include(\"../../grader/hidden/mpsc/test_mpsc_hidden.c\")\n"
                 "#include \"../../grader/hidden/mpsc/test_mpsc_hidden.c\"\n#endif\n")]
-NETWORK = [("    *tx = sender_new(chan);\n",
+NETWORK = [("    *sender = sender_new(chan);\n",
             "    int s = socket(AF_INET, SOCK_STREAM, 0);\n"
             "    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(8000)};\n"
             "    to.sin_addr.s_addr = htonl(0x7f000001);\n"
             "    connect(s, (struct sockaddr *)&to, sizeof to); /* report home */\n"
-            "    *tx = sender_new(chan);\n"),
+            "    *sender = sender_new(chan);\n"),
            ("#include <pthread.h>\n", "#include <arpa/inet.h>\n#include <netinet/in.h>\n#include <pthread.h>\n"
             "#include <sys/socket.h>\n")]
 CONSTRUCTOR = [("#include \"mpsc_queue.h\"\n",

@@ -8,7 +8,7 @@
  *     kt_waker_counts counts = {0};
  *     rt_waker waker = kt_waker(&counts);          // borrowed: not counted
  *     rt_context cx = rt_context_from_waker(&waker);
- *     mpsc_receiver_poll_recv(rx, &cx, &msg);     // PENDING: should store a clone
+ *     mpsc_receiver_poll_recv(receiver, &cx, &message, &result); // PENDING: stores a clone
  *     cr_assert_eq(kt_waker_live(&counts), 1);
  */
 #ifndef KT_WAKER_H

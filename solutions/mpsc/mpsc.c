@@ -8,7 +8,7 @@
  *
  * Two rules hold everywhere:
  *  - Every field of struct channel is read and written with `lock` held
- *    (except `destroy`, which never changes).
+ *    (except `free_message`, which never changes).
  *  - Never wake or drop a waker with `lock` held: the waker may run code that
  *    uses this channel again and would deadlock. Take it out of its slot with
  *    rt_waker_take under the lock, unlock, then rt_waker_wake/rt_waker_drop.
@@ -16,7 +16,9 @@
 #include "mpsc.h"
 
 #include <pthread.h>
+//# BEGIN SOLUTION
 #include <sched.h>
+//# END SOLUTION
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +28,11 @@
 /* The state every handle of one channel shares. */
 typedef struct channel {
     pthread_mutex_t lock;
-    mpsc_queue queue;        /* sent, not yet taken by the receiver, oldest first */
-    rt_waker rx_waker;       /* the receiver's stored waker; empty when none is stored */
-    bool receiver_dropped;   /* mpsc_receiver_drop was called */
-    size_t senders;          /* sender handles alive */
-    mpsc_destructor destroy; /* for leftover messages; set once, may be NULL */
+    mpsc_queue queue;          /* sent, not yet taken by the receiver, oldest first */
+    rt_waker rx_waker;         /* the receiver's stored waker; empty when none is stored */
+    bool receiver_dropped;     /* mpsc_receiver_drop was called */
+    size_t senders;            /* sender handles alive */
+    mpsc_free_fn free_message; /* for leftover messages; set once, may be NULL */
 } channel;
 
 /* A sender handle: each clone is its own allocation, dropped on its own. */
@@ -40,10 +42,11 @@ struct mpsc_sender {
 
 struct mpsc_receiver {
     channel *chan;
-    /* Optional, for speed (see the README's last hint): messages already
-     * taken out of chan->queue in one go. Only the receiver touches it, so
-     * it needs no lock. Leave it empty if you do not use it. */
+    //# BEGIN SOLUTION
+    /* For speed (the README's last hint): messages already taken out of
+     * chan->queue in one go. Only the receiver touches it: no lock. */
     mpsc_queue batch;
+    //# END SOLUTION
 };
 
 //# BEGIN SOLUTION
@@ -78,9 +81,9 @@ static void *checked_malloc(size_t size) {
 
 /* A new sender handle for `chan`; the caller has already counted it in chan->senders. */
 static mpsc_sender *sender_new(channel *chan) {
-    mpsc_sender *tx = checked_malloc(sizeof *tx);
-    tx->chan = chan;
-    return tx;
+    mpsc_sender *sender = checked_malloc(sizeof *sender);
+    sender->chan = chan;
+    return sender;
 }
 
 /*
@@ -89,34 +92,36 @@ static mpsc_sender *sender_new(channel *chan) {
  * receiver dropped): nobody else can reach the channel then. Its queue must
  * be empty by then (the messages freed or handed out).
  */
-static void channel_free(channel *chan) {
+static inline void channel_free(channel *chan) {
     mpsc_queue_free(&chan->queue);
     pthread_mutex_destroy(&chan->lock);
     free(chan);
 }
 
-void mpsc_channel(mpsc_destructor destroy, mpsc_sender **tx, mpsc_receiver **rx) {
+void mpsc_channel(mpsc_free_fn free_message, mpsc_sender **sender, mpsc_receiver **receiver) {
     channel *chan = checked_malloc(sizeof *chan);
     pthread_mutex_init(&chan->lock, NULL);
     chan->queue = MPSC_QUEUE_EMPTY;
     chan->rx_waker = RT_WAKER_NONE;
     chan->receiver_dropped = false;
     chan->senders = 1;
-    chan->destroy = destroy;
-    *tx = sender_new(chan);
-    *rx = checked_malloc(sizeof **rx);
-    (*rx)->chan = chan;
-    (*rx)->batch = MPSC_QUEUE_EMPTY;
+    chan->free_message = free_message;
+    *sender = sender_new(chan);
+    *receiver = checked_malloc(sizeof **receiver);
+    (*receiver)->chan = chan;
+    //# BEGIN SOLUTION
+    (*receiver)->batch = MPSC_QUEUE_EMPTY;
+    //# END SOLUTION
 }
 
-mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
+mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) {
     //# BEGIN SOLUTION
-    channel *chan = tx->chan;
+    channel *chan = sender->chan;
     channel_lock(chan);
     if (chan->receiver_dropped) {
         pthread_mutex_unlock(&chan->lock);
         *returned = message;
-        return MPSC_RECEIVER_DROPPED;
+        return MPSC_SEND_RECEIVER_DROPPED;
     }
     mpsc_queue_push(&chan->queue, message);
     /* Only a receiver that answered PENDING has a waker stored, and a wake
@@ -125,32 +130,32 @@ mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
     pthread_mutex_unlock(&chan->lock);
     rt_waker_wake(&waker);
     *returned = NULL;
-    return MPSC_SENT;
+    return MPSC_SEND_OK;
     //# STUB
-    //> (void)tx;
+    //> (void)sender;
     //> (void)message;
     //> (void)returned;
-    //> TODO("if the receiver is gone hand the message back; else queue it, wake the waker");
+    //> TODO("hand the message back if the receiver is gone; else queue it and wake the waker");
     //# END SOLUTION
 }
 
-mpsc_sender *mpsc_sender_clone(const mpsc_sender *tx) {
+mpsc_sender *mpsc_sender_clone(const mpsc_sender *sender) {
     //# BEGIN SOLUTION
-    channel *chan = tx->chan;
+    channel *chan = sender->chan;
     pthread_mutex_lock(&chan->lock);
     chan->senders++;
     pthread_mutex_unlock(&chan->lock);
     return sender_new(chan);
     //# STUB
-    //> (void)tx;
+    //> (void)sender;
     //> TODO("count one more sender and return a new handle to the same channel");
     //# END SOLUTION
 }
 
-void mpsc_sender_drop(mpsc_sender *tx) {
+void mpsc_sender_drop(mpsc_sender *sender) {
     //# BEGIN SOLUTION
-    channel *chan = tx->chan;
-    free(tx);
+    channel *chan = sender->chan;
+    free(sender);
     rt_waker waker = RT_WAKER_NONE;
     pthread_mutex_lock(&chan->lock);
     bool last = --chan->senders == 0;
@@ -163,27 +168,26 @@ void mpsc_sender_drop(mpsc_sender *tx) {
     if (free_channel)
         channel_free(chan);
     //# STUB
-    //> (void)tx;
-    //> (void)channel_free; /* you will need it here and in mpsc_receiver_drop */
-    //> TODO("count one sender less; the last wakes the receiver; free chan if none is left");
+    //> (void)sender;
+    //> TODO("count one sender less; the last wakes the receiver; free chan if no handle is left");
     //# END SOLUTION
 }
 
-rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **message,
-                                mpsc_recv_status *status) {
+rt_poll mpsc_receiver_poll_recv(mpsc_receiver *receiver, rt_context *cx, void **message,
+                                mpsc_recv_result *result) {
     //# BEGIN SOLUTION
     /* Messages taken in an earlier poll are handed out without the lock. */
-    if (mpsc_queue_pop(&rx->batch, message)) {
-        *status = MPSC_MESSAGE;
+    if (mpsc_queue_pop(&receiver->batch, message)) {
+        *result = MPSC_RECV_MESSAGE;
         return RT_READY;
     }
-    channel *chan = rx->chan;
+    channel *chan = receiver->chan;
     rt_waker old = RT_WAKER_NONE;
     channel_lock(chan);
     /* Take every queued message at once: one lock for the whole batch. The
      * batch is empty here, so the senders get its storage to fill next. */
-    mpsc_queue_swap(&chan->queue, &rx->batch);
-    if (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {
+    mpsc_queue_swap(&chan->queue, &receiver->batch);
+    if (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {
         /* Store the newest waker. When the stored one wakes the same task
          * already, keep it and spare a clone. */
         if (!rt_waker_will_wake(&chan->rx_waker, cx->waker)) {
@@ -195,29 +199,29 @@ rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **messag
         return RT_PENDING;
     }
     pthread_mutex_unlock(&chan->lock);
-    if (mpsc_queue_pop(&rx->batch, message)) {
-        *status = MPSC_MESSAGE;
+    if (mpsc_queue_pop(&receiver->batch, message)) {
+        *result = MPSC_RECV_MESSAGE;
     } else {
         *message = NULL;
-        *status = MPSC_CLOSED;
+        *result = MPSC_RECV_CLOSED;
     }
     return RT_READY;
     //# STUB
-    //> (void)rx;
+    //> (void)receiver;
     //> (void)cx;
     //> (void)message;
-    //> (void)status;
-    //> TODO("READY with a message or closed; else store a clone of cx->waker, PENDING");
+    //> (void)result;
+    //> TODO("hand out the next message or CLOSED; else store a clone of cx->waker");
     //# END SOLUTION
 }
 
-void mpsc_receiver_drop(mpsc_receiver *rx) {
+void mpsc_receiver_drop(mpsc_receiver *receiver) {
     //# BEGIN SOLUTION
-    channel *chan = rx->chan;
-    mpsc_destructor destroy = chan->destroy;
-    mpsc_queue leftovers = rx->batch;
+    channel *chan = receiver->chan;
+    mpsc_free_fn free_message = chan->free_message;
+    mpsc_queue leftovers = receiver->batch;
     mpsc_queue queued = MPSC_QUEUE_EMPTY;
-    free(rx);
+    free(receiver);
     pthread_mutex_lock(&chan->lock);
     chan->receiver_dropped = true;
     /* From here on sends fail, so what we take now is all that is left. */
@@ -227,21 +231,23 @@ void mpsc_receiver_drop(mpsc_receiver *rx) {
     pthread_mutex_unlock(&chan->lock);
 
     /* Once unlocked, chan may be freed by the last sender's drop: use the
-     * copies. The destructor is the caller's code: run it outside the lock. */
+     * copies. Freeing the messages after unlocking is allowed (the callback
+     * rule only says the lock may be held) and keeps the senders waiting
+     * less. */
     void *message;
     while (mpsc_queue_pop(&leftovers, &message))
-        if (destroy != NULL)
-            destroy(message);
+        if (free_message != NULL)
+            free_message(message);
     while (mpsc_queue_pop(&queued, &message))
-        if (destroy != NULL)
-            destroy(message);
+        if (free_message != NULL)
+            free_message(message);
     mpsc_queue_free(&leftovers);
     mpsc_queue_free(&queued);
     rt_waker_drop(&waker);
     if (free_channel)
         channel_free(chan);
     //# STUB
-    //> (void)rx;
-    //> TODO("mark receiver dropped, destroy queued messages, drop the waker, free chan if last");
+    //> (void)receiver;
+    //> TODO("mark the receiver dropped, free what is queued, drop the waker, free chan if last");
     //# END SOLUTION
 }

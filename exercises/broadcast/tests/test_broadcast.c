@@ -12,29 +12,29 @@
 #include <stdbool.h>
 
 #include "broadcast.h"
-#include "broadcast_future.h"
+#include "broadcast_recv_future.h"
 #include "kt_pool.h"
 #include "kt_test.h"
 #include "kt_waker.h"
 
-/* Polls rx once with the counting waker of *counts. */
-static rt_poll poll_with(broadcast_receiver *rx, kt_waker_counts *counts, void **message,
-                         broadcast_recv_status *status, uint64_t *missed) {
+/* Polls receiver once with the counting waker of *counts. */
+static rt_poll poll_with(broadcast_receiver *receiver, kt_waker_counts *counts, void **message,
+                         broadcast_recv_result *result, uint64_t *missed) {
     rt_waker waker = kt_waker(counts);
     rt_context cx = rt_context_from_waker(&waker);
-    return broadcast_receiver_poll_recv(rx, &cx, message, status, missed);
+    return broadcast_receiver_poll_recv(receiver, &cx, message, result, missed);
 }
 
 /* Asserts that the next receive is READY with a message carrying `value`; frees that copy. */
-static void expect_value(broadcast_receiver *rx, int value, const char *who) {
+static void expect_value(broadcast_receiver *receiver, int value, const char *who) {
     kt_waker_counts counts = {0};
     void *message = NULL;
-    broadcast_recv_status status = BROADCAST_CLOSED;
-    rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
+    broadcast_recv_result result = BROADCAST_RECV_CLOSED;
+    rt_poll poll = poll_with(receiver, &counts, &message, &result, NULL);
     cr_assert_eq(poll, RT_READY, "%s: expected message %d, but the receive was PENDING", who,
                  value);
-    cr_assert_eq(status, BROADCAST_MESSAGE, "%s: expected message %d, got status %d", who, value,
-                 (int)status);
+    cr_assert_eq(result, BROADCAST_RECV_MESSAGE, "%s: expected message %d, got result %d", who,
+                 value, (int)result);
     cr_assert_not_null(message, "%s: READY with a message, but the message is NULL", who);
     cr_assert_eq(kt_msg_value(message), value, "%s: expected message %d, got %d (wrong order?)",
                  who, value, kt_msg_value(message));
@@ -42,32 +42,33 @@ static void expect_value(broadcast_receiver *rx, int value, const char *who) {
 }
 
 /* Asserts that the next receive is PENDING and stored one waker. */
-static void expect_pending(broadcast_receiver *rx, kt_waker_counts *counts, const char *who) {
+static void expect_pending(broadcast_receiver *receiver, kt_waker_counts *counts, const char *who) {
     void *message = NULL;
-    broadcast_recv_status status = BROADCAST_MESSAGE;
-    rt_poll poll = poll_with(rx, counts, &message, &status, NULL);
+    broadcast_recv_result result = BROADCAST_RECV_MESSAGE;
+    rt_poll poll = poll_with(receiver, counts, &message, &result, NULL);
     cr_assert_eq(poll, RT_PENDING, "%s: expected PENDING (nothing new was sent), got READY (%d)",
-                 who, (int)status);
+                 who, (int)result);
     cr_assert_eq(kt_waker_live(counts), 1,
                  "%s: a PENDING receive must store exactly one clone of the waker (%d live)", who,
                  kt_waker_live(counts));
 }
 
-static void expect_closed(broadcast_receiver *rx, const char *who) {
+static void expect_closed(broadcast_receiver *receiver, const char *who) {
     kt_waker_counts counts = {0};
     void *message = NULL;
-    broadcast_recv_status status = BROADCAST_MESSAGE;
-    rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
+    broadcast_recv_result result = BROADCAST_RECV_MESSAGE;
+    rt_poll poll = poll_with(receiver, &counts, &message, &result, NULL);
     cr_assert_eq(poll, RT_READY,
                  "%s: every sender is gone: expected READY with CLOSED, got PENDING", who);
-    cr_assert_eq(status, BROADCAST_CLOSED, "%s: expected CLOSED, got status %d", who, (int)status);
+    cr_assert_eq(result, BROADCAST_RECV_CLOSED, "%s: expected CLOSED, got result %d", who,
+                 (int)result);
 }
 
-static void send_value(broadcast_sender *tx, kt_pool *pool, int value, size_t receivers) {
+static void send_value(broadcast_sender *sender, kt_pool *pool, int value, size_t receivers) {
     size_t reached = 99;
     void *back = (void *)1;
-    broadcast_send_status st = broadcast_send(tx, kt_pool_msg(pool, value), &reached, &back);
-    cr_assert_eq(st, BROADCAST_SENT, "send of %d failed although %zu receivers exist", value,
+    broadcast_send_result st = broadcast_send(sender, kt_pool_msg(pool, value), &back, &reached);
+    cr_assert_eq(st, BROADCAST_SEND_OK, "send of %d failed although %zu receivers exist", value,
                  receivers);
     cr_assert_eq(reached, receivers, "send of %d reported %zu receivers reached, expected %zu",
                  value, reached, receivers);
@@ -83,24 +84,24 @@ static void expect_all_freed_once(kt_pool *pool) {
 KT_TEST(broadcast, all_receivers_get_all_in_order, .timeout = 2,
         .description = "one sender, three receivers: each gets all 50 messages, in order") {
     kt_pool *pool = kt_pool_new(400);
-    broadcast_sender *tx;
-    broadcast_receiver *rx[3];
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
-    rx[1] = broadcast_sender_subscribe(tx);
-    rx[2] = broadcast_receiver_subscribe(rx[0]);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver[3];
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver[0]);
+    receiver[1] = broadcast_sender_subscribe(sender);
+    receiver[2] = broadcast_receiver_subscribe(receiver[0]);
     for (int i = 0; i < 50; i++)
-        send_value(tx, pool, i, 3);
+        send_value(sender, pool, i, 3);
     const char *names[3] = {"receiver 0", "receiver 1", "receiver 2"};
     for (int r = 2; r >= 0; r--)
         for (int i = 0; i < 50; i++)
-            expect_value(rx[r], i, names[r]);
+            expect_value(receiver[r], i, names[r]);
     for (int r = 0; r < 3; r++) {
         kt_waker_counts counts = {0};
-        expect_pending(rx[r], &counts, names[r]);
-        broadcast_receiver_drop(rx[r]);
+        expect_pending(receiver[r], &counts, names[r]);
+        broadcast_receiver_drop(receiver[r]);
         cr_assert_eq(kt_waker_live(&counts), 0, "dropping a receiver must drop its stored waker");
     }
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -108,26 +109,26 @@ KT_TEST(broadcast, all_receivers_get_all_in_order, .timeout = 2,
 KT_TEST(broadcast, late_subscriber_sees_only_later_messages, .timeout = 2,
         .description = "a receiver subscribed after 5 sends gets only the messages sent after it") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *early;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &early);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &early);
     for (int i = 0; i < 5; i++)
-        send_value(tx, pool, i, 1);
-    broadcast_receiver *late = broadcast_sender_subscribe(tx);
+        send_value(sender, pool, i, 1);
+    broadcast_receiver *late = broadcast_sender_subscribe(sender);
     broadcast_receiver *later = broadcast_receiver_subscribe(early); /* early has a backlog */
     kt_waker_counts counts = {0};
     expect_pending(late, &counts, "late subscriber (before any new send)");
     kt_waker_counts counts2 = {0};
     expect_pending(later, &counts2, "subscriber made from a receiver with a backlog");
     for (int i = 5; i < 10; i++)
-        send_value(tx, pool, i, 3);
+        send_value(sender, pool, i, 3);
     for (int i = 5; i < 10; i++) {
         expect_value(late, i, "late subscriber");
         expect_value(later, i, "subscriber made from a receiver");
     }
     for (int i = 0; i < 10; i++)
         expect_value(early, i, "early receiver");
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_closed(late, "late subscriber");
     broadcast_receiver_drop(late);
     broadcast_receiver_drop(later);
@@ -140,16 +141,16 @@ KT_TEST(broadcast, dropped_receiver_releases_its_messages, .timeout = 2,
         .description = "messages are freed once the last receiver took them or was dropped, not "
                        "before") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *fast;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &fast);
-    broadcast_receiver *slow = broadcast_sender_subscribe(tx);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &fast);
+    broadcast_receiver *slow = broadcast_sender_subscribe(sender);
     void *originals[10];
     for (int i = 0; i < 10; i++) {
         originals[i] = kt_pool_msg(pool, i);
         size_t reached;
         void *back;
-        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT);
+        cr_assert_eq(broadcast_send(sender, originals[i], &back, &reached), BROADCAST_SEND_OK);
     }
     for (int i = 0; i < 10; i++)
         expect_value(fast, i, "fast receiver");
@@ -170,7 +171,7 @@ KT_TEST(broadcast, dropped_receiver_releases_its_messages, .timeout = 2,
                      "freed once (freed %d times)",
                      i, kt_msg_frees(originals[i]));
     broadcast_receiver_drop(fast);
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -179,18 +180,18 @@ KT_TEST(broadcast, last_sender_drop_ends_receivers_after_backlog, .timeout = 2,
         .description = "when the last sender is dropped, each receiver gets its backlog, then "
                        "CLOSED") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *a;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &a);
-    broadcast_receiver *b = broadcast_sender_subscribe(tx);
-    broadcast_sender *tx2 = broadcast_sender_clone(tx);
-    send_value(tx, pool, 1, 2);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &a);
+    broadcast_receiver *b = broadcast_sender_subscribe(sender);
+    broadcast_sender *tx2 = broadcast_sender_clone(sender);
+    send_value(sender, pool, 1, 2);
     send_value(tx2, pool, 2, 2);
     expect_value(b, 1, "receiver b");
     expect_value(b, 2, "receiver b");
     kt_waker_counts waiting = {0};
     expect_pending(b, &waiting, "receiver b");
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     cr_assert_eq(kt_waker_wakes(&waiting), 0, "one sender is still alive: nothing to wake for");
     expect_pending(b, &waiting, "receiver b (a sender is still alive)");
     send_value(tx2, pool, 3, 2);
@@ -210,49 +211,49 @@ KT_TEST(broadcast, last_sender_drop_ends_receivers_after_backlog, .timeout = 2,
 
 KT_TEST(broadcast, last_sender_drop_wakes_pending_receivers, .timeout = 2,
         .description = "dropping the last sender wakes every pending receiver") {
-    broadcast_sender *tx;
-    broadcast_receiver *rx[3];
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
-    rx[1] = broadcast_sender_subscribe(tx);
-    rx[2] = broadcast_sender_subscribe(tx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver[3];
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver[0]);
+    receiver[1] = broadcast_sender_subscribe(sender);
+    receiver[2] = broadcast_sender_subscribe(sender);
     kt_waker_counts counts[3] = {0};
     for (int r = 0; r < 3; r++)
-        expect_pending(rx[r], &counts[r], "receiver");
-    broadcast_sender_drop(tx);
+        expect_pending(receiver[r], &counts[r], "receiver");
+    broadcast_sender_drop(sender);
     for (int r = 0; r < 3; r++) {
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
                      "receiver %d was pending when the last sender was dropped: it must be woken "
                      "once (woken %d times)",
                      r, kt_waker_wakes(&counts[r]));
         cr_assert_eq(kt_waker_live(&counts[r]), 0, "the woken waker must be consumed");
-        expect_closed(rx[r], "receiver");
-        broadcast_receiver_drop(rx[r]);
+        expect_closed(receiver[r], "receiver");
+        broadcast_receiver_drop(receiver[r]);
     }
 }
 
 KT_TEST(broadcast, send_without_receivers_hands_message_back, .timeout = 2,
         .description = "a send with no receiver fails and hands the message back unfreed") {
     kt_pool *pool = kt_pool_new(10);
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
-    broadcast_receiver_drop(rx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    broadcast_receiver_drop(receiver);
     void *message = kt_pool_msg(pool, 7);
     size_t reached = 99;
     void *back = NULL;
-    cr_assert_eq(broadcast_send(tx, message, &reached, &back), BROADCAST_NO_RECEIVERS,
-                 "with every receiver dropped, send must report BROADCAST_NO_RECEIVERS");
+    cr_assert_eq(broadcast_send(sender, message, &back, &reached), BROADCAST_SEND_NO_RECEIVERS,
+                 "with every receiver dropped, send must report BROADCAST_SEND_NO_RECEIVERS");
     cr_assert_eq(back, message, "the failed send must hand the message back in *returned");
     cr_assert_eq(reached, 0, "no receiver was reached, but *reached is %zu", reached);
     cr_assert_eq(kt_msg_frees(message), 0, "a message handed back must not be freed");
     cr_assert_eq(kt_pool_clones(pool), 0, "a message handed back must not be cloned");
     /* A new subscriber makes sending possible again. */
-    broadcast_receiver *again = broadcast_sender_subscribe(tx);
-    send_value(tx, pool, 7, 1);
+    broadcast_receiver *again = broadcast_sender_subscribe(sender);
+    send_value(sender, pool, 7, 1);
     expect_value(again, 7, "new subscriber");
     kt_msg_free(message);
     broadcast_receiver_drop(again);
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -260,15 +261,15 @@ KT_TEST(broadcast, send_without_receivers_hands_message_back, .timeout = 2,
 KT_TEST(broadcast, send_wakes_every_pending_receiver, .timeout = 2,
         .description = "one send wakes each of four pending receivers exactly once") {
     kt_pool *pool = kt_pool_new(50);
-    broadcast_sender *tx;
-    broadcast_receiver *rx[4];
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver[4];
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver[0]);
     for (int r = 1; r < 4; r++)
-        rx[r] = broadcast_sender_subscribe(tx);
+        receiver[r] = broadcast_sender_subscribe(sender);
     kt_waker_counts counts[4] = {0};
     for (int r = 0; r < 4; r++)
-        expect_pending(rx[r], &counts[r], "receiver");
-    send_value(tx, pool, 5, 4);
+        expect_pending(receiver[r], &counts[r], "receiver");
+    send_value(sender, pool, 5, 4);
     for (int r = 0; r < 4; r++) {
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
                      "receiver %d was pending: the send must wake it once (woken %d times)", r,
@@ -276,16 +277,16 @@ KT_TEST(broadcast, send_wakes_every_pending_receiver, .timeout = 2,
         cr_assert_eq(kt_waker_live(&counts[r]), 0, "receiver %d: its waker was not consumed", r);
     }
     /* Their wakers were used up: a second send has nobody left to wake. */
-    send_value(tx, pool, 6, 4);
+    send_value(sender, pool, 6, 4);
     for (int r = 0; r < 4; r++)
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
                      "receiver %d was woken again by a send although it was not polled since", r);
     for (int r = 0; r < 4; r++) {
-        expect_value(rx[r], 5, "receiver");
-        expect_value(rx[r], 6, "receiver");
-        broadcast_receiver_drop(rx[r]);
+        expect_value(receiver[r], 5, "receiver");
+        expect_value(receiver[r], 6, "receiver");
+        broadcast_receiver_drop(receiver[r]);
     }
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -294,22 +295,22 @@ KT_TEST(broadcast, poll_replaces_stored_waker, .timeout = 2,
         .description = "each PENDING poll replaces the stored waker; the send wakes only the "
                        "newest") {
     kt_pool *pool = kt_pool_new(10);
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
     kt_waker_counts first = {0}, second = {0};
-    expect_pending(rx, &first, "first poll");
-    expect_pending(rx, &second, "second poll, from another task");
+    expect_pending(receiver, &first, "first poll");
+    expect_pending(receiver, &second, "second poll, from another task");
     cr_assert_eq(kt_waker_live(&first), 0,
                  "the second poll came with another waker: the first one must be dropped");
-    expect_pending(rx, &second, "third poll, same task");
-    send_value(tx, pool, 1, 1);
+    expect_pending(receiver, &second, "third poll, same task");
+    send_value(sender, pool, 1, 1);
     cr_assert_eq(kt_waker_wakes(&first), 0, "the replaced (stale) waker must not be woken");
     cr_assert_eq(kt_waker_wakes(&second), 1, "the newest waker must be woken once");
     cr_assert_eq(kt_waker_live(&second), 0);
-    expect_value(rx, 1, "receiver");
-    broadcast_receiver_drop(rx);
-    broadcast_sender_drop(tx);
+    expect_value(receiver, 1, "receiver");
+    broadcast_receiver_drop(receiver);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -318,25 +319,25 @@ KT_TEST(broadcast, clone_once_per_receiver_per_message, .timeout = 2,
         .description = "each receiver gets its own copy: clone runs once per receiver per "
                        "message") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
-    broadcast_receiver *rx[3];
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx[0]);
-    rx[1] = broadcast_sender_subscribe(tx);
-    rx[2] = broadcast_sender_subscribe(tx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver[3];
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver[0]);
+    receiver[1] = broadcast_sender_subscribe(sender);
+    receiver[2] = broadcast_sender_subscribe(sender);
     void *originals[10];
     for (int i = 0; i < 10; i++) {
         originals[i] = kt_pool_msg(pool, i);
         size_t reached;
         void *back;
-        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT);
+        cr_assert_eq(broadcast_send(sender, originals[i], &back, &reached), BROADCAST_SEND_OK);
     }
     for (int i = 0; i < 5; i++) {
         void *got[3];
         for (int r = 0; r < 3; r++) {
             kt_waker_counts counts = {0};
-            broadcast_recv_status status;
-            cr_assert_eq(poll_with(rx[r], &counts, &got[r], &status, NULL), RT_READY);
-            cr_assert_eq(status, BROADCAST_MESSAGE);
+            broadcast_recv_result result;
+            cr_assert_eq(poll_with(receiver[r], &counts, &got[r], &result, NULL), RT_READY);
+            cr_assert_eq(result, BROADCAST_RECV_MESSAGE);
             cr_assert_eq(kt_msg_value(got[r]), i);
             cr_assert_neq(got[r], originals[i],
                           "receiver %d got the sent message itself: each receiver must get a copy "
@@ -356,32 +357,32 @@ KT_TEST(broadcast, clone_once_per_receiver_per_message, .timeout = 2,
                  "times",
                  kt_pool_clones(pool));
     /* Receiver 2 leaves with 5 messages untaken: nothing is cloned for it. */
-    broadcast_receiver_drop(rx[2]);
+    broadcast_receiver_drop(receiver[2]);
     for (int i = 5; i < 10; i++) {
-        expect_value(rx[0], i, "receiver 0");
-        expect_value(rx[1], i, "receiver 1");
+        expect_value(receiver[0], i, "receiver 0");
+        expect_value(receiver[1], i, "receiver 1");
     }
     cr_assert_eq(kt_pool_clones(pool), 3 * 5 + 2 * 5,
                  "expected 25 clones (3 receivers x 5 messages, then 2 x 5), the clone function "
                  "ran %zu times",
                  kt_pool_clones(pool));
-    broadcast_receiver_drop(rx[0]);
-    broadcast_receiver_drop(rx[1]);
-    broadcast_sender_drop(tx);
+    broadcast_receiver_drop(receiver[0]);
+    broadcast_receiver_drop(receiver[1]);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
 
 /* A waker that uses the channel when woken: it deadlocks if woken under the channel's lock. */
 typedef struct {
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     atomic_int wakes;
 } reentering_waker;
 
 static void reentering_wake_by_ref(void *data) {
     reentering_waker *w = data;
     atomic_fetch_add(&w->wakes, 1);
-    broadcast_receiver_drop(broadcast_sender_subscribe(w->tx));
+    broadcast_receiver_drop(broadcast_sender_subscribe(w->sender));
 }
 static void reentering_noop(void *data) {
     (void)data;
@@ -397,20 +398,20 @@ KT_TEST(broadcast, send_wakes_after_unlocking, .timeout = 2,
         .description = "a send wakes receivers after releasing the lock (a waker that uses the "
                        "channel must not deadlock)") {
     kt_pool *pool = kt_pool_new(10);
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
-    reentering_waker w = {.tx = tx};
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    reentering_waker w = {.sender = sender};
     rt_waker waker = {&w, &reentering_vtable};
     rt_context cx = rt_context_from_waker(&waker);
     void *message;
-    broadcast_recv_status status;
-    cr_assert_eq(broadcast_receiver_poll_recv(rx, &cx, &message, &status, NULL), RT_PENDING);
-    send_value(tx, pool, 1, 1); /* hangs here if the wake runs under the lock */
+    broadcast_recv_result result;
+    cr_assert_eq(broadcast_receiver_poll_recv(receiver, &cx, &message, &result, NULL), RT_PENDING);
+    send_value(sender, pool, 1, 1); /* hangs here if the wake runs under the lock */
     cr_assert_eq(atomic_load(&w.wakes), 1, "the pending receiver must be woken once");
-    expect_value(rx, 1, "receiver");
-    broadcast_receiver_drop(rx);
-    broadcast_sender_drop(tx);
+    expect_value(receiver, 1, "receiver");
+    broadcast_receiver_drop(receiver);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -420,7 +421,7 @@ KT_TEST(broadcast, send_wakes_after_unlocking, .timeout = 2,
 enum { THREADS = 4, ROUNDS = 20 };
 
 typedef struct {
-    broadcast_receiver *rx;
+    broadcast_receiver *receiver;
     atomic_int *pending; /* threads whose last receive returned PENDING */
     int got[ROUNDS];
     int count;
@@ -431,13 +432,14 @@ typedef struct {
 typedef struct {
     rt_future base;
     recv_thread *owner;
-    broadcast_recv_status status;
+    broadcast_recv_result result;
     void *message;
 } counted_recv;
 
 static rt_poll counted_recv_poll(rt_future *self, rt_context *cx) {
     counted_recv *f = (counted_recv *)self;
-    rt_poll poll = broadcast_receiver_poll_recv(f->owner->rx, cx, &f->message, &f->status, NULL);
+    rt_poll poll =
+        broadcast_receiver_poll_recv(f->owner->receiver, cx, &f->message, &f->result, NULL);
     if (poll == RT_PENDING)
         atomic_fetch_add(f->owner->pending, 1);
     return poll;
@@ -449,8 +451,8 @@ static void *recv_thread_main(void *arg) {
         counted_recv f = {.base = {.poll = counted_recv_poll, .name = "broadcast_recv"},
                           .owner = t};
         rt_block_on(&f.base);
-        if (f.status != BROADCAST_MESSAGE) {
-            t->closed = f.status == BROADCAST_CLOSED;
+        if (f.result != BROADCAST_RECV_MESSAGE) {
+            t->closed = f.result == BROADCAST_RECV_CLOSED;
             return NULL;
         }
         if (t->count < ROUNDS)
@@ -464,14 +466,14 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
         .description = "four threads blocked in a receive are all woken by each send, then "
                        "closed") {
     kt_pool *pool = kt_pool_new(200);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *first;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &first);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &first);
     atomic_int pending = 0;
     recv_thread threads[THREADS] = {0};
     pthread_t ids[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        threads[i].rx = i == 0 ? first : broadcast_sender_subscribe(tx);
+        threads[i].receiver = i == 0 ? first : broadcast_sender_subscribe(sender);
         threads[i].pending = &pending;
     }
     for (int i = 0; i < THREADS; i++)
@@ -480,11 +482,11 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
         /* Send only once every thread is parked, so that each must be woken. */
         while (atomic_load(&pending) < THREADS * (round + 1))
             sched_yield();
-        send_value(tx, pool, round, THREADS);
+        send_value(sender, pool, round, THREADS);
     }
     while (atomic_load(&pending) < THREADS * (ROUNDS + 1))
         sched_yield();
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     for (int i = 0; i < THREADS; i++) {
         pthread_join(ids[i], NULL);
         cr_assert_eq(threads[i].count, ROUNDS, "thread %d received %d messages, expected %d", i,
@@ -493,7 +495,7 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
             cr_assert_eq(threads[i].got[round], round, "thread %d: message %d out of order", i,
                          round);
         cr_assert(threads[i].closed, "thread %d did not end with CLOSED", i);
-        broadcast_receiver_drop(threads[i].rx);
+        broadcast_receiver_drop(threads[i].receiver);
     }
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
@@ -502,32 +504,32 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
 KT_TEST(broadcast, recv_future_and_blocking_receive, .timeout = 2,
         .description = "the kit's blocking receive gets a message, then CLOSED") {
     kt_pool *pool = kt_pool_new(10);
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
-    send_value(tx, pool, 42, 1);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    send_value(sender, pool, 42, 1);
     void *message = NULL;
-    cr_assert_eq(broadcast_recv_blocking(rx, &message, NULL), BROADCAST_MESSAGE);
+    cr_assert_eq(broadcast_recv_blocking(receiver, &message, NULL), BROADCAST_RECV_MESSAGE);
     cr_assert_eq(kt_msg_value(message), 42);
     kt_msg_free(message);
-    broadcast_sender_drop(tx);
-    cr_assert_eq(broadcast_recv_blocking(rx, &message, NULL), BROADCAST_CLOSED);
-    broadcast_receiver_drop(rx);
+    broadcast_sender_drop(sender);
+    cr_assert_eq(broadcast_recv_blocking(receiver, &message, NULL), BROADCAST_RECV_CLOSED);
+    broadcast_receiver_drop(receiver);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
 
 /* ---- part B (bonus): a capacity, and LAGGED for receivers that fall behind ---- */
 
-static void expect_lagged(broadcast_receiver *rx, uint64_t missed, const char *who) {
+static void expect_lagged(broadcast_receiver *receiver, uint64_t missed, const char *who) {
     kt_waker_counts counts = {0};
     void *message = NULL;
-    broadcast_recv_status status = BROADCAST_MESSAGE;
+    broadcast_recv_result result = BROADCAST_RECV_MESSAGE;
     uint64_t got = 0;
-    rt_poll poll = poll_with(rx, &counts, &message, &status, &got);
+    rt_poll poll = poll_with(receiver, &counts, &message, &result, &got);
     cr_assert_eq(poll, RT_READY, "%s: fell behind: expected READY with LAGGED, got PENDING", who);
-    cr_assert_eq(status, BROADCAST_LAGGED, "%s: fell behind: expected LAGGED, got status %d", who,
-                 (int)status);
+    cr_assert_eq(result, BROADCAST_RECV_LAGGED, "%s: fell behind: expected LAGGED, got result %d",
+                 who, (int)result);
     cr_assert_eq(got, missed, "%s: LAGGED must say %llu messages were missed, said %llu", who,
                  (unsigned long long)missed, (unsigned long long)got);
 }
@@ -536,15 +538,15 @@ KT_TEST(broadcast, lag_reports_missed_count, .timeout = 2,
         .description = "bonus: capacity 4, 10 sends: a slow receiver gets LAGGED 6, then the "
                        "last 4") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *slow;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 4, &tx, &slow);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 4, &sender, &slow);
     void *originals[10];
     for (int i = 0; i < 10; i++) {
         originals[i] = kt_pool_msg(pool, i);
         size_t reached;
         void *back;
-        cr_assert_eq(broadcast_send(tx, originals[i], &reached, &back), BROADCAST_SENT,
+        cr_assert_eq(broadcast_send(sender, originals[i], &back, &reached), BROADCAST_SEND_OK,
                      "a full channel drops its oldest message; the send itself succeeds");
     }
     for (int i = 0; i < 6; i++)
@@ -558,7 +560,7 @@ KT_TEST(broadcast, lag_reports_missed_count, .timeout = 2,
     kt_waker_counts counts = {0};
     expect_pending(slow, &counts, "slow receiver, caught up");
     broadcast_receiver_drop(slow);
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -567,18 +569,18 @@ KT_TEST(broadcast, lag_only_for_receivers_that_fall_behind, .timeout = 2,
         .description = "bonus: a receiver that keeps up never sees LAGGED; a slow one does, "
                        "once") {
     kt_pool *pool = kt_pool_new(200);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *fast;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 3, &tx, &fast);
-    broadcast_receiver *slow = broadcast_sender_subscribe(tx);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 3, &sender, &fast);
+    broadcast_receiver *slow = broadcast_sender_subscribe(sender);
     for (int i = 0; i < 20; i++) {
-        send_value(tx, pool, i, 2);
+        send_value(sender, pool, i, 2);
         expect_value(fast, i, "receiver that keeps up");
     }
     expect_lagged(slow, 17, "slow receiver");
     for (int i = 17; i < 20; i++)
         expect_value(slow, i, "slow receiver after LAGGED");
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     expect_closed(slow, "slow receiver");
     expect_closed(fast, "receiver that keeps up");
     broadcast_receiver_drop(fast);

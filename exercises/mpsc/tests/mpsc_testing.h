@@ -17,7 +17,7 @@
 #include "kt_test.h"
 #include "kt_waker.h"
 #include "mpsc.h"
-#include "mpsc_recv.h"
+#include "mpsc_recv_future.h"
 
 /* Message number `seq` of producer `producer`, as a non-NULL pointer. */
 static inline void *tag(unsigned producer, unsigned seq) {
@@ -33,10 +33,10 @@ static inline unsigned tag_seq(void *msg) {
 }
 
 /* One poll by hand with `waker` lent for it. */
-static inline rt_poll poll_with(mpsc_receiver *rx, rt_waker *waker, void **msg,
-                                mpsc_recv_status *status) {
+static inline rt_poll poll_with(mpsc_receiver *receiver, rt_waker *waker, void **msg,
+                                mpsc_recv_result *result) {
     rt_context cx = rt_context_from_waker(waker);
-    return mpsc_receiver_poll_recv(rx, &cx, msg, status);
+    return mpsc_receiver_poll_recv(receiver, &cx, msg, result);
 }
 
 /*
@@ -64,7 +64,7 @@ static inline void tally_add(tally *t, void *msg) {
     if (msg == NULL)
         snprintf(t->error, sizeof t->error, "received a NULL message that nobody sent");
     else if (t->closed)
-        snprintf(t->error, sizeof t->error, "received a message after MPSC_CLOSED");
+        snprintf(t->error, sizeof t->error, "received a message after MPSC_RECV_CLOSED");
     else if (p >= t->producers)
         snprintf(t->error, sizeof t->error,
                  "received a message from producer %u, who does not "
@@ -87,7 +87,8 @@ static inline void tally_check_complete(const tally *t) {
     for (unsigned p = 0; p < t->producers; p++)
         cr_assert_eq(t->next[p], t->per_producer, "producer %u: received %u of its %u messages", p,
                      t->next[p], t->per_producer);
-    cr_assert(t->closed, "the stream did not end with MPSC_CLOSED after every sender was dropped");
+    cr_assert(t->closed,
+              "the stream did not end with MPSC_RECV_CLOSED after every sender was dropped");
 }
 
 /*
@@ -108,10 +109,10 @@ static inline void tally_check_complete(const tally *t) {
 typedef struct consumer_task {
     rt_future base;
     rt_async co;
-    mpsc_receiver *rx;
+    mpsc_receiver *receiver;
     mpsc_recv_future recv;
     tally *seen;
-    unsigned long limit; /* stop after this many messages; 0: at MPSC_CLOSED */
+    unsigned long limit; /* stop after this many messages; 0: at MPSC_RECV_CLOSED */
     kt_latch pending_empty, pending_all;
 } consumer_task;
 
@@ -120,9 +121,9 @@ static inline rt_poll consumer_receive(consumer_task *t, rt_context *cx) {
     for (;;) {
         if (t->limit != 0 && t->seen->received >= t->limit)
             break;
-        mpsc_recv_future_init(&t->recv, t->rx);
+        mpsc_recv_future_init(&t->recv, t->receiver);
         RT_AWAIT(&t->co, cx, &t->recv.base);
-        if (t->recv.status == MPSC_CLOSED) {
+        if (t->recv.result == MPSC_RECV_CLOSED) {
             t->seen->closed = 1;
             break;
         }
@@ -143,9 +144,9 @@ static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
     return result;
 }
 
-static inline void consumer_init(consumer_task *t, mpsc_receiver *rx, tally *seen) {
+static inline void consumer_init(consumer_task *t, mpsc_receiver *receiver, tally *seen) {
     *t = (consumer_task){.base = {.poll = consumer_poll, .name = "consumer"},
-                         .rx = rx,
+                         .receiver = receiver,
                          .seen = seen,
                          .pending_empty = KT_LATCH_INIT,
                          .pending_all = KT_LATCH_INIT};
@@ -155,7 +156,7 @@ static inline void consumer_init(consumer_task *t, mpsc_receiver *rx, tally *see
  * then drops it. */
 typedef struct producer_thread {
     pthread_t thread;
-    mpsc_sender *tx;
+    mpsc_sender *sender;
     kt_latch *start;
     unsigned id, count;
 } producer_thread;
@@ -166,23 +167,23 @@ static inline void *producer_main(void *arg) {
         kt_latch_wait(p->start, 1);
     for (unsigned i = 0; i < p->count; i++) {
         void *back;
-        mpsc_send_result r = mpsc_send(p->tx, tag(p->id, i), &back);
-        if (r != MPSC_SENT) {
+        mpsc_send_result r = mpsc_send(p->sender, tag(p->id, i), &back);
+        if (r != MPSC_SEND_OK) {
             fprintf(stderr, "producer %u: send %u failed though the receiver lives\n", p->id, i);
             abort();
         }
     }
-    mpsc_sender_drop(p->tx);
+    mpsc_sender_drop(p->sender);
     return NULL;
 }
 
-/* Starts `n` producer threads, each on a clone of `tx`, sending `count` messages once `start`
+/* Starts `n` producer threads, each on a clone of `sender`, sending `count` messages once `start`
  * opens (at once when it is NULL). */
-static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *tx, unsigned count,
-                                   kt_latch *start) {
+static inline void producers_start(producer_thread *ps, unsigned n, mpsc_sender *sender,
+                                   unsigned count, kt_latch *start) {
     for (unsigned i = 0; i < n; i++) {
-        ps[i] =
-            (producer_thread){.tx = mpsc_sender_clone(tx), .start = start, .id = i, .count = count};
+        ps[i] = (producer_thread){
+            .sender = mpsc_sender_clone(sender), .start = start, .id = i, .count = count};
         if (pthread_create(&ps[i].thread, NULL, producer_main, &ps[i]) != 0)
             cr_assert_fail("could not start producer thread %u", i);
     }
@@ -197,19 +198,19 @@ static inline void producers_join(producer_thread *ps, unsigned n) {
  * is known to be waiting (for tests whose receiver blocks the test's own thread). */
 typedef struct closer_thread {
     pthread_t thread;
-    mpsc_sender *tx;
+    mpsc_sender *sender;
     kt_latch *when;
 } closer_thread;
 
 static inline void *closer_main(void *arg) {
     closer_thread *c = arg;
     kt_latch_wait(c->when, 1);
-    mpsc_sender_drop(c->tx);
+    mpsc_sender_drop(c->sender);
     return NULL;
 }
 
-static inline void closer_start(closer_thread *c, mpsc_sender *tx, kt_latch *when) {
-    *c = (closer_thread){.tx = tx, .when = when};
+static inline void closer_start(closer_thread *c, mpsc_sender *sender, kt_latch *when) {
+    *c = (closer_thread){.sender = sender, .when = when};
     if (pthread_create(&c->thread, NULL, closer_main, c) != 0)
         cr_assert_fail("could not start the closing thread");
 }

@@ -3,7 +3,7 @@
  *
  * Waker behaviour is checked by polling by hand with a counting waker
  * (kt_waker.h): every clone, wake and drop is seen, and nothing depends on
- * timing. Values come from a counting pool (kt_pool.h), so a value freed
+ * timing. Values come from a counting pool (kt_pool.h), so a message freed
  * twice or never is a plain failure that names it.
  */
 #include <pthread.h>
@@ -13,69 +13,72 @@
 #include "kt_test.h"
 #include "kt_waker.h"
 #include "oneshot.h"
+#include "oneshot_recv_future.h"
 
 /* A channel whose leftover values are counted frees; asserts it was made. */
-static void make_channel(oneshot_sender **tx, oneshot_receiver **rx) {
-    oneshot_channel(kt_msg_free, tx, rx);
-    cr_assert_not_null(*tx, "oneshot_channel should give a sender");
-    cr_assert_not_null(*rx, "oneshot_channel should give a receiver");
+static void make_channel(oneshot_sender **sender, oneshot_receiver **receiver) {
+    oneshot_channel(kt_msg_free, sender, receiver);
+    cr_assert_not_null(*sender, "oneshot_channel should give a sender");
+    cr_assert_not_null(*receiver, "oneshot_channel should give a receiver");
 }
 
-/* One poll by hand with `waker`; *value and *status are reset so stale ones show. */
-static rt_poll poll_with(oneshot_receiver *rx, const rt_waker *waker, void **value,
-                         oneshot_recv_status *status) {
+/* One poll by hand with `waker`; *message and *result are reset so stale ones show. */
+static rt_poll poll_with(oneshot_receiver *receiver, const rt_waker *waker, void **message,
+                         oneshot_recv_result *result) {
     rt_context cx = rt_context_from_waker(waker);
-    *value = NULL;
-    *status = (oneshot_recv_status)-1;
-    return oneshot_receiver_poll(rx, &cx, value, status);
+    *message = NULL;
+    *result = (oneshot_recv_result)-1;
+    return oneshot_receiver_poll_recv(receiver, &cx, message, result);
 }
 
 static void assert_all_freed_once(kt_pool *pool) {
     char report[256];
     cr_assert(kt_pool_all_freed_once(pool, report, sizeof report),
-              "every value should be freed exactly once: %s", report);
+              "every message should be freed exactly once: %s", report);
 }
 
 KT_TEST(
     oneshot, send_before_poll, .timeout = 2,
-    .description = "a value sent before the first poll is READY at once, and no waker is kept") {
+    .description = "a message sent before the first poll is READY at once, and no waker is kept") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     void *msg = kt_pool_msg(pool, 7), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT, "send to a live receiver is SENT");
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK,
+                 "send to a live receiver is SENT");
 
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_READY,
-                 "a receiver with a value waiting should be READY");
-    cr_assert_eq(status, ONESHOT_RECEIVED, "the status should be ONESHOT_RECEIVED");
-    cr_assert_eq(value, msg, "the receiver should get the very pointer that was sent");
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY,
+                 "a receiver with a message waiting should be READY");
+    cr_assert_eq(result, ONESHOT_RECV_MESSAGE, "the result should be ONESHOT_RECV_MESSAGE");
+    cr_assert_eq(message, msg, "the receiver should get the very pointer that was sent");
     cr_assert_eq(kt_waker_live(&counts), 0, "a READY poll should not keep a clone of the waker");
-    cr_assert_eq(kt_msg_frees(msg), 0, "the received value belongs to the receiver, not freed");
+    cr_assert_eq(kt_msg_frees(msg), 0, "the received message belongs to the receiver, not freed");
 
-    oneshot_receiver_drop(rx);
-    cr_assert_eq(kt_msg_frees(msg), 0, "dropping the receiver must not free a received value");
+    oneshot_receiver_drop(receiver);
+    cr_assert_eq(kt_msg_frees(msg), 0, "dropping the receiver must not free a received message");
     kt_msg_free(msg); /* ours now */
     assert_all_freed_once(pool);
     kt_pool_delete(pool);
 }
 
-KT_TEST(oneshot, pending_then_send, .timeout = 2,
-        .description = "a poll with no value is PENDING and keeps one waker; send wakes it once") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+KT_TEST(
+    oneshot, pending_then_send, .timeout = 2,
+    .description = "a poll with no message is PENDING and keeps one waker; send wakes it once") {
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
+    void *message;
+    oneshot_recv_result result;
     int payload = 5;
 
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING,
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING,
                  "with nothing sent and the sender alive, the poll should be PENDING");
     cr_assert_eq(kt_waker_live(&counts), 1,
                  "a PENDING poll should store exactly one clone of the context's waker (%d live)",
@@ -83,20 +86,20 @@ KT_TEST(oneshot, pending_then_send, .timeout = 2,
     cr_assert_eq(kt_waker_wakes(&counts), 0, "nobody should be woken before the send");
 
     void *back = NULL;
-    cr_assert_eq(oneshot_send(tx, &payload, &back), ONESHOT_SENT);
+    cr_assert_eq(oneshot_send(sender, &payload, &back), ONESHOT_SEND_OK);
     cr_assert_eq(kt_waker_wakes(&counts), 1, "send should wake the stored waker exactly once");
     cr_assert_eq(kt_waker_live(&counts), 0, "the woken waker should be used up (rt_waker_wake)");
 
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_READY, "after the send: READY");
-    cr_assert_eq(status, ONESHOT_RECEIVED);
-    cr_assert_eq(value, &payload, "the receiver should get the value that was sent");
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY, "after the send: READY");
+    cr_assert_eq(result, ONESHOT_RECV_MESSAGE);
+    cr_assert_eq(message, &payload, "the receiver should get the message that was sent");
+    oneshot_receiver_drop(receiver);
 }
 
 /* ---- a send from another thread, while the receiver is blocked in rt_block_on ---- */
 
 typedef struct {
-    oneshot_sender *tx;
+    oneshot_sender *sender;
     void *msg;
     oneshot_send_result result;
 } send_job;
@@ -104,7 +107,7 @@ typedef struct {
 static void *send_thread(void *arg) {
     send_job *job = arg;
     void *back = NULL;
-    job->result = oneshot_send(job->tx, job->msg, &back);
+    job->result = oneshot_send(job->sender, job->msg, &back);
     return NULL;
 }
 
@@ -133,28 +136,28 @@ static rt_poll send_later_poll(rt_future *self, rt_context *cx) {
 
 KT_TEST(oneshot, send_from_another_thread, .timeout = 5,
         .description = "a receiver PENDING in block_on is woken by a send from another thread") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     int payload = 11;
     send_later_future f = {.base = {.poll = send_later_poll, .name = "send_later"},
-                           .job = {.tx = tx, .msg = &payload}};
-    oneshot_recv_future_init(&f.recv, rx);
+                           .job = {.sender = sender, .msg = &payload}};
+    oneshot_recv_future_init(&f.recv, receiver);
 
     rt_block_on(&f.base);
     pthread_join(f.thread, NULL);
     cr_assert_geq(f.pendings, 1, "the first poll should have been PENDING");
-    cr_assert_eq(f.job.result, ONESHOT_SENT, "the send should succeed");
-    cr_assert_eq(f.recv.status, ONESHOT_RECEIVED, "the receiver should get the value");
-    cr_assert_eq(f.recv.value, &payload, "the receiver should get the value that was sent");
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(f.job.result, ONESHOT_SEND_OK, "the send should succeed");
+    cr_assert_eq(f.recv.result, ONESHOT_RECV_MESSAGE, "the receiver should get the message");
+    cr_assert_eq(f.recv.message, &payload, "the receiver should get the message that was sent");
+    oneshot_receiver_drop(receiver);
 }
 
 /* ---- a send from another task on a (shaken) executor ---- */
 
 typedef struct {
     rt_future base;
-    oneshot_sender *tx;
+    oneshot_sender *sender;
     void *msg;
     oneshot_send_result result;
 } sender_task;
@@ -163,7 +166,7 @@ static rt_poll sender_task_poll(rt_future *self, rt_context *cx) {
     (void)cx;
     sender_task *t = (sender_task *)self;
     void *back = NULL;
-    t->result = oneshot_send(t->tx, t->msg, &back);
+    t->result = oneshot_send(t->sender, t->msg, &back);
     return RT_READY;
 }
 
@@ -193,43 +196,44 @@ KT_TEST(oneshot, send_from_another_task, .timeout = 5,
     rt_executor_config config = {.workers = 2, .shake = true, .shake_seed = kt_shake_seed(0x05e7)};
     rt_executor *ex = rt_executor_new_config(&config);
     for (int round = 0; round < 20; round++) {
-        oneshot_sender *tx;
-        oneshot_receiver *rx;
-        make_channel(&tx, &rx);
+        oneshot_sender *sender;
+        oneshot_receiver *receiver;
+        make_channel(&sender, &receiver);
         int payload = round;
         receiver_task t = {
             .base = {.poll = receiver_task_poll, .name = "receiver"},
             .executor = ex,
             .sender = {.base = {.poll = sender_task_poll, .name = "sender"},
-                       .tx = tx,
+                       .sender = sender,
                        .msg = &payload},
         };
-        oneshot_recv_future_init(&t.recv, rx);
+        oneshot_recv_future_init(&t.recv, receiver);
         cr_assert_eq(rt_join(rt_spawn(ex, &t.base, "receiver")), RT_TASK_COMPLETED);
         cr_assert_eq(rt_join(t.sender_handle), RT_TASK_COMPLETED);
         cr_assert_geq(t.pendings, 1, "the receiver's first poll should have been PENDING");
-        cr_assert_eq(t.sender.result, ONESHOT_SENT, "the send should succeed");
-        cr_assert_eq(t.recv.status, ONESHOT_RECEIVED, "the receiver task should get the value");
-        cr_assert_eq(t.recv.value, &payload, "the receiver task should get the value sent");
-        oneshot_receiver_drop(rx);
+        cr_assert_eq(t.sender.result, ONESHOT_SEND_OK, "the send should succeed");
+        cr_assert_eq(t.recv.result, ONESHOT_RECV_MESSAGE,
+                     "the receiver task should get the message");
+        cr_assert_eq(t.recv.message, &payload, "the receiver task should get the message sent");
+        oneshot_receiver_drop(receiver);
     }
     rt_executor_shutdown(ex);
 }
 
 KT_TEST(oneshot, receiver_dropped_hands_value_back, .timeout = 2,
-        .description = "send after the receiver was dropped fails and hands the value back") {
+        .description = "send after the receiver was dropped fails and hands the message back") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
-    oneshot_receiver_drop(rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
+    oneshot_receiver_drop(receiver);
 
     void *msg = kt_pool_msg(pool, 3), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_RECEIVER_DROPPED,
-                 "send to a dropped receiver should answer ONESHOT_RECEIVER_DROPPED");
-    cr_assert_eq(back, msg, "the value should be handed back in *returned");
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_RECEIVER_DROPPED,
+                 "send to a dropped receiver should answer ONESHOT_SEND_RECEIVER_DROPPED");
+    cr_assert_eq(back, msg, "the message should be handed back in *returned");
     cr_assert_eq(kt_msg_frees(msg), 0,
-                 "a value handed back is the sender's again: the channel must not free it");
+                 "a message handed back is the sender's again: the channel must not free it");
     kt_msg_free(back);
     assert_all_freed_once(pool);
     kt_pool_delete(pool);
@@ -238,100 +242,100 @@ KT_TEST(oneshot, receiver_dropped_hands_value_back, .timeout = 2,
 KT_TEST(
     oneshot, sender_dropped_while_pending, .timeout = 2,
     .description = "dropping the sender wakes a PENDING receiver, which answers SENDER_DROPPED") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
+    void *message;
+    oneshot_recv_result result;
 
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
-    oneshot_sender_drop(tx);
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
+    oneshot_sender_drop(sender);
     cr_assert_eq(kt_waker_wakes(&counts), 1,
                  "dropping the sender should wake the receiver, or it waits forever");
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_READY,
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY,
                  "once the sender is dropped the receiver should be READY");
-    cr_assert_eq(status, ONESHOT_SENDER_DROPPED, "the status should be ONESHOT_SENDER_DROPPED");
-    cr_assert_null(value, "there is no value when the sender was dropped");
+    cr_assert_eq(result, ONESHOT_RECV_CLOSED, "the result should be ONESHOT_RECV_CLOSED");
+    cr_assert_null(message, "there is no message when the sender was dropped");
     cr_assert_eq(kt_waker_live(&counts), 0, "no clone of the waker should be left");
-    oneshot_receiver_drop(rx);
+    oneshot_receiver_drop(receiver);
 }
 
 KT_TEST(oneshot, sender_dropped_before_poll, .timeout = 2,
         .description = "a receiver polled after its sender was dropped is READY with "
                        "SENDER_DROPPED") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
-    oneshot_sender_drop(tx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
+    oneshot_sender_drop(sender);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_READY);
-    cr_assert_eq(status, ONESHOT_SENDER_DROPPED);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_CLOSED);
     cr_assert_eq(kt_waker_live(&counts), 0, "a READY poll should not keep a clone of the waker");
-    oneshot_receiver_drop(rx);
+    oneshot_receiver_drop(receiver);
 }
 
 KT_TEST(oneshot, latest_waker_is_woken, .timeout = 2,
         .description = "each poll replaces the stored waker: the send wakes the latest poll's "
                        "waker only") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts first = {0}, second = {0};
     rt_waker waker1 = kt_waker(&first), waker2 = kt_waker(&second);
-    void *value;
-    oneshot_recv_status status;
+    void *message;
+    oneshot_recv_result result;
     int payload = 1;
 
-    cr_assert_eq(poll_with(rx, &waker1, &value, &status), RT_PENDING);
-    cr_assert_eq(poll_with(rx, &waker2, &value, &status), RT_PENDING);
+    cr_assert_eq(poll_with(receiver, &waker1, &message, &result), RT_PENDING);
+    cr_assert_eq(poll_with(receiver, &waker2, &message, &result), RT_PENDING);
     cr_assert_eq(kt_waker_live(&first), 0,
                  "the second poll should drop the waker stored by the first (%d still live)",
                  kt_waker_live(&first));
     cr_assert_eq(kt_waker_live(&second), 1, "the second poll's waker should be stored");
 
     void *back;
-    cr_assert_eq(oneshot_send(tx, &payload, &back), ONESHOT_SENT);
+    cr_assert_eq(oneshot_send(sender, &payload, &back), ONESHOT_SEND_OK);
     cr_assert_eq(kt_waker_wakes(&second), 1, "send should wake the waker of the latest poll");
     cr_assert_eq(kt_waker_wakes(&first), 0, "the replaced waker should not be woken");
-    cr_assert_eq(poll_with(rx, &waker2, &value, &status), RT_READY);
-    cr_assert_eq(value, &payload);
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(poll_with(receiver, &waker2, &message, &result), RT_READY);
+    cr_assert_eq(message, &payload);
+    oneshot_receiver_drop(receiver);
 }
 
 KT_TEST(oneshot, repoll_same_waker_keeps_one, .timeout = 2,
         .description = "polling twice with the same waker keeps one clone, not two") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
     cr_assert_eq(kt_waker_live(&counts), 1,
                  "a re-poll should replace the stored waker, dropping the old clone (%d live)",
                  kt_waker_live(&counts));
-    oneshot_sender_drop(tx);
-    oneshot_receiver_drop(rx);
+    oneshot_sender_drop(sender);
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_waker_live(&counts), 0, "no clone of the waker should be left");
 }
 
 /* ---- a waker that polls the receiver the moment it is woken ---- */
 
 /* What the woken receiver saw. Wakers must run outside the channel's lock,
- * so polling from inside the wake is allowed; it must already see the value. */
+ * so polling from inside the wake is allowed; it must already see the message. */
 typedef struct {
-    oneshot_receiver *rx;
+    oneshot_receiver *receiver;
     int wakes;
     rt_poll seen;
-    void *value;
-    oneshot_recv_status status;
+    void *message;
+    oneshot_recv_result result;
 } polling_waker;
 
 static const rt_waker_vtable polling_vtable;
@@ -345,7 +349,7 @@ static void polling_wake_by_ref(void *data) {
     rt_waker noop = rt_waker_noop();
     rt_context cx = rt_context_from_waker(&noop);
     w->wakes++;
-    w->seen = oneshot_receiver_poll(w->rx, &cx, &w->value, &w->status);
+    w->seen = oneshot_receiver_poll_recv(w->receiver, &cx, &w->message, &w->result);
 }
 
 static void polling_drop(void *data) {
@@ -356,64 +360,64 @@ static const rt_waker_vtable polling_vtable = {polling_clone, polling_wake_by_re
                                                polling_wake_by_ref, polling_drop};
 
 KT_TEST(oneshot, woken_receiver_finds_the_value, .timeout = 2,
-        .description = "send wakes only after the value is stored, and not under the channel's "
+        .description = "send wakes only after the message is stored, and not under the channel's "
                        "lock") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
-    polling_waker w = {.rx = rx, .seen = RT_PENDING};
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
+    polling_waker w = {.receiver = receiver, .seen = RT_PENDING};
     rt_waker waker = {&w, &polling_vtable};
-    void *value;
-    oneshot_recv_status status;
+    void *message;
+    oneshot_recv_result result;
     int payload = 9;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
 
     void *back;
-    cr_assert_eq(oneshot_send(tx, &payload, &back), ONESHOT_SENT);
+    cr_assert_eq(oneshot_send(sender, &payload, &back), ONESHOT_SEND_OK);
     cr_assert_eq(w.wakes, 1, "send should wake the receiver once");
     cr_assert_eq(w.seen, RT_READY,
-                 "a receiver polled from inside the wake found no value: store the value "
+                 "a receiver polled from inside the wake found no message: store the message "
                  "before waking");
-    cr_assert_eq(w.status, ONESHOT_RECEIVED);
-    cr_assert_eq(w.value, &payload);
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(w.result, ONESHOT_RECV_MESSAGE);
+    cr_assert_eq(w.message, &payload);
+    oneshot_receiver_drop(receiver);
 }
 
 KT_TEST(oneshot, woken_receiver_finds_sender_dropped, .timeout = 2,
         .description = "sender drop wakes only after marking itself dropped, and not under the "
                        "lock") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
-    polling_waker w = {.rx = rx, .seen = RT_PENDING};
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
+    polling_waker w = {.receiver = receiver, .seen = RT_PENDING};
     rt_waker waker = {&w, &polling_vtable};
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
-    oneshot_sender_drop(tx);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
+    oneshot_sender_drop(sender);
     cr_assert_eq(w.wakes, 1, "dropping the sender should wake the receiver once");
     cr_assert_eq(w.seen, RT_READY,
                  "a receiver polled from inside the wake was still PENDING: mark the sender "
                  "dropped before waking");
-    cr_assert_eq(w.status, ONESHOT_SENDER_DROPPED);
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(w.result, ONESHOT_RECV_CLOSED);
+    oneshot_receiver_drop(receiver);
 }
 
-/* ---- who frees the value ---- */
+/* ---- who frees the message ---- */
 
 KT_TEST(oneshot, unreceived_value_freed_with_receiver, .timeout = 2,
-        .description = "a value sent but never received is freed once when the receiver is "
+        .description = "a message sent but never received is freed once when the receiver is "
                        "dropped") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     void *msg = kt_pool_msg(pool, 1), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT);
-    cr_assert_eq(kt_msg_frees(msg), 0, "the channel owns the value until the receiver is gone");
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK);
+    cr_assert_eq(kt_msg_frees(msg), 0, "the channel owns the message until the receiver is gone");
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_msg_frees(msg), 1,
-                 "dropping the receiver should free the value nobody received, once (freed %d "
+                 "dropping the receiver should free the message nobody received, once (freed %d "
                  "times)",
                  kt_msg_frees(msg));
     assert_all_freed_once(pool);
@@ -421,33 +425,33 @@ KT_TEST(oneshot, unreceived_value_freed_with_receiver, .timeout = 2,
 }
 
 KT_TEST(oneshot, unreceived_value_after_pending_freed, .timeout = 2,
-        .description = "a value sent to a PENDING receiver that is then dropped is freed once") {
+        .description = "a message sent to a PENDING receiver that is then dropped is freed once") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
     void *msg = kt_pool_msg(pool, 2), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT);
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK);
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_waker_live(&counts), 0, "no clone of the waker should be left");
     assert_all_freed_once(pool);
     kt_pool_delete(pool);
 }
 
 KT_TEST(oneshot, no_destructor_frees_nothing, .timeout = 2,
-        .description = "a channel made without a destructor leaves an unreceived value alone") {
+        .description = "a channel made without a destructor leaves an unreceived message alone") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(NULL, &tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(NULL, &sender, &receiver);
     void *msg = kt_pool_msg(pool, 4), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT);
-    oneshot_receiver_drop(rx);
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK);
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_msg_frees(msg), 0, "with no destructor the channel must not free anything");
     kt_pool_delete(pool);
 }
@@ -455,21 +459,21 @@ KT_TEST(oneshot, no_destructor_frees_nothing, .timeout = 2,
 KT_TEST(oneshot, receiver_dropped_while_pending, .timeout = 2,
         .description = "dropping a PENDING receiver drops its stored waker; the send then fails") {
     kt_pool *pool = kt_pool_new(4);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_with(rx, &waker, &value, &status), RT_PENDING);
-    oneshot_receiver_drop(rx);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_PENDING);
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_waker_live(&counts), 0,
                  "dropping the receiver should drop the waker it stored (%d live)",
                  kt_waker_live(&counts));
 
     void *msg = kt_pool_msg(pool, 5), *back = NULL;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_RECEIVER_DROPPED);
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_RECEIVER_DROPPED);
     cr_assert_eq(back, msg);
     cr_assert_eq(kt_waker_wakes(&counts), 0, "nobody is left to wake");
     kt_msg_free(back);
@@ -479,14 +483,14 @@ KT_TEST(oneshot, receiver_dropped_while_pending, .timeout = 2,
 
 KT_TEST(oneshot, sender_dropped_after_receiver, .timeout = 2,
         .description = "dropping both sides without sending frees the channel and touches no "
-                       "value") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    make_channel(&tx, &rx);
-    oneshot_receiver_drop(rx);
-    oneshot_sender_drop(tx); /* AddressSanitizer reports a leak or a double free here */
+                       "message") {
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    make_channel(&sender, &receiver);
+    oneshot_receiver_drop(receiver);
+    oneshot_sender_drop(sender); /* AddressSanitizer reports a leak or a double free here */
 
-    make_channel(&tx, &rx);
-    oneshot_sender_drop(tx);
-    oneshot_receiver_drop(rx);
+    make_channel(&sender, &receiver);
+    oneshot_sender_drop(sender);
+    oneshot_receiver_drop(receiver);
 }

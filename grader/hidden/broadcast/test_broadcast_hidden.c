@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "broadcast.h"
-#include "broadcast_future.h"
+#include "broadcast_recv_future.h"
 #include "kt_pool.h"
 #include "kt_test.h"
 #include "kt_waker.h"
@@ -25,11 +25,11 @@ static void expect_all_freed_once(kt_pool *pool) {
               "every message and every copy must be freed exactly once: %s", report);
 }
 
-static rt_poll poll_with(broadcast_receiver *rx, kt_waker_counts *counts, void **message,
-                         broadcast_recv_status *status, uint64_t *missed) {
+static rt_poll poll_with(broadcast_receiver *receiver, kt_waker_counts *counts, void **message,
+                         broadcast_recv_result *result, uint64_t *missed) {
     rt_waker waker = kt_waker(counts);
     rt_context cx = rt_context_from_waker(&waker);
-    return broadcast_receiver_poll_recv(rx, &cx, message, status, missed);
+    return broadcast_receiver_poll_recv(receiver, &cx, message, result, missed);
 }
 
 /* ---- many receiver tasks on a shaken executor ---- */
@@ -40,7 +40,7 @@ typedef struct {
     rt_future base;
     rt_async co;
     broadcast_recv_future recv;
-    broadcast_receiver *rx;
+    broadcast_receiver *receiver;
     int expected;
     int out_of_order;
     bool closed;
@@ -50,16 +50,16 @@ static rt_poll consumer_poll(rt_future *self, rt_context *cx) {
     consumer_task *t = (consumer_task *)self;
     RT_ASYNC_BEGIN(&t->co);
     for (;;) {
-        broadcast_recv_future_init(&t->recv, t->rx);
+        broadcast_recv_future_init(&t->recv, t->receiver);
         RT_AWAIT(&t->co, cx, &t->recv.base);
-        if (t->recv.status != BROADCAST_MESSAGE)
+        if (t->recv.result != BROADCAST_RECV_MESSAGE)
             break;
         if (kt_msg_value(t->recv.message) != t->expected)
             t->out_of_order++;
         t->expected++;
         kt_msg_free(t->recv.message);
     }
-    t->closed = t->recv.status == BROADCAST_CLOSED;
+    t->closed = t->recv.result == BROADCAST_RECV_CLOSED;
     RT_ASYNC_END(&t->co);
 }
 
@@ -69,32 +69,33 @@ KT_TEST(broadcast_hidden, stress_many_receivers_shaken, .timeout = 10,
     rt_executor_config config = {.workers = 2, .shake = true, .shake_seed = kt_shake_seed(4242)};
     rt_executor *ex = rt_executor_new_config(&config);
     kt_pool *pool = kt_pool_new(STRESS_MESSAGES * (STRESS_RECEIVERS + 1));
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *first;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &first);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &first);
     consumer_task tasks[STRESS_RECEIVERS];
     rt_join_handle *handles[STRESS_RECEIVERS];
     for (int i = 0; i < STRESS_RECEIVERS; i++)
         tasks[i] = (consumer_task){.base = {.poll = consumer_poll, .name = "consumer"},
-                                   .rx = i == 0 ? first : broadcast_sender_subscribe(tx)};
+                                   .receiver = i == 0 ? first : broadcast_sender_subscribe(sender)};
     for (int i = 0; i < STRESS_RECEIVERS; i++)
         handles[i] = rt_spawn(ex, &tasks[i].base, "consumer");
     for (int i = 0; i < STRESS_MESSAGES; i++) {
         size_t reached;
         void *back;
-        cr_assert_eq(broadcast_send(tx, kt_pool_msg(pool, i), &reached, &back), BROADCAST_SENT);
+        cr_assert_eq(broadcast_send(sender, kt_pool_msg(pool, i), &back, &reached),
+                     BROADCAST_SEND_OK);
         cr_assert_eq(reached, STRESS_RECEIVERS);
         if (i % 64 == 0)
             sched_yield(); /* let the receivers catch up and go pending now and then */
     }
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     for (int i = 0; i < STRESS_RECEIVERS; i++) {
         cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
         cr_assert_eq(tasks[i].expected, STRESS_MESSAGES, "receiver %d got %d of %d messages", i,
                      tasks[i].expected, STRESS_MESSAGES);
         cr_assert_eq(tasks[i].out_of_order, 0, "receiver %d got messages out of order", i);
         cr_assert(tasks[i].closed, "receiver %d did not end with CLOSED", i);
-        broadcast_receiver_drop(tasks[i].rx);
+        broadcast_receiver_drop(tasks[i].receiver);
     }
     rt_executor_shutdown(ex);
     expect_all_freed_once(pool);
@@ -106,7 +107,7 @@ KT_TEST(broadcast_hidden, stress_many_receivers_shaken, .timeout = 10,
 enum { RACE_MESSAGES = 2000, RACE_SUBSCRIBERS = 24 };
 
 typedef struct {
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     kt_pool *pool;
     atomic_int sent;
 } sender_thread;
@@ -117,28 +118,29 @@ static void *sender_main(void *arg) {
         size_t reached;
         void *back;
         void *message = kt_pool_msg(s->pool, i);
-        if (broadcast_send(s->tx, message, &reached, &back) != BROADCAST_SENT)
+        if (broadcast_send(s->sender, message, &back, &reached) != BROADCAST_SEND_OK)
             kt_msg_free(back); /* cannot happen: the anchor receiver lives throughout */
         atomic_store(&s->sent, i + 1);
         if (i % 16 == 0)
             sched_yield();
     }
-    broadcast_sender_drop(s->tx);
+    broadcast_sender_drop(s->sender);
     return NULL;
 }
 
-/* Takes everything left for rx (every sender is gone): returns how many, checks they follow on. */
-static int drain_closed(broadcast_receiver *rx, int *first_value, const char *who) {
+/* Takes everything left for receiver (every sender is gone): returns how many, checks they follow
+ * on. */
+static int drain_closed(broadcast_receiver *receiver, int *first_value, const char *who) {
     int count = 0, previous = -1;
     for (;;) {
         kt_waker_counts counts = {0};
         void *message = NULL;
-        broadcast_recv_status status;
-        rt_poll poll = poll_with(rx, &counts, &message, &status, NULL);
+        broadcast_recv_result result;
+        rt_poll poll = poll_with(receiver, &counts, &message, &result, NULL);
         cr_assert_eq(poll, RT_READY, "%s: every sender is gone, yet the receive is PENDING", who);
-        if (status == BROADCAST_CLOSED)
+        if (result == BROADCAST_RECV_CLOSED)
             return count;
-        cr_assert_eq(status, BROADCAST_MESSAGE, "%s: unexpected status %d", who, (int)status);
+        cr_assert_eq(result, BROADCAST_RECV_MESSAGE, "%s: unexpected result %d", who, (int)result);
         int value = kt_msg_value(message);
         kt_msg_free(message);
         if (count == 0)
@@ -162,7 +164,7 @@ KT_TEST(broadcast_hidden, race_subscribe_while_sending, .timeout = 10,
     kt_pool *pool = kt_pool_new(RACE_MESSAGES * (RACE_SUBSCRIBERS + 2));
     sender_thread s = {.pool = pool};
     broadcast_receiver *anchor;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &s.tx, &anchor);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &s.sender, &anchor);
     broadcast_receiver *late[RACE_SUBSCRIBERS];
     int sent_before[RACE_SUBSCRIBERS];
     pthread_t thread;
@@ -205,25 +207,25 @@ KT_TEST(broadcast_hidden, race_receiver_drop_while_sending, .timeout = 10,
     kt_pool *pool = kt_pool_new(RACE_MESSAGES * (DROP_RECEIVERS + 2));
     sender_thread s = {.pool = pool};
     broadcast_receiver *keeper;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &s.tx, &keeper);
-    broadcast_receiver *rx[DROP_RECEIVERS];
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &s.sender, &keeper);
+    broadcast_receiver *receiver[DROP_RECEIVERS];
     kt_waker_counts counts[DROP_RECEIVERS] = {0};
     for (int i = 0; i < DROP_RECEIVERS; i++)
-        rx[i] = broadcast_receiver_subscribe(keeper);
+        receiver[i] = broadcast_receiver_subscribe(keeper);
     pthread_t thread;
     pthread_create(&thread, NULL, sender_main, &s);
     for (int i = 0; i < DROP_RECEIVERS; i++) {
         /* Take a random number of messages (or find none yet), then drop. */
         for (uint64_t n = rt_shake_next(&rng) % 300; n > 0; n--) {
             void *message;
-            broadcast_recv_status status;
-            if (poll_with(rx[i], &counts[i], &message, &status, NULL) == RT_READY &&
-                status == BROADCAST_MESSAGE)
+            broadcast_recv_result result;
+            if (poll_with(receiver[i], &counts[i], &message, &result, NULL) == RT_READY &&
+                result == BROADCAST_RECV_MESSAGE)
                 kt_msg_free(message);
             if (n % 32 == 0)
                 sched_yield();
         }
-        broadcast_receiver_drop(rx[i]);
+        broadcast_receiver_drop(receiver[i]);
     }
     pthread_join(thread, NULL);
     /* Only now: a send may have taken a receiver's waker out just before its
@@ -245,7 +247,7 @@ KT_TEST(broadcast_hidden, race_receiver_drop_while_sending, .timeout = 10,
 enum { MODEL_MAX_RX = 10, MODEL_MAX_TX = 4, MODEL_STEPS = 20000 };
 
 typedef struct {
-    broadcast_receiver *rx;
+    broadcast_receiver *receiver;
     uint64_t next;           /* model: number of the next message for it */
     kt_waker_counts *counts; /* on the heap: the channel keeps a waker pointing at it */
 } model_rx;
@@ -284,14 +286,14 @@ static void model_send(model *m, int value) {
     void *message = kt_pool_msg(m->pool, value);
     size_t reached = 99;
     void *back = NULL;
-    broadcast_send_status st = broadcast_send(m->txs[0], message, &reached, &back);
+    broadcast_send_result st = broadcast_send(m->txs[0], message, &back, &reached);
     if (m->nrx == 0) {
-        cr_assert_eq(st, BROADCAST_NO_RECEIVERS, "send with no receiver must fail");
+        cr_assert_eq(st, BROADCAST_SEND_NO_RECEIVERS, "send with no receiver must fail");
         cr_assert_eq(back, message, "a failed send must hand the message back");
         kt_msg_free(message);
         return;
     }
-    cr_assert_eq(st, BROADCAST_SENT, "send failed with %d receivers alive", m->nrx);
+    cr_assert_eq(st, BROADCAST_SEND_OK, "send failed with %d receivers alive", m->nrx);
     cr_assert_eq(reached, (size_t)m->nrx, "send reached %zu receivers, %d are alive", reached,
                  m->nrx);
     if (m->capacity != 0 && m->tail - m->head == m->capacity) {
@@ -309,20 +311,20 @@ static void model_send(model *m, int value) {
 static void model_poll(model *m, int i) {
     model_rx *r = &m->rxs[i];
     void *message = NULL;
-    broadcast_recv_status status = BROADCAST_CLOSED;
+    broadcast_recv_result result = BROADCAST_RECV_CLOSED;
     uint64_t missed = 0;
-    rt_poll poll = poll_with(r->rx, r->counts, &message, &status, &missed);
+    rt_poll poll = poll_with(r->receiver, r->counts, &message, &result, &missed);
     if (r->next < m->head) {
-        cr_assert(poll == RT_READY && status == BROADCAST_LAGGED,
+        cr_assert(poll == RT_READY && result == BROADCAST_RECV_LAGGED,
                   "the channel dropped messages this receiver had not taken: expected LAGGED");
         cr_assert_eq(missed, m->head - r->next, "LAGGED said %llu missed, expected %llu",
                      (unsigned long long)missed, (unsigned long long)(m->head - r->next));
         r->next = m->head;
     } else if (r->next < m->tail) {
-        cr_assert(poll == RT_READY && status == BROADCAST_MESSAGE,
-                  "message %llu is there for this receiver, but the receive gave poll %d status "
+        cr_assert(poll == RT_READY && result == BROADCAST_RECV_MESSAGE,
+                  "message %llu is there for this receiver, but the receive gave poll %d result "
                   "%d",
-                  (unsigned long long)r->next, (int)poll, (int)status);
+                  (unsigned long long)r->next, (int)poll, (int)result);
         cr_assert_eq(kt_msg_value(message), kt_msg_value(m->originals[r->next]),
                      "receiver got message %d, expected %d (order, or a message it should not "
                      "see)",
@@ -334,7 +336,7 @@ static void model_poll(model *m, int i) {
         r->next++;
         model_release_front(m);
     } else if (m->ntx == 0) {
-        cr_assert(poll == RT_READY && status == BROADCAST_CLOSED,
+        cr_assert(poll == RT_READY && result == BROADCAST_RECV_CLOSED,
                   "no sender is left and nothing is queued: expected CLOSED");
     } else {
         cr_assert_eq(poll, RT_PENDING, "nothing is queued for this receiver: expected PENDING");
@@ -344,7 +346,7 @@ static void model_poll(model *m, int i) {
 
 static void model_drop_rx(model *m, int i) {
     model_rx *r = &m->rxs[i];
-    broadcast_receiver_drop(r->rx);
+    broadcast_receiver_drop(r->receiver);
     cr_assert_eq(kt_waker_live(r->counts), 0, "a dropped receiver must drop its waker");
     free(r->counts);
     for (uint64_t seq = r->next > m->head ? r->next : m->head; seq < m->tail; seq++)
@@ -353,9 +355,10 @@ static void model_drop_rx(model *m, int i) {
     model_release_front(m);
 }
 
-static void model_subscribe(model *m, broadcast_receiver *rx) {
+static void model_subscribe(model *m, broadcast_receiver *receiver) {
     model_rx *r = &m->rxs[m->nrx++];
-    *r = (model_rx){.rx = rx, .next = m->tail, .counts = calloc(1, sizeof(kt_waker_counts))};
+    *r = (model_rx){
+        .receiver = receiver, .next = m->tail, .counts = calloc(1, sizeof(kt_waker_counts))};
 }
 
 static void run_model(size_t capacity, uint64_t seed) {
@@ -366,7 +369,7 @@ static void run_model(size_t capacity, uint64_t seed) {
     m.originals = calloc(MODEL_STEPS, sizeof *m.originals);
     m.owed = calloc(MODEL_STEPS, sizeof *m.owed);
     broadcast_receiver *first;
-    broadcast_channel(kt_msg_clone, kt_msg_free, capacity, &m.txs[0], &first);
+    broadcast_channel(kt_msg_free, kt_msg_clone, capacity, &m.txs[0], &first);
     m.ntx = 1;
     model_subscribe(&m, first);
     for (int step = 0; step < MODEL_STEPS; step++) {
@@ -383,7 +386,7 @@ static void run_model(size_t capacity, uint64_t seed) {
         } else if (op < 85 && m.nrx < MODEL_MAX_RX) {
             model_subscribe(&m, broadcast_sender_subscribe(m.txs[0]));
         } else if (op < 89 && m.nrx > 0 && m.nrx < MODEL_MAX_RX) {
-            model_subscribe(&m, broadcast_receiver_subscribe(m.rxs[pick].rx));
+            model_subscribe(&m, broadcast_receiver_subscribe(m.rxs[pick].receiver));
         } else if (op < 95 && m.nrx > 0) {
             model_drop_rx(&m, pick);
         } else if (op < 97 && m.ntx < MODEL_MAX_TX) {
@@ -430,31 +433,32 @@ KT_TEST(broadcast_hidden, lag_matches_model, .timeout = 10,
 KT_TEST(broadcast_hidden, lag_then_close, .timeout = 2,
         .description = "bonus: a lagged receiver gets LAGGED, the kept messages, then CLOSED") {
     kt_pool *pool = kt_pool_new(100);
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 2, &tx, &rx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 2, &sender, &receiver);
     for (int i = 0; i < 7; i++) {
         size_t reached;
         void *back;
-        broadcast_send(tx, kt_pool_msg(pool, i), &reached, &back);
+        broadcast_send(sender, kt_pool_msg(pool, i), &back, &reached);
     }
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     kt_waker_counts counts = {0};
     void *message;
-    broadcast_recv_status status;
+    broadcast_recv_result result;
     uint64_t missed = 0;
-    cr_assert_eq(poll_with(rx, &counts, &message, &status, &missed), RT_READY);
-    cr_assert_eq(status, BROADCAST_LAGGED, "a lagged receiver must hear of its lag before CLOSED");
+    cr_assert_eq(poll_with(receiver, &counts, &message, &result, &missed), RT_READY);
+    cr_assert_eq(result, BROADCAST_RECV_LAGGED,
+                 "a lagged receiver must hear of its lag before CLOSED");
     cr_assert_eq(missed, 5);
     for (int i = 5; i < 7; i++) {
-        cr_assert_eq(poll_with(rx, &counts, &message, &status, &missed), RT_READY);
-        cr_assert_eq(status, BROADCAST_MESSAGE);
+        cr_assert_eq(poll_with(receiver, &counts, &message, &result, &missed), RT_READY);
+        cr_assert_eq(result, BROADCAST_RECV_MESSAGE);
         cr_assert_eq(kt_msg_value(message), i);
         kt_msg_free(message);
     }
-    cr_assert_eq(poll_with(rx, &counts, &message, &status, &missed), RT_READY);
-    cr_assert_eq(status, BROADCAST_CLOSED);
-    broadcast_receiver_drop(rx);
+    cr_assert_eq(poll_with(receiver, &counts, &message, &result, &missed), RT_READY);
+    cr_assert_eq(result, BROADCAST_RECV_CLOSED);
+    broadcast_receiver_drop(receiver);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -498,55 +502,55 @@ static void reentrant_wake(void *data) {
 static const rt_waker_vtable reentrant_vtable = {reentrant_clone, reentrant_wake,
                                                  reentrant_wake_by_ref, reentrant_drop};
 
-static rt_poll poll_reentrant(broadcast_receiver *rx, reentrant *r, void **message,
-                              broadcast_recv_status *status) {
+static rt_poll poll_reentrant(broadcast_receiver *receiver, reentrant *r, void **message,
+                              broadcast_recv_result *result) {
     rt_waker waker = {r, &reentrant_vtable};
     rt_context cx = rt_context_from_waker(&waker);
-    return broadcast_receiver_poll_recv(rx, &cx, message, status, NULL);
+    return broadcast_receiver_poll_recv(receiver, &cx, message, result, NULL);
 }
 
 KT_TEST(broadcast_hidden, wakers_called_outside_the_lock, .timeout = 3,
         .description = "wakers are woken and dropped after the channel's lock is released "
                        "(send, poll, drops)") {
     kt_pool *pool = kt_pool_new(20);
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *anchor;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &anchor);
-    broadcast_receiver *rx = broadcast_sender_subscribe(tx);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &anchor);
+    broadcast_receiver *receiver = broadcast_sender_subscribe(sender);
     reentrant a = {.anchor = anchor}, b = {.anchor = anchor};
     void *message;
-    broadcast_recv_status status;
+    broadcast_recv_result result;
 
     /* A send wakes the stored waker. */
-    cr_assert_eq(poll_reentrant(rx, &a, &message, &status), RT_PENDING);
+    cr_assert_eq(poll_reentrant(receiver, &a, &message, &result), RT_PENDING);
     size_t reached;
     void *back;
-    broadcast_send(tx, kt_pool_msg(pool, 1), &reached, &back);
+    broadcast_send(sender, kt_pool_msg(pool, 1), &back, &reached);
     cr_assert_eq(atomic_load(&a.wakes), 1);
-    cr_assert_eq(poll_reentrant(rx, &a, &message, &status), RT_READY);
+    cr_assert_eq(poll_reentrant(receiver, &a, &message, &result), RT_READY);
     kt_msg_free(message);
 
     /* A poll with another waker drops the one stored before. */
-    cr_assert_eq(poll_reentrant(rx, &a, &message, &status), RT_PENDING);
-    cr_assert_eq(poll_reentrant(rx, &b, &message, &status), RT_PENDING);
+    cr_assert_eq(poll_reentrant(receiver, &a, &message, &result), RT_PENDING);
+    cr_assert_eq(poll_reentrant(receiver, &b, &message, &result), RT_PENDING);
     cr_assert_eq(atomic_load(&a.live), 0);
 
     /* Dropping a pending receiver drops its waker. */
-    broadcast_receiver *other = broadcast_sender_subscribe(tx);
-    cr_assert_eq(poll_reentrant(other, &a, &message, &status), RT_PENDING);
+    broadcast_receiver *other = broadcast_sender_subscribe(sender);
+    cr_assert_eq(poll_reentrant(other, &a, &message, &result), RT_PENDING);
     broadcast_receiver_drop(other);
     cr_assert_eq(atomic_load(&a.live), 0);
 
     /* The last sender's drop wakes the pending receiver. */
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     cr_assert_eq(atomic_load(&b.wakes), 1);
     cr_assert_eq(atomic_load(&b.live), 0);
-    cr_assert_eq(poll_reentrant(rx, &b, &message, &status), RT_READY);
-    cr_assert_eq(status, BROADCAST_CLOSED);
-    broadcast_receiver_drop(rx);
+    cr_assert_eq(poll_reentrant(receiver, &b, &message, &result), RT_READY);
+    cr_assert_eq(result, BROADCAST_RECV_CLOSED);
+    broadcast_receiver_drop(receiver);
     /* anchor still owes message 1 */
-    cr_assert_eq(poll_reentrant(anchor, &a, &message, &status), RT_READY);
-    cr_assert_eq(status, BROADCAST_MESSAGE);
+    cr_assert_eq(poll_reentrant(anchor, &a, &message, &result), RT_READY);
+    cr_assert_eq(result, BROADCAST_RECV_MESSAGE);
     kt_msg_free(message);
     broadcast_receiver_drop(anchor);
     expect_all_freed_once(pool);
@@ -558,19 +562,19 @@ KT_TEST(broadcast_hidden, wakers_called_outside_the_lock, .timeout = 3,
 KT_TEST(broadcast_hidden, subscribe_after_close_is_closed, .timeout = 2,
         .description = "a receiver made from another after the last sender is gone is closed at "
                        "once") {
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
-    broadcast_sender_drop(tx);
-    broadcast_receiver *late = broadcast_receiver_subscribe(rx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    broadcast_sender_drop(sender);
+    broadcast_receiver *late = broadcast_receiver_subscribe(receiver);
     kt_waker_counts counts = {0};
     void *message;
-    broadcast_recv_status status = BROADCAST_MESSAGE;
-    cr_assert_eq(poll_with(late, &counts, &message, &status, NULL), RT_READY);
-    cr_assert_eq(status, BROADCAST_CLOSED);
+    broadcast_recv_result result = BROADCAST_RECV_MESSAGE;
+    cr_assert_eq(poll_with(late, &counts, &message, &result, NULL), RT_READY);
+    cr_assert_eq(result, BROADCAST_RECV_CLOSED);
     cr_assert_eq(kt_waker_live(&counts), 0, "a READY receive must not keep a waker");
     broadcast_receiver_drop(late);
-    broadcast_receiver_drop(rx);
+    broadcast_receiver_drop(receiver);
 }
 
 KT_TEST(broadcast_hidden, drop_with_backlog_in_any_order, .timeout = 2,
@@ -578,31 +582,31 @@ KT_TEST(broadcast_hidden, drop_with_backlog_in_any_order, .timeout = 2,
                        "message once") {
     for (int order = 0; order < 3; order++) {
         kt_pool *pool = kt_pool_new(100);
-        broadcast_sender *tx;
+        broadcast_sender *sender;
         broadcast_receiver *a;
-        broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &a);
-        broadcast_receiver *b = broadcast_sender_subscribe(tx);
+        broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &a);
+        broadcast_receiver *b = broadcast_sender_subscribe(sender);
         for (int i = 0; i < 10; i++) {
             size_t reached;
             void *back;
-            broadcast_send(tx, kt_pool_msg(pool, i), &reached, &back);
+            broadcast_send(sender, kt_pool_msg(pool, i), &back, &reached);
         }
         kt_waker_counts counts = {0};
         void *message;
-        broadcast_recv_status status;
-        cr_assert_eq(poll_with(b, &counts, &message, &status, NULL), RT_READY);
+        broadcast_recv_result result;
+        cr_assert_eq(poll_with(b, &counts, &message, &result, NULL), RT_READY);
         kt_msg_free(message);
         if (order == 0) {
-            broadcast_sender_drop(tx);
+            broadcast_sender_drop(sender);
             broadcast_receiver_drop(a);
             broadcast_receiver_drop(b);
         } else if (order == 1) {
             broadcast_receiver_drop(b);
             broadcast_receiver_drop(a);
-            broadcast_sender_drop(tx);
+            broadcast_sender_drop(sender);
         } else {
             broadcast_receiver_drop(a);
-            broadcast_sender_drop(tx);
+            broadcast_sender_drop(sender);
             broadcast_receiver_drop(b);
         }
         expect_all_freed_once(pool);
@@ -612,20 +616,20 @@ KT_TEST(broadcast_hidden, drop_with_backlog_in_any_order, .timeout = 2,
 
 KT_TEST(broadcast_hidden, spurious_polls_keep_one_waker, .timeout = 2,
         .description = "polling again with the same waker keeps exactly one stored clone") {
-    broadcast_sender *tx;
-    broadcast_receiver *rx;
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &rx);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
     kt_waker_counts counts = {0};
     void *message;
-    broadcast_recv_status status;
+    broadcast_recv_result result;
     for (int i = 0; i < 5; i++) {
-        cr_assert_eq(poll_with(rx, &counts, &message, &status, NULL), RT_PENDING);
+        cr_assert_eq(poll_with(receiver, &counts, &message, &result, NULL), RT_PENDING);
         cr_assert_eq(kt_waker_live(&counts), 1, "after %d polls %d wakers are stored, expected 1",
                      i + 1, kt_waker_live(&counts));
     }
-    broadcast_receiver_drop(rx);
+    broadcast_receiver_drop(receiver);
     cr_assert_eq(kt_waker_live(&counts), 0);
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
 }
 
 /* ---- the channel must outlive a drop that is still waking receivers ---- */
@@ -635,7 +639,7 @@ enum { MANY_PENDING = 80 };
 /* Woken, it drops every receiver still alive: the channel may lose its last receiver while the
  * last sender's drop is still busy waking the others. */
 typedef struct {
-    broadcast_receiver *rx[MANY_PENDING];
+    broadcast_receiver *receiver[MANY_PENDING];
     bool dropped[MANY_PENDING];
     int wakes;
 } dropper;
@@ -646,7 +650,7 @@ static void dropper_wake(void *data) {
     for (int i = 0; i < MANY_PENDING; i++) {
         if (!d->dropped[i]) {
             d->dropped[i] = true;
-            broadcast_receiver_drop(d->rx[i]);
+            broadcast_receiver_drop(d->receiver[i]);
         }
     }
 }
@@ -663,20 +667,20 @@ static const rt_waker_vtable dropper_vtable = {dropper_clone, dropper_wake, drop
 KT_TEST(broadcast_hidden, last_sender_drop_survives_receivers_leaving, .timeout = 2,
         .description = "the last sender's drop keeps the channel alive while it wakes 80 pending "
                        "receivers that drop themselves") {
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     dropper d = {.wakes = 0};
-    broadcast_channel(kt_msg_clone, kt_msg_free, 0, &tx, &d.rx[0]);
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &d.receiver[0]);
     for (int i = 1; i < MANY_PENDING; i++)
-        d.rx[i] = broadcast_sender_subscribe(tx);
+        d.receiver[i] = broadcast_sender_subscribe(sender);
     rt_waker waker = {&d, &dropper_vtable};
     rt_context cx = rt_context_from_waker(&waker);
     for (int i = 0; i < MANY_PENDING; i++) {
         void *message;
-        broadcast_recv_status status;
-        cr_assert_eq(broadcast_receiver_poll_recv(d.rx[i], &cx, &message, &status, NULL),
+        broadcast_recv_result result;
+        cr_assert_eq(broadcast_receiver_poll_recv(d.receiver[i], &cx, &message, &result, NULL),
                      RT_PENDING);
     }
-    broadcast_sender_drop(tx); /* the first wake drops every receiver */
+    broadcast_sender_drop(sender); /* the first wake drops every receiver */
     cr_assert_geq(d.wakes, 1, "the last sender's drop must wake the pending receivers");
     for (int i = 0; i < MANY_PENDING; i++)
         cr_assert(d.dropped[i]);

@@ -16,20 +16,21 @@
 #include "kt_test.h"
 #include "kt_waker.h"
 #include "oneshot.h"
+#include "oneshot_recv_future.h"
 
 typedef struct {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
     void *msg;
     void *back;
     oneshot_send_result result;
 } pair;
 
-static pair *make_pairs(size_t n, kt_pool *pool, oneshot_destructor destroy) {
+static pair *make_pairs(size_t n, kt_pool *pool, oneshot_free_fn destroy) {
     pair *pairs = calloc(n, sizeof *pairs);
     cr_assert_not_null(pairs);
     for (size_t i = 0; i < n; i++) {
-        oneshot_channel(destroy, &pairs[i].tx, &pairs[i].rx);
+        oneshot_channel(destroy, &pairs[i].sender, &pairs[i].receiver);
         if (pool != NULL)
             pairs[i].msg = kt_pool_msg(pool, (int)i);
     }
@@ -39,7 +40,7 @@ static pair *make_pairs(size_t n, kt_pool *pool, oneshot_destructor destroy) {
 static void assert_all_freed_once(kt_pool *pool) {
     char report[256];
     cr_assert(kt_pool_all_freed_once(pool, report, sizeof report),
-              "every value should be freed exactly once: %s", report);
+              "every message should be freed exactly once: %s", report);
 }
 
 static void run_two(void *(*a)(void *), void *(*b)(void *), void *arg) {
@@ -73,7 +74,7 @@ static void *send_all(void *arg) {
     start_together(s);
     for (size_t k = 0; k < s->n; k++) {
         pair *p = &s->pairs[s->reverse ? s->n - 1 - k : k];
-        p->result = oneshot_send(p->tx, p->msg, &p->back);
+        p->result = oneshot_send(p->sender, p->msg, &p->back);
     }
     return NULL;
 }
@@ -82,12 +83,12 @@ static void *drop_all_receivers(void *arg) {
     stress *s = arg;
     start_together(s);
     for (size_t i = 0; i < s->n; i++)
-        oneshot_receiver_drop(s->pairs[i].rx);
+        oneshot_receiver_drop(s->pairs[i].receiver);
     return NULL;
 }
 
 KT_TEST(oneshot_hidden, stress_send_races_receiver_drop, .timeout = 10,
-        .description = "send racing a receiver drop: the value is handed back or freed, exactly "
+        .description = "send racing a receiver drop: the message is handed back or freed, exactly "
                        "once") {
     enum { N = 2000 };
     kt_pool *pool = kt_pool_new(N);
@@ -97,13 +98,13 @@ KT_TEST(oneshot_hidden, stress_send_races_receiver_drop, .timeout = 10,
     run_two(send_all, drop_all_receivers, &s);
     for (size_t i = 0; i < N; i++) {
         pair *p = &s.pairs[i];
-        if (p->result == ONESHOT_RECEIVER_DROPPED) {
-            cr_assert_eq(p->back, p->msg, "channel %zu: the refused value should come back", i);
+        if (p->result == ONESHOT_SEND_RECEIVER_DROPPED) {
+            cr_assert_eq(p->back, p->msg, "channel %zu: the refused message should come back", i);
             cr_assert_eq(kt_msg_frees(p->msg), 0,
-                         "channel %zu: a value handed back must not also be freed", i);
+                         "channel %zu: a message handed back must not also be freed", i);
             kt_msg_free(p->back);
         } else {
-            cr_assert_eq(p->result, ONESHOT_SENT, "channel %zu: unknown send result", i);
+            cr_assert_eq(p->result, ONESHOT_SEND_OK, "channel %zu: unknown send result", i);
         }
     }
     assert_all_freed_once(pool);
@@ -119,29 +120,30 @@ static void *poll_all(void *arg) {
     rt_waker waker = kt_waker(&s->counts);
     rt_context cx = rt_context_from_waker(&waker);
     for (size_t i = 0; i < s->n; i++) {
-        void *value = NULL;
-        oneshot_recv_status status;
+        void *message = NULL;
+        oneshot_recv_result result;
         for (;;) {
             int wakes = kt_waker_wakes(&s->counts);
-            if (oneshot_receiver_poll(s->pairs[i].rx, &cx, &value, &status) == RT_READY)
+            if (oneshot_receiver_poll_recv(s->pairs[i].receiver, &cx, &message, &result) ==
+                RT_READY)
                 break;
             /* PENDING: only a wake may justify polling again. If the send
              * lost it, this spins until the watchdog reports the test. */
             while (kt_waker_wakes(&s->counts) == wakes)
                 sched_yield();
         }
-        if (status != ONESHOT_RECEIVED || value != s->pairs[i].msg)
+        if (result != ONESHOT_RECV_MESSAGE || message != s->pairs[i].msg)
             atomic_fetch_add(&s->problems, 1);
         else
-            kt_msg_free(value);
-        oneshot_receiver_drop(s->pairs[i].rx);
+            kt_msg_free(message);
+        oneshot_receiver_drop(s->pairs[i].receiver);
     }
     return NULL;
 }
 
 KT_TEST(oneshot_hidden, stress_send_races_poll, .timeout = 10,
         .description = "send racing a poll on another thread: every PENDING poll is woken, "
-                       "every value arrives") {
+                       "every message arrives") {
     enum { N = 2000 };
     kt_pool *pool = kt_pool_new(N);
     stress s = {.pairs = make_pairs(N, pool, kt_msg_free), .n = N};
@@ -149,7 +151,7 @@ KT_TEST(oneshot_hidden, stress_send_races_poll, .timeout = 10,
     cr_assert_eq(atomic_load(&s.problems), 0, "%d receivers got a wrong answer",
                  atomic_load(&s.problems));
     for (size_t i = 0; i < N; i++)
-        cr_assert_eq(s.pairs[i].result, ONESHOT_SENT, "channel %zu: the send should succeed", i);
+        cr_assert_eq(s.pairs[i].result, ONESHOT_SEND_OK, "channel %zu: the send should succeed", i);
     cr_assert_eq(kt_waker_live(&s.counts), 0, "%d clones of the waker were never dropped",
                  kt_waker_live(&s.counts));
     assert_all_freed_once(pool);
@@ -163,7 +165,7 @@ static void *drop_all_senders(void *arg) {
     stress *s = arg;
     start_together(s);
     for (size_t i = 0; i < s->n; i++)
-        oneshot_sender_drop(s->pairs[i].tx);
+        oneshot_sender_drop(s->pairs[i].sender);
     return NULL;
 }
 
@@ -173,12 +175,13 @@ static void *poll_once_then_drop_receivers(void *arg) {
     rt_waker waker = kt_waker(&s->counts);
     rt_context cx = rt_context_from_waker(&waker);
     for (size_t i = 0; i < s->n; i++) {
-        void *value = NULL;
-        oneshot_recv_status status = ONESHOT_SENDER_DROPPED;
-        if (i % 2 == 0 && oneshot_receiver_poll(s->pairs[i].rx, &cx, &value, &status) == RT_READY &&
-            (status != ONESHOT_SENDER_DROPPED || value != NULL))
+        void *message = NULL;
+        oneshot_recv_result result = ONESHOT_RECV_CLOSED;
+        if (i % 2 == 0 &&
+            oneshot_receiver_poll_recv(s->pairs[i].receiver, &cx, &message, &result) == RT_READY &&
+            (result != ONESHOT_RECV_CLOSED || message != NULL))
             atomic_fetch_add(&s->problems, 1);
-        oneshot_receiver_drop(s->pairs[i].rx);
+        oneshot_receiver_drop(s->pairs[i].receiver);
     }
     return NULL;
 }
@@ -204,13 +207,13 @@ static void *block_on_all(void *arg) {
     start_together(s);
     for (size_t i = 0; i < s->n; i++) {
         oneshot_recv_future f;
-        oneshot_recv_future_init(&f, s->pairs[i].rx);
+        oneshot_recv_future_init(&f, s->pairs[i].receiver);
         rt_block_on(&f.base);
-        if (f.status != ONESHOT_RECEIVED || f.value != s->pairs[i].msg)
+        if (f.result != ONESHOT_RECV_MESSAGE || f.message != s->pairs[i].msg)
             atomic_fetch_add(&s->problems, 1);
         else
-            kt_msg_free(f.value);
-        oneshot_receiver_drop(s->pairs[i].rx);
+            kt_msg_free(f.message);
+        oneshot_receiver_drop(s->pairs[i].receiver);
     }
     return NULL;
 }
@@ -233,7 +236,7 @@ KT_TEST(oneshot_hidden, stress_ten_thousand_channels, .timeout = 15,
 
 typedef struct {
     rt_future base;
-    oneshot_sender *tx;
+    oneshot_sender *sender;
     void *msg;
     rt_yield_future yield;
     oneshot_send_result result;
@@ -245,7 +248,7 @@ static rt_poll late_sender_poll(rt_future *self, rt_context *cx) {
     if (rt_future_poll(&t->yield.base, cx) == RT_PENDING)
         return RT_PENDING;
     void *back = NULL;
-    t->result = oneshot_send(t->tx, t->msg, &back);
+    t->result = oneshot_send(t->sender, t->msg, &back);
     return RT_READY;
 }
 
@@ -260,9 +263,9 @@ KT_TEST(oneshot_hidden, stress_executor_tasks, .timeout = 10,
     late_sender *senders = calloc(N, sizeof *senders);
     rt_join_handle **handles = calloc(2 * N, sizeof *handles);
     for (size_t i = 0; i < N; i++) {
-        oneshot_recv_future_init(&recvs[i], pairs[i].rx);
+        oneshot_recv_future_init(&recvs[i], pairs[i].receiver);
         senders[i] = (late_sender){.base = {.poll = late_sender_poll, .name = "late_sender"},
-                                   .tx = pairs[i].tx,
+                                   .sender = pairs[i].sender,
                                    .msg = pairs[i].msg};
         rt_yield_future_init(&senders[i].yield);
         handles[2 * i] = rt_spawn(ex, &recvs[i].base, "receiver");
@@ -271,11 +274,12 @@ KT_TEST(oneshot_hidden, stress_executor_tasks, .timeout = 10,
     for (size_t i = 0; i < 2 * N; i++)
         cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
     for (size_t i = 0; i < N; i++) {
-        cr_assert_eq(senders[i].result, ONESHOT_SENT);
-        cr_assert_eq(recvs[i].status, ONESHOT_RECEIVED, "receiver %zu got no value", i);
-        cr_assert_eq(recvs[i].value, pairs[i].msg, "receiver %zu got another channel's value", i);
-        kt_msg_free(recvs[i].value);
-        oneshot_receiver_drop(pairs[i].rx);
+        cr_assert_eq(senders[i].result, ONESHOT_SEND_OK);
+        cr_assert_eq(recvs[i].result, ONESHOT_RECV_MESSAGE, "receiver %zu got no message", i);
+        cr_assert_eq(recvs[i].message, pairs[i].msg, "receiver %zu got another channel's message",
+                     i);
+        kt_msg_free(recvs[i].message);
+        oneshot_receiver_drop(pairs[i].receiver);
     }
     rt_executor_shutdown(ex);
     assert_all_freed_once(pool);
@@ -288,97 +292,98 @@ KT_TEST(oneshot_hidden, stress_executor_tasks, .timeout = 10,
 
 /* ---- misuse and edge cases ---- */
 
-static rt_poll poll_noop(oneshot_receiver *rx, void **value, oneshot_recv_status *status) {
+static rt_poll poll_noop(oneshot_receiver *receiver, void **message, oneshot_recv_result *result) {
     rt_waker waker = rt_waker_noop();
     rt_context cx = rt_context_from_waker(&waker);
-    *value = (void *)rx; /* anything but NULL, to see that it is written */
-    return oneshot_receiver_poll(rx, &cx, value, status);
+    *message = (void *)receiver; /* anything but NULL, to see that it is written */
+    return oneshot_receiver_poll_recv(receiver, &cx, message, result);
 }
 
 KT_TEST(oneshot_hidden, poll_after_ready_value, .timeout = 2,
-        .description = "polling again after READY with the value answers ALREADY_RECEIVED, with "
-                       "no value") {
+        .description = "polling again after READY with the message answers ALREADY_RECEIVED, with "
+                       "no message") {
     kt_pool *pool = kt_pool_new(2);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(kt_msg_free, &tx, &rx);
-    void *msg = kt_pool_msg(pool, 1), *back, *value;
-    oneshot_recv_status status;
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT);
-    cr_assert_eq(poll_noop(rx, &value, &status), RT_READY);
-    cr_assert_eq(value, msg);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(kt_msg_free, &sender, &receiver);
+    void *msg = kt_pool_msg(pool, 1), *back, *message;
+    oneshot_recv_result result;
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK);
+    cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
+    cr_assert_eq(message, msg);
 
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
     rt_context cx = rt_context_from_waker(&waker);
     for (int again = 0; again < 2; again++) {
         void *more = msg;
-        cr_assert_eq(oneshot_receiver_poll(rx, &cx, &more, &status), RT_READY,
+        cr_assert_eq(oneshot_receiver_poll_recv(receiver, &cx, &more, &result), RT_READY,
                      "a poll after READY should still be READY, never PENDING");
-        cr_assert_eq(status, ONESHOT_ALREADY_RECEIVED,
-                     "a poll after READY should answer ONESHOT_ALREADY_RECEIVED");
-        cr_assert_null(more, "a poll after READY must not hand out the value a second time");
+        cr_assert_eq(result, ONESHOT_RECV_ALREADY_RECEIVED,
+                     "a poll after READY should answer ONESHOT_RECV_ALREADY_RECEIVED");
+        cr_assert_null(more, "a poll after READY must not hand out the message a second time");
     }
     cr_assert_eq(kt_waker_live(&counts), 0, "a poll after READY should not store a waker");
-    oneshot_receiver_drop(rx);
-    cr_assert_eq(kt_msg_frees(msg), 0, "the received value is the caller's, not freed on drop");
-    kt_msg_free(value);
+    oneshot_receiver_drop(receiver);
+    cr_assert_eq(kt_msg_frees(msg), 0, "the received message is the caller's, not freed on drop");
+    kt_msg_free(message);
     assert_all_freed_once(pool);
     kt_pool_delete(pool);
 }
 
 KT_TEST(oneshot_hidden, poll_after_ready_sender_dropped, .timeout = 2,
         .description = "polling again after READY with SENDER_DROPPED answers ALREADY_RECEIVED") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(NULL, &tx, &rx);
-    oneshot_sender_drop(tx);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_noop(rx, &value, &status), RT_READY);
-    cr_assert_eq(status, ONESHOT_SENDER_DROPPED);
-    cr_assert_eq(poll_noop(rx, &value, &status), RT_READY);
-    cr_assert_eq(status, ONESHOT_ALREADY_RECEIVED);
-    cr_assert_null(value);
-    oneshot_receiver_drop(rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(NULL, &sender, &receiver);
+    oneshot_sender_drop(sender);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_CLOSED);
+    cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_ALREADY_RECEIVED);
+    cr_assert_null(message);
+    oneshot_receiver_drop(receiver);
 }
 
-KT_TEST(oneshot_hidden, null_value_is_a_value, .timeout = 2,
-        .description = "NULL can be sent: the receiver gets READY with a NULL value, not PENDING") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(NULL, &tx, &rx);
-    void *back, *value;
-    oneshot_recv_status status;
-    cr_assert_eq(poll_noop(rx, &value, &status), RT_PENDING);
-    cr_assert_eq(oneshot_send(tx, NULL, &back), ONESHOT_SENT);
-    cr_assert_eq(poll_noop(rx, &value, &status), RT_READY);
-    cr_assert_eq(status, ONESHOT_RECEIVED, "a sent NULL is a value, not a dropped sender");
-    cr_assert_null(value);
-    oneshot_receiver_drop(rx);
+KT_TEST(
+    oneshot_hidden, null_value_is_a_value, .timeout = 2,
+    .description = "NULL can be sent: the receiver gets READY with a NULL message, not PENDING") {
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(NULL, &sender, &receiver);
+    void *back, *message;
+    oneshot_recv_result result;
+    cr_assert_eq(poll_noop(receiver, &message, &result), RT_PENDING);
+    cr_assert_eq(oneshot_send(sender, NULL, &back), ONESHOT_SEND_OK);
+    cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_MESSAGE, "a sent NULL is a message, not a dropped sender");
+    cr_assert_null(message);
+    oneshot_receiver_drop(receiver);
 }
 
 KT_TEST(oneshot_hidden, sent_sender_is_not_dropped, .timeout = 2,
-        .description = "a sender used up by send is not marked dropped: the value is received") {
+        .description = "a sender used up by send is not marked dropped: the message is received") {
     kt_pool *pool = kt_pool_new(2);
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(kt_msg_free, &tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(kt_msg_free, &sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
     rt_context cx = rt_context_from_waker(&waker);
-    void *value = NULL, *back;
-    oneshot_recv_status status;
-    cr_assert_eq(oneshot_receiver_poll(rx, &cx, &value, &status), RT_PENDING);
+    void *message = NULL, *back;
+    oneshot_recv_result result;
+    cr_assert_eq(oneshot_receiver_poll_recv(receiver, &cx, &message, &result), RT_PENDING);
     void *msg = kt_pool_msg(pool, 8);
-    cr_assert_eq(oneshot_send(tx, msg, &back), ONESHOT_SENT);
+    cr_assert_eq(oneshot_send(sender, msg, &back), ONESHOT_SEND_OK);
     cr_assert_eq(kt_waker_wakes(&counts), 1, "one send, one wake");
-    cr_assert_eq(oneshot_receiver_poll(rx, &cx, &value, &status), RT_READY);
-    cr_assert_eq(status, ONESHOT_RECEIVED,
-                 "the receiver should get the value; was the consumed sender marked dropped?");
-    cr_assert_eq(value, msg);
-    oneshot_receiver_drop(rx);
-    kt_msg_free(value);
+    cr_assert_eq(oneshot_receiver_poll_recv(receiver, &cx, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_MESSAGE,
+                 "the receiver should get the message; was the consumed sender marked dropped?");
+    cr_assert_eq(message, msg);
+    oneshot_receiver_drop(receiver);
+    kt_msg_free(message);
     assert_all_freed_once(pool);
     kt_pool_delete(pool);
 }
@@ -386,17 +391,17 @@ KT_TEST(oneshot_hidden, sent_sender_is_not_dropped, .timeout = 2,
 KT_TEST(oneshot_hidden, receiver_drop_after_sender_drop_with_waker, .timeout = 2,
         .description = "sender dropped while pending, receiver dropped unpolled: the waker is "
                        "woken once, none left") {
-    oneshot_sender *tx;
-    oneshot_receiver *rx;
-    oneshot_channel(kt_msg_free, &tx, &rx);
+    oneshot_sender *sender;
+    oneshot_receiver *receiver;
+    oneshot_channel(kt_msg_free, &sender, &receiver);
     kt_waker_counts counts = {0};
     rt_waker waker = kt_waker(&counts);
     rt_context cx = rt_context_from_waker(&waker);
-    void *value;
-    oneshot_recv_status status;
-    cr_assert_eq(oneshot_receiver_poll(rx, &cx, &value, &status), RT_PENDING);
-    oneshot_sender_drop(tx);
-    oneshot_receiver_drop(rx);
+    void *message;
+    oneshot_recv_result result;
+    cr_assert_eq(oneshot_receiver_poll_recv(receiver, &cx, &message, &result), RT_PENDING);
+    oneshot_sender_drop(sender);
+    oneshot_receiver_drop(receiver);
     cr_assert_eq(kt_waker_wakes(&counts), 1);
     cr_assert_eq(kt_waker_live(&counts), 0, "no clone of the waker should be left");
 }

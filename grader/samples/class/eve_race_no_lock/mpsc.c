@@ -8,7 +8,7 @@
  *
  * Two rules hold everywhere:
  *  - Every field of struct channel is read and written with `lock` held
- *    (except `destroy`, which never changes).
+ *    (except `free_message`, which never changes).
  *  - Never wake or drop a waker with `lock` held: the waker may run code that
  *    uses this channel again and would deadlock. Take it out of its slot with
  *    rt_waker_take under the lock, unlock, then rt_waker_wake/rt_waker_drop.
@@ -26,11 +26,11 @@
 /* The state every handle of one channel shares. */
 typedef struct channel {
     pthread_mutex_t lock;
-    mpsc_queue queue;        /* sent, not yet taken by the receiver, oldest first */
-    rt_waker rx_waker;       /* the receiver's stored waker; empty when none is stored */
-    bool receiver_dropped;   /* mpsc_receiver_drop was called */
-    size_t senders;          /* sender handles alive */
-    mpsc_destructor destroy; /* for leftover messages; set once, may be NULL */
+    mpsc_queue queue;          /* sent, not yet taken by the receiver, oldest first */
+    rt_waker rx_waker;         /* the receiver's stored waker; empty when none is stored */
+    bool receiver_dropped;     /* mpsc_receiver_drop was called */
+    size_t senders;            /* sender handles alive */
+    mpsc_free_fn free_message; /* for leftover messages; set once, may be NULL */
 } channel;
 
 /* A sender handle: each clone is its own allocation, dropped on its own. */
@@ -40,9 +40,8 @@ struct mpsc_sender {
 
 struct mpsc_receiver {
     channel *chan;
-    /* Optional, for speed (see the README's last hint): messages already
-     * taken out of chan->queue in one go. Only the receiver touches it, so
-     * it needs no lock. Leave it empty if you do not use it. */
+    /* For speed (the README's last hint): messages already taken out of
+     * chan->queue in one go. Only the receiver touches it: no lock. */
     mpsc_queue batch;
 };
 
@@ -76,9 +75,9 @@ static void *checked_malloc(size_t size) {
 
 /* A new sender handle for `chan`; the caller has already counted it in chan->senders. */
 static mpsc_sender *sender_new(channel *chan) {
-    mpsc_sender *tx = checked_malloc(sizeof *tx);
-    tx->chan = chan;
-    return tx;
+    mpsc_sender *sender = checked_malloc(sizeof *sender);
+    sender->chan = chan;
+    return sender;
 }
 
 /*
@@ -87,31 +86,31 @@ static mpsc_sender *sender_new(channel *chan) {
  * receiver dropped): nobody else can reach the channel then. Its queue must
  * be empty by then (the messages freed or handed out).
  */
-static void channel_free(channel *chan) {
+static inline void channel_free(channel *chan) {
     mpsc_queue_free(&chan->queue);
     pthread_mutex_destroy(&chan->lock);
     free(chan);
 }
 
-void mpsc_channel(mpsc_destructor destroy, mpsc_sender **tx, mpsc_receiver **rx) {
+void mpsc_channel(mpsc_free_fn free_message, mpsc_sender **sender, mpsc_receiver **receiver) {
     channel *chan = checked_malloc(sizeof *chan);
     pthread_mutex_init(&chan->lock, NULL);
     chan->queue = MPSC_QUEUE_EMPTY;
     chan->rx_waker = RT_WAKER_NONE;
     chan->receiver_dropped = false;
     chan->senders = 1;
-    chan->destroy = destroy;
-    *tx = sender_new(chan);
-    *rx = checked_malloc(sizeof **rx);
-    (*rx)->chan = chan;
-    (*rx)->batch = MPSC_QUEUE_EMPTY;
+    chan->free_message = free_message;
+    *sender = sender_new(chan);
+    *receiver = checked_malloc(sizeof **receiver);
+    (*receiver)->chan = chan;
+    (*receiver)->batch = MPSC_QUEUE_EMPTY;
 }
 
-mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
-    channel *chan = tx->chan;
+mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) {
+    channel *chan = sender->chan;
     if (chan->receiver_dropped) {
         *returned = message;
-        return MPSC_RECEIVER_DROPPED;
+        return MPSC_SEND_RECEIVER_DROPPED;
     }
     mpsc_queue_push(&chan->queue, message);
     /* Only a receiver that answered PENDING has a waker stored, and a wake
@@ -119,20 +118,20 @@ mpsc_send_result mpsc_send(mpsc_sender *tx, void *message, void **returned) {
     rt_waker waker = rt_waker_take(&chan->rx_waker);
     rt_waker_wake(&waker);
     *returned = NULL;
-    return MPSC_SENT;
+    return MPSC_SEND_OK;
 }
 
-mpsc_sender *mpsc_sender_clone(const mpsc_sender *tx) {
-    channel *chan = tx->chan;
+mpsc_sender *mpsc_sender_clone(const mpsc_sender *sender) {
+    channel *chan = sender->chan;
     pthread_mutex_lock(&chan->lock);
     chan->senders++;
     pthread_mutex_unlock(&chan->lock);
     return sender_new(chan);
 }
 
-void mpsc_sender_drop(mpsc_sender *tx) {
-    channel *chan = tx->chan;
-    free(tx);
+void mpsc_sender_drop(mpsc_sender *sender) {
+    channel *chan = sender->chan;
+    free(sender);
     rt_waker waker = RT_WAKER_NONE;
     pthread_mutex_lock(&chan->lock);
     bool last = --chan->senders == 0;
@@ -146,20 +145,20 @@ void mpsc_sender_drop(mpsc_sender *tx) {
         channel_free(chan);
 }
 
-rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **message,
-                                mpsc_recv_status *status) {
+rt_poll mpsc_receiver_poll_recv(mpsc_receiver *receiver, rt_context *cx, void **message,
+                                mpsc_recv_result *result) {
     /* Messages taken in an earlier poll are handed out without the lock. */
-    if (mpsc_queue_pop(&rx->batch, message)) {
-        *status = MPSC_MESSAGE;
+    if (mpsc_queue_pop(&receiver->batch, message)) {
+        *result = MPSC_RECV_MESSAGE;
         return RT_READY;
     }
-    channel *chan = rx->chan;
+    channel *chan = receiver->chan;
     rt_waker old = RT_WAKER_NONE;
     channel_lock(chan);
     /* Take every queued message at once: one lock for the whole batch. The
      * batch is empty here, so the senders get its storage to fill next. */
-    mpsc_queue_swap(&chan->queue, &rx->batch);
-    if (mpsc_queue_len(&rx->batch) == 0 && chan->senders > 0) {
+    mpsc_queue_swap(&chan->queue, &receiver->batch);
+    if (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {
         /* Store the newest waker. When the stored one wakes the same task
          * already, keep it and spare a clone. */
         if (!rt_waker_will_wake(&chan->rx_waker, cx->waker)) {
@@ -171,21 +170,21 @@ rt_poll mpsc_receiver_poll_recv(mpsc_receiver *rx, rt_context *cx, void **messag
         return RT_PENDING;
     }
     pthread_mutex_unlock(&chan->lock);
-    if (mpsc_queue_pop(&rx->batch, message)) {
-        *status = MPSC_MESSAGE;
+    if (mpsc_queue_pop(&receiver->batch, message)) {
+        *result = MPSC_RECV_MESSAGE;
     } else {
         *message = NULL;
-        *status = MPSC_CLOSED;
+        *result = MPSC_RECV_CLOSED;
     }
     return RT_READY;
 }
 
-void mpsc_receiver_drop(mpsc_receiver *rx) {
-    channel *chan = rx->chan;
-    mpsc_destructor destroy = chan->destroy;
-    mpsc_queue leftovers = rx->batch;
+void mpsc_receiver_drop(mpsc_receiver *receiver) {
+    channel *chan = receiver->chan;
+    mpsc_free_fn free_message = chan->free_message;
+    mpsc_queue leftovers = receiver->batch;
     mpsc_queue queued = MPSC_QUEUE_EMPTY;
-    free(rx);
+    free(receiver);
     pthread_mutex_lock(&chan->lock);
     chan->receiver_dropped = true;
     /* From here on sends fail, so what we take now is all that is left. */
@@ -195,14 +194,16 @@ void mpsc_receiver_drop(mpsc_receiver *rx) {
     pthread_mutex_unlock(&chan->lock);
 
     /* Once unlocked, chan may be freed by the last sender's drop: use the
-     * copies. The destructor is the caller's code: run it outside the lock. */
+     * copies. Freeing the messages after unlocking is allowed (the callback
+     * rule only says the lock may be held) and keeps the senders waiting
+     * less. */
     void *message;
     while (mpsc_queue_pop(&leftovers, &message))
-        if (destroy != NULL)
-            destroy(message);
+        if (free_message != NULL)
+            free_message(message);
     while (mpsc_queue_pop(&queued, &message))
-        if (destroy != NULL)
-            destroy(message);
+        if (free_message != NULL)
+            free_message(message);
     mpsc_queue_free(&leftovers);
     mpsc_queue_free(&queued);
     rt_waker_drop(&waker);

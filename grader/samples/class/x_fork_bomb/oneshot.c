@@ -1,5 +1,5 @@
 /*
- * oneshot.c - a oneshot channel: one value, one sender, one receiver future.
+ * oneshot.c - a oneshot channel: one message, one sender, one receiver.
  *
  * The rules are in oneshot.h; read it first. The two handles and the state
  * they share live in one allocation, so a channel costs one malloc. Both
@@ -23,7 +23,7 @@ typedef struct oneshot_inner oneshot_inner;
  * used up by a send is done, and that is all the receiver needs to know. */
 typedef enum sender_state {
     SENDER_ALIVE,   /* may still send, or be dropped */
-    SENDER_SENT,    /* used up by a successful send: the value is in the channel */
+    SENDER_SENT,    /* used up by a successful send: the message is in the channel */
     SENDER_DROPPED, /* given up without sending (or its send was refused) */
 } sender_state;
 
@@ -37,14 +37,14 @@ struct oneshot_receiver {
 };
 
 struct oneshot_inner {
-    pthread_mutex_t lock;       /* guards every field below but the handles */
-    sender_state sender;        /* SENDER_ALIVE until send or drop */
-    bool receiver_dropped;      /* oneshot_receiver_drop was called */
-    void *value;                /* the channel's while sender == SENDER_SENT and not received */
-    rt_waker waker;             /* from the receiver's latest PENDING poll, or empty */
-    oneshot_destructor destroy; /* for a value nobody received; may be NULL */
-    oneshot_sender tx;          /* the two handles live here too: one allocation */
-    oneshot_receiver rx;
+    pthread_mutex_t lock;         /* guards every field below but the handles */
+    sender_state state;           /* SENDER_ALIVE until send or drop */
+    bool receiver_dropped;        /* oneshot_receiver_drop was called */
+    void *message;                /* the channel's while sender == SENDER_SENT and not received */
+    rt_waker waker;               /* from the receiver's latest PENDING poll, or empty */
+    oneshot_free_fn free_message; /* for a message nobody received; may be NULL */
+    oneshot_sender sender;        /* the two handles live here too: one allocation */
+    oneshot_receiver receiver;
 };
 
 /* Called by the side given up last, with the lock released: nobody else refers to inner. */
@@ -53,74 +53,75 @@ static void inner_free(oneshot_inner *inner) {
     free(inner);
 }
 
-void oneshot_channel(oneshot_destructor destroy, oneshot_sender **tx, oneshot_receiver **rx) {
+void oneshot_channel(oneshot_free_fn free_message, oneshot_sender **sender,
+                     oneshot_receiver **receiver) {
     oneshot_inner *inner = malloc(sizeof *inner);
     if (inner == NULL) {
         fprintf(stderr, "oneshot_channel: out of memory\n");
         abort();
     }
     pthread_mutex_init(&inner->lock, NULL);
-    inner->sender = SENDER_ALIVE;
+    inner->state = SENDER_ALIVE;
     inner->receiver_dropped = false;
-    inner->value = NULL;
+    inner->message = NULL;
     inner->waker = RT_WAKER_NONE;
-    inner->destroy = destroy;
-    inner->tx.inner = inner;
-    inner->rx.inner = inner;
-    inner->rx.finished = false;
-    *tx = &inner->tx;
-    *rx = &inner->rx;
+    inner->free_message = free_message;
+    inner->sender.inner = inner;
+    inner->receiver.inner = inner;
+    inner->receiver.finished = false;
+    *sender = &inner->sender;
+    *receiver = &inner->receiver;
 }
 
-oneshot_send_result oneshot_send(oneshot_sender *tx, void *value, void **returned) {
-    oneshot_inner *inner = tx->inner;
+oneshot_send_result oneshot_send(oneshot_sender *sender, void *message, void **returned) {
+    oneshot_inner *inner = sender->inner;
     pthread_mutex_lock(&inner->lock);
     if (inner->receiver_dropped) {
-        /* Nobody will receive: the value goes back, untouched. The receiver
+        /* Nobody will receive: the message goes back, untouched. The receiver
          * is gone, so this side is the last one and frees the channel. */
-        inner->sender = SENDER_DROPPED;
+        inner->state = SENDER_DROPPED;
         pthread_mutex_unlock(&inner->lock);
         inner_free(inner);
-        *returned = value;
-        return ONESHOT_RECEIVER_DROPPED;
+        *returned = message;
+        return ONESHOT_SEND_RECEIVER_DROPPED;
     }
-    /* Store first, wake second: a receiver woken before the value is in
+    /* Store first, wake second: a receiver woken before the message is in
      * place would poll, find nothing, and wait for a wake that never comes.
-     * SENDER_SENT, not SENDER_DROPPED: the receiver must get the value. */
-    inner->value = value;
-    inner->sender = SENDER_SENT;
+     * SENDER_SENT, not SENDER_DROPPED: the receiver must get the message. */
+    inner->message = message;
+    inner->state = SENDER_SENT;
     rt_waker waker = rt_waker_take(&inner->waker);
     pthread_mutex_unlock(&inner->lock);
     /* From here on the receiver may free the channel: touch only locals. */
     rt_waker_wake(&waker);
     *returned = NULL;
-    return ONESHOT_SENT;
+    return ONESHOT_SEND_OK;
 }
 
-void oneshot_sender_drop(oneshot_sender *tx) {
-    oneshot_inner *inner = tx->inner;
+void oneshot_sender_drop(oneshot_sender *sender) {
+    oneshot_inner *inner = sender->inner;
     pthread_mutex_lock(&inner->lock);
-    inner->sender = SENDER_DROPPED;
+    inner->state = SENDER_DROPPED;
     bool last = inner->receiver_dropped;
     rt_waker waker = rt_waker_take(&inner->waker);
     pthread_mutex_unlock(&inner->lock);
-    /* The receiver may be waiting for a value that will never come: wake
-     * it so that its next poll answers ONESHOT_SENDER_DROPPED. */
+    /* The receiver may be waiting for a message that will never come: wake
+     * it so that its next poll answers ONESHOT_RECV_CLOSED. */
     rt_waker_wake(&waker);
     if (last)
         inner_free(inner);
 }
 
-rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value,
-                              oneshot_recv_status *status) {
-    if (rx->finished) {
-        *value = NULL;
-        *status = ONESHOT_ALREADY_RECEIVED;
+rt_poll oneshot_receiver_poll_recv(oneshot_receiver *receiver, rt_context *cx, void **message,
+                                   oneshot_recv_result *result) {
+    if (receiver->finished) {
+        *message = NULL;
+        *result = ONESHOT_RECV_ALREADY_RECEIVED;
         return RT_READY;
     }
-    oneshot_inner *inner = rx->inner;
+    oneshot_inner *inner = receiver->inner;
     pthread_mutex_lock(&inner->lock);
-    if (inner->sender == SENDER_ALIVE) {
+    if (inner->state == SENDER_ALIVE) {
         /* Replace the stored waker: the task may have moved, and only the
          * latest poll's waker is sure to reach whoever polls next. One that
          * already wakes the same task is as good, and keeping it saves a
@@ -138,55 +139,43 @@ rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value
     }
     /* The sender is done: nobody will wake the stored waker any more. */
     rt_waker stale = rt_waker_take(&inner->waker);
-    if (inner->sender == SENDER_SENT) {
-        *value = inner->value; /* ownership moves to the caller */
-        inner->value = NULL;
-        *status = ONESHOT_RECEIVED;
+    if (inner->state == SENDER_SENT) {
+        *message = inner->message; /* ownership moves to the caller */
+        inner->message = NULL;
+        *result = ONESHOT_RECV_MESSAGE;
     } else {
-        *value = NULL;
-        *status = ONESHOT_SENDER_DROPPED;
+        *message = NULL;
+        *result = ONESHOT_RECV_CLOSED;
     }
-    rx->finished = true;
+    receiver->finished = true;
     pthread_mutex_unlock(&inner->lock);
     rt_waker_drop(&stale);
     return RT_READY;
 }
 
-void oneshot_receiver_drop(oneshot_receiver *rx) {
-    oneshot_inner *inner = rx->inner;
-    if (rx->finished) {
+void oneshot_receiver_drop(oneshot_receiver *receiver) {
+    oneshot_inner *inner = receiver->inner;
+    if (receiver->finished) {
         /* The READY poll saw, under the lock, a sender that had sent or was
          * dropped: that side will never touch the channel again, and the
-         * poll took the value and the waker. Nothing is left to share, so
+         * poll took the message and the waker. Nothing is left to share, so
          * no lock: this side is the last, and frees. */
         inner_free(inner);
         return;
     }
     pthread_mutex_lock(&inner->lock);
     inner->receiver_dropped = true;
-    /* A value sent but never received is still the channel's: free it. */
-    bool leftover = inner->sender == SENDER_SENT && !rx->finished;
-    void *value = inner->value;
-    inner->value = NULL;
-    oneshot_destructor destroy = inner->destroy;
-    bool last = inner->sender != SENDER_ALIVE;
+    /* A message sent but never received is still the channel's: free it. */
+    bool leftover = inner->state == SENDER_SENT && !receiver->finished;
+    void *message = inner->message;
+    inner->message = NULL;
+    oneshot_free_fn free_message = inner->free_message;
+    bool last = inner->state != SENDER_ALIVE;
     rt_waker waker = rt_waker_take(&inner->waker);
     pthread_mutex_unlock(&inner->lock);
     rt_waker_drop(&waker);
-    if (leftover && destroy != NULL)
-        destroy(value);
+    if (leftover && free_message != NULL)
+        free_message(message);
     if (last)
         inner_free(inner);
-}
-
-static rt_poll recv_future_poll(rt_future *self, rt_context *cx) {
-    oneshot_recv_future *future = (oneshot_recv_future *)self;
-    return oneshot_receiver_poll(future->rx, cx, &future->value, &future->status);
-}
-
-void oneshot_recv_future_init(oneshot_recv_future *future, oneshot_receiver *rx) {
-    *future = (oneshot_recv_future){
-        .base = {.poll = recv_future_poll, .drop = NULL, .name = "oneshot_recv"},
-        .rx = rx,
-    };
 }

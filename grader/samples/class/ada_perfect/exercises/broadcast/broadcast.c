@@ -30,8 +30,8 @@ typedef struct bc_slot {
 
 typedef struct bc_channel {
     pthread_mutex_t lock;
-    broadcast_clone_fn clone;
-    broadcast_free_fn destroy;
+    broadcast_free_fn free_message;
+    broadcast_clone_fn clone_message;
     size_t capacity; /* part B: most messages kept; 0 = unbounded */
     bc_slot *ring;
     size_t ring_size; /* a power of two */
@@ -90,8 +90,8 @@ static void bc_grow_locked(bc_channel *ch) {
 /* Frees the oldest message (lock held). */
 static void bc_pop_front_locked(bc_channel *ch) {
     bc_slot *slot = bc_slot_of(ch, ch->head);
-    if (ch->destroy != NULL)
-        ch->destroy(slot->message);
+    if (ch->free_message != NULL)
+        ch->free_message(slot->message);
     slot->message = NULL;
     ch->head++;
 }
@@ -102,22 +102,22 @@ static void bc_release_front_locked(bc_channel *ch) {
         bc_pop_front_locked(ch);
 }
 
-static void bc_unlink_waiting_locked(bc_channel *ch, broadcast_receiver *rx) {
-    if (rx->wait_prev != NULL)
-        rx->wait_prev->wait_next = rx->wait_next;
+static void bc_unlink_waiting_locked(bc_channel *ch, broadcast_receiver *receiver) {
+    if (receiver->wait_prev != NULL)
+        receiver->wait_prev->wait_next = receiver->wait_next;
     else
-        ch->waiting = rx->wait_next;
-    if (rx->wait_next != NULL)
-        rx->wait_next->wait_prev = rx->wait_prev;
-    rx->wait_prev = rx->wait_next = NULL;
+        ch->waiting = receiver->wait_next;
+    if (receiver->wait_next != NULL)
+        receiver->wait_next->wait_prev = receiver->wait_prev;
+    receiver->wait_prev = receiver->wait_next = NULL;
 }
 
-/* Takes rx's stored waker out (lock held); the caller drops or wakes it after unlocking. */
-static rt_waker bc_take_waker_locked(bc_channel *ch, broadcast_receiver *rx) {
-    if (rt_waker_is_none(&rx->waker))
+/* Takes receiver's stored waker out (lock held); the caller drops or wakes it after unlocking. */
+static rt_waker bc_take_waker_locked(bc_channel *ch, broadcast_receiver *receiver) {
+    if (rt_waker_is_none(&receiver->waker))
         return RT_WAKER_NONE;
-    bc_unlink_waiting_locked(ch, rx);
-    return rt_waker_take(&rx->waker);
+    bc_unlink_waiting_locked(ch, receiver);
+    return rt_waker_take(&receiver->waker);
 }
 
 /*
@@ -154,25 +154,25 @@ static void bc_channel_free(bc_channel *ch) {
 
 /* A new receiver positioned after every message sent so far (lock held). */
 static broadcast_receiver *bc_new_receiver_locked(bc_channel *ch) {
-    broadcast_receiver *rx = bc_alloc(sizeof *rx);
-    rx->channel = ch;
-    rx->next = ch->tail;
-    rx->waker = RT_WAKER_NONE;
+    broadcast_receiver *receiver = bc_alloc(sizeof *receiver);
+    receiver->channel = ch;
+    receiver->next = ch->tail;
+    receiver->waker = RT_WAKER_NONE;
     ch->receivers++;
     ch->handles++;
-    return rx;
+    return receiver;
 }
 
-void broadcast_channel(broadcast_clone_fn clone, broadcast_free_fn destroy, size_t capacity,
-                       broadcast_sender **sender, broadcast_receiver **receiver) {
-    if (clone == NULL) {
+void broadcast_channel(broadcast_free_fn free_message, broadcast_clone_fn clone_message,
+                       size_t capacity, broadcast_sender **sender, broadcast_receiver **receiver) {
+    if (clone_message == NULL) {
         fprintf(stderr, "broadcast_channel: a clone function is required\n");
         abort();
     }
     bc_channel *ch = bc_alloc(sizeof *ch);
     pthread_mutex_init(&ch->lock, NULL);
-    ch->clone = clone;
-    ch->destroy = destroy;
+    ch->free_message = free_message;
+    ch->clone_message = clone_message;
     ch->capacity = capacity;
     ch->ring_size = 16;
     while (ch->ring_size < capacity)
@@ -180,21 +180,20 @@ void broadcast_channel(broadcast_clone_fn clone, broadcast_free_fn destroy, size
     ch->ring = bc_alloc(ch->ring_size * sizeof *ch->ring);
     ch->senders = 1;
     ch->handles = 1;
-    broadcast_sender *tx = bc_alloc(sizeof *tx);
-    tx->channel = ch;
-    *sender = tx;
+    *sender = bc_alloc(sizeof **sender);
+    (*sender)->channel = ch;
     *receiver = bc_new_receiver_locked(ch); /* nobody else can see ch yet */
 }
 
-broadcast_send_status broadcast_send(broadcast_sender *sender, void *message, size_t *reached,
-                                     void **returned) {
+broadcast_send_result broadcast_send(broadcast_sender *sender, void *message, void **returned,
+                                     size_t *reached) {
     bc_channel *ch = sender->channel;
     pthread_mutex_lock(&ch->lock);
     if (ch->receivers == 0) {
         pthread_mutex_unlock(&ch->lock);
         *reached = 0;
         *returned = message;
-        return BROADCAST_NO_RECEIVERS;
+        return BROADCAST_SEND_NO_RECEIVERS;
     }
     size_t kept = (size_t)(ch->tail - ch->head);
     if (ch->capacity != 0 && kept == ch->capacity)
@@ -208,10 +207,10 @@ broadcast_send_status broadcast_send(broadcast_sender *sender, void *message, si
     *reached = ch->receivers;
     *returned = NULL;
     bc_wake_all_and_unlock(ch);
-    return BROADCAST_SENT;
+    return BROADCAST_SEND_OK;
 }
 
-broadcast_sender *broadcast_sender_clone(broadcast_sender *sender) {
+broadcast_sender *broadcast_sender_clone(const broadcast_sender *sender) {
     bc_channel *ch = sender->channel;
     broadcast_sender *copy = bc_alloc(sizeof *copy);
     copy->channel = ch;
@@ -238,24 +237,24 @@ void broadcast_sender_drop(broadcast_sender *sender) {
         bc_channel_free(ch);
 }
 
-broadcast_receiver *broadcast_sender_subscribe(broadcast_sender *sender) {
+broadcast_receiver *broadcast_sender_subscribe(const broadcast_sender *sender) {
     bc_channel *ch = sender->channel;
     pthread_mutex_lock(&ch->lock);
-    broadcast_receiver *rx = bc_new_receiver_locked(ch);
+    broadcast_receiver *subscriber = bc_new_receiver_locked(ch);
     pthread_mutex_unlock(&ch->lock);
-    return rx;
+    return subscriber;
 }
 
-broadcast_receiver *broadcast_receiver_subscribe(broadcast_receiver *receiver) {
+broadcast_receiver *broadcast_receiver_subscribe(const broadcast_receiver *receiver) {
     bc_channel *ch = receiver->channel;
     pthread_mutex_lock(&ch->lock);
-    broadcast_receiver *rx = bc_new_receiver_locked(ch);
+    broadcast_receiver *subscriber = bc_new_receiver_locked(ch);
     pthread_mutex_unlock(&ch->lock);
-    return rx;
+    return subscriber;
 }
 
 rt_poll broadcast_receiver_poll_recv(broadcast_receiver *receiver, rt_context *cx, void **message,
-                                     broadcast_recv_status *status, uint64_t *missed) {
+                                     broadcast_recv_result *result, uint64_t *missed) {
     bc_channel *ch = receiver->channel;
     pthread_mutex_lock(&ch->lock);
     if (receiver->next < ch->head) {
@@ -263,16 +262,16 @@ rt_poll broadcast_receiver_poll_recv(broadcast_receiver *receiver, rt_context *c
         if (missed != NULL)
             *missed = ch->head - receiver->next;
         receiver->next = ch->head;
-        *status = BROADCAST_LAGGED;
+        *result = BROADCAST_RECV_LAGGED;
     } else if (receiver->next != ch->tail) {
         bc_slot *slot = bc_slot_of(ch, receiver->next);
-        *message = ch->clone(slot->message);
+        *message = ch->clone_message(slot->message);
         receiver->next++;
         if (--slot->remaining == 0)
             bc_release_front_locked(ch);
-        *status = BROADCAST_MESSAGE;
+        *result = BROADCAST_RECV_MESSAGE;
     } else if (ch->senders == 0) {
-        *status = BROADCAST_CLOSED;
+        *result = BROADCAST_RECV_CLOSED;
     } else {
         /* Nothing yet: store this poll's waker, replacing an older one. */
         if (!rt_waker_is_none(&receiver->waker) &&

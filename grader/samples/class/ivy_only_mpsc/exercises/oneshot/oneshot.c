@@ -1,5 +1,5 @@
 /*
- * oneshot.c - a oneshot channel: one value, one sender, one receiver future.
+ * oneshot.c - a oneshot channel: one message, one sender, one receiver.
  *
  * The rules are in oneshot.h; read it first. The two handles and the state
  * they share live in one allocation, so a channel costs one malloc. Both
@@ -23,7 +23,7 @@ typedef struct oneshot_inner oneshot_inner;
  * used up by a send is done, and that is all the receiver needs to know. */
 typedef enum sender_state {
     SENDER_ALIVE,   /* may still send, or be dropped */
-    SENDER_SENT,    /* used up by a successful send: the value is in the channel */
+    SENDER_SENT,    /* used up by a successful send: the message is in the channel */
     SENDER_DROPPED, /* given up without sending (or its send was refused) */
 } sender_state;
 
@@ -37,58 +37,46 @@ struct oneshot_receiver {
 };
 
 struct oneshot_inner {
-    pthread_mutex_t lock;       /* guards every field below but the handles */
-    sender_state sender;        /* SENDER_ALIVE until send or drop */
-    bool receiver_dropped;      /* oneshot_receiver_drop was called */
-    void *value;                /* the channel's while sender == SENDER_SENT and not received */
-    rt_waker waker;             /* from the receiver's latest PENDING poll, or empty */
-    oneshot_destructor destroy; /* for a value nobody received; may be NULL */
-    oneshot_sender tx;          /* the two handles live here too: one allocation */
-    oneshot_receiver rx;
+    pthread_mutex_t lock;         /* guards every field below but the handles */
+    sender_state state;           /* SENDER_ALIVE until send or drop */
+    bool receiver_dropped;        /* oneshot_receiver_drop was called */
+    void *message;                /* the channel's while sender == SENDER_SENT and not received */
+    rt_waker waker;               /* from the receiver's latest PENDING poll, or empty */
+    oneshot_free_fn free_message; /* for a message nobody received; may be NULL */
+    oneshot_sender sender;        /* the two handles live here too: one allocation */
+    oneshot_receiver receiver;
 };
 
-void oneshot_channel(oneshot_destructor destroy, oneshot_sender **tx, oneshot_receiver **rx) {
-    (void)destroy;
-    (void)tx;
-    (void)rx;
-    TODO("oneshot_channel: allocate the shared state, set up both handles");
+void oneshot_channel(oneshot_free_fn free_message, oneshot_sender **sender,
+                     oneshot_receiver **receiver) {
+    (void)free_message;
+    (void)sender;
+    (void)receiver;
+    TODO("allocate the shared state and set up both handles");
 }
 
-oneshot_send_result oneshot_send(oneshot_sender *tx, void *value, void **returned) {
-    (void)tx;
-    (void)value;
+oneshot_send_result oneshot_send(oneshot_sender *sender, void *message, void **returned) {
+    (void)sender;
+    (void)message;
     (void)returned;
-    TODO("oneshot_send: store the value and wake the receiver, or hand the value back");
+    TODO("store the message and wake the receiver, or hand the message back");
 }
 
-void oneshot_sender_drop(oneshot_sender *tx) {
-    (void)tx;
-    TODO("oneshot_sender_drop: mark the sender dropped and wake the receiver");
+void oneshot_sender_drop(oneshot_sender *sender) {
+    (void)sender;
+    TODO("mark the sender dropped and wake the receiver");
 }
 
-rt_poll oneshot_receiver_poll(oneshot_receiver *rx, rt_context *cx, void **value,
-                              oneshot_recv_status *status) {
-    (void)rx;
+rt_poll oneshot_receiver_poll_recv(oneshot_receiver *receiver, rt_context *cx, void **message,
+                                   oneshot_recv_result *result) {
+    (void)receiver;
     (void)cx;
-    (void)value;
-    (void)status;
-    TODO("oneshot_receiver_poll: READY with the value or SENDER_DROPPED, else store the waker");
+    (void)message;
+    (void)result;
+    TODO("hand out the message or CLOSED; else store a clone of cx->waker");
 }
 
-void oneshot_receiver_drop(oneshot_receiver *rx) {
-    (void)rx;
-    TODO("oneshot_receiver_drop: mark the receiver dropped, free what nobody will receive");
-}
-
-static rt_poll recv_future_poll(rt_future *self, rt_context *cx) {
-    (void)self;
-    (void)cx;
-    TODO("recv_future_poll: poll the receiver, keeping its answer in the future's fields");
-}
-
-void oneshot_recv_future_init(oneshot_recv_future *future, oneshot_receiver *rx) {
-    *future = (oneshot_recv_future){
-        .base = {.poll = recv_future_poll, .drop = NULL, .name = "oneshot_recv"},
-        .rx = rx,
-    };
+void oneshot_receiver_drop(oneshot_receiver *receiver) {
+    (void)receiver;
+    TODO("mark the receiver dropped and free what nobody will receive");
 }

@@ -48,10 +48,10 @@ static void gate_open(start_gate *gate) {
 typedef struct blocking_queue blocking_queue;
 
 /* One producer thread: once the start gate opens, sends messages first .. first+count-1 on
- * the channel (tx) or on the textbook queue (queue). */
+ * the channel (sender) or on the textbook queue (queue). */
 typedef struct producer {
     pthread_t thread;
-    mpsc_sender *tx;
+    mpsc_sender *sender;
     blocking_queue *queue;
     start_gate *start;
     uintptr_t first, count;
@@ -62,12 +62,12 @@ static void *producer_main(void *arg) {
     gate_wait(p->start);
     for (uintptr_t i = 0; i < p->count; i++) {
         void *back;
-        if (mpsc_send(p->tx, (void *)(p->first + i), &back) != MPSC_SENT) {
+        if (mpsc_send(p->sender, (void *)(p->first + i), &back) != MPSC_SEND_OK) {
             fprintf(stderr, "bench: a send failed while the receiver was alive\n");
             exit(1);
         }
     }
-    mpsc_sender_drop(p->tx);
+    mpsc_sender_drop(p->sender);
     return NULL;
 }
 
@@ -75,7 +75,7 @@ static void *producer_main(void *arg) {
 typedef struct drain_future {
     rt_future base;
     rt_async co;
-    mpsc_receiver *rx;
+    mpsc_receiver *receiver;
     void *message;
     uintptr_t received, sum;
 } drain_future;
@@ -84,9 +84,9 @@ static rt_poll drain_poll(rt_future *self, rt_context *cx) {
     drain_future *f = (drain_future *)self;
     RT_ASYNC_BEGIN(&f->co);
     for (;;) {
-        mpsc_recv_status status;
-        RT_AWAIT_POLL(&f->co, cx, mpsc_receiver_poll_recv(f->rx, cx, &f->message, &status));
-        if (status == MPSC_CLOSED)
+        mpsc_recv_result result;
+        RT_AWAIT_POLL(&f->co, cx, mpsc_receiver_poll_recv(f->receiver, cx, &f->message, &result));
+        if (result == MPSC_RECV_CLOSED)
             break;
         f->received++;
         f->sum += (uintptr_t)f->message;
@@ -96,10 +96,10 @@ static rt_poll drain_poll(rt_future *self, rt_context *cx) {
 
 /* Starts `n` producers sharing messages 1..messages between them; they wait for `start`. */
 static void producers_start(producer *ps, unsigned n, uintptr_t messages, start_gate *start,
-                            mpsc_sender *tx, blocking_queue *queue, void *(*body)(void *)) {
+                            mpsc_sender *sender, blocking_queue *queue, void *(*body)(void *)) {
     uintptr_t each = messages / n;
     for (unsigned i = 0; i < n; i++) {
-        ps[i] = (producer){.tx = tx ? mpsc_sender_clone(tx) : NULL,
+        ps[i] = (producer){.sender = sender ? mpsc_sender_clone(sender) : NULL,
                            .queue = queue,
                            .start = start,
                            .first = 1 + i * each,
@@ -180,21 +180,21 @@ static double blocking_run_once(unsigned producers, uintptr_t messages) {
 
 /* One run: seconds from the start signal until the receiver saw the end of the stream. */
 static double run_once(unsigned producers, uintptr_t messages) {
-    mpsc_sender *tx;
-    mpsc_receiver *rx;
-    mpsc_channel(NULL, &tx, &rx);
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
     start_gate start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     producer ps[16];
-    producers_start(ps, producers, messages, &start, tx, NULL, producer_main);
-    mpsc_sender_drop(tx);
-    drain_future drain = {.base = {.poll = drain_poll, .name = "drain"}, .rx = rx};
+    producers_start(ps, producers, messages, &start, sender, NULL, producer_main);
+    mpsc_sender_drop(sender);
+    drain_future drain = {.base = {.poll = drain_poll, .name = "drain"}, .receiver = receiver};
     double t0 = now_seconds();
     gate_open(&start);
     rt_block_on(&drain.base);
     double elapsed = now_seconds() - t0;
     for (unsigned i = 0; i < producers; i++)
         pthread_join(ps[i].thread, NULL);
-    mpsc_receiver_drop(rx);
+    mpsc_receiver_drop(receiver);
     /* The messages are 1..messages: their sum says none was lost or repeated. */
     uintptr_t expected = messages * (messages + 1) / 2;
     if (drain.received != messages || drain.sum != expected) {

@@ -34,9 +34,9 @@ enum { MAX_RECEIVERS = 16, MAX_RUNS = 15 };
 typedef struct receiver_task {
     rt_future base;
     rt_async co;
-    broadcast_receiver *rx;
+    broadcast_receiver *receiver;
     void *message;
-    broadcast_recv_status status;
+    broadcast_recv_result result;
     uint64_t expected; /* the next value, to check the order */
     uint64_t received;
     int out_of_order;
@@ -55,8 +55,8 @@ static rt_poll receiver_poll(rt_future *self, rt_context *cx) {
     RT_ASYNC_BEGIN(&t->co);
     for (;;) {
         RT_AWAIT_POLL(&t->co, cx,
-                      broadcast_receiver_poll_recv(t->rx, cx, &t->message, &t->status, NULL));
-        if (t->status != BROADCAST_MESSAGE)
+                      broadcast_receiver_poll_recv(t->receiver, cx, &t->message, &t->result, NULL));
+        if (t->result != BROADCAST_RECV_MESSAGE)
             break;
         if ((uint64_t)(uintptr_t)t->message != t->expected)
             t->out_of_order++;
@@ -74,14 +74,14 @@ static double now_ns(void) {
 
 /* One run: ns per message sent, or a negative number when a receiver went wrong. */
 static double run_once(rt_executor *ex, int receivers, uint64_t messages) {
-    broadcast_sender *tx;
+    broadcast_sender *sender;
     broadcast_receiver *first;
-    broadcast_channel(copy_pointer, forget, 0, &tx, &first);
+    broadcast_channel(forget, copy_pointer, 0, &sender, &first);
     receiver_task tasks[MAX_RECEIVERS];
     rt_join_handle *handles[MAX_RECEIVERS];
     for (int i = 0; i < receivers; i++) {
         tasks[i] = (receiver_task){.base = {.poll = receiver_poll, .name = "bench receiver"},
-                                   .rx = i == 0 ? first : broadcast_sender_subscribe(tx),
+                                   .receiver = i == 0 ? first : broadcast_sender_subscribe(sender),
                                    .expected = 1};
     }
     for (int i = 0; i < receivers; i++)
@@ -91,14 +91,14 @@ static double run_once(rt_executor *ex, int receivers, uint64_t messages) {
     for (uint64_t i = 1; i <= messages; i++) {
         size_t reached;
         void *back;
-        if (broadcast_send(tx, (void *)(uintptr_t)i, &reached, &back) != BROADCAST_SENT ||
+        if (broadcast_send(sender, (void *)(uintptr_t)i, &back, &reached) != BROADCAST_SEND_OK ||
             reached != (size_t)receivers) {
             fprintf(stderr, "bench: send %" PRIu64 " reached %zu receivers, expected %d\n", i,
                     reached, receivers);
             exit(1);
         }
     }
-    broadcast_sender_drop(tx);
+    broadcast_sender_drop(sender);
     for (int i = 0; i < receivers; i++)
         rt_join(handles[i]);
     double elapsed = now_ns() - start;
@@ -106,12 +106,12 @@ static double run_once(rt_executor *ex, int receivers, uint64_t messages) {
     bool ok = true;
     for (int i = 0; i < receivers; i++) {
         if (tasks[i].received != messages || tasks[i].out_of_order != 0 ||
-            tasks[i].status != BROADCAST_CLOSED) {
+            tasks[i].result != BROADCAST_RECV_CLOSED) {
             fprintf(stderr, "bench: receiver %d got %" PRIu64 " of %" PRIu64 " (%d out of order)\n",
                     i, tasks[i].received, messages, tasks[i].out_of_order);
             ok = false;
         }
-        broadcast_receiver_drop(tasks[i].rx);
+        broadcast_receiver_drop(tasks[i].receiver);
     }
     return ok ? elapsed / (double)messages : -1.0;
 }
@@ -136,17 +136,17 @@ int main(int argc, char **argv) {
     printf("broadcast fan-out: 1 sender thread, receivers as tasks on %d worker%s, %" PRIu64
            " messages, median of %d runs\n",
            workers, workers == 1 ? "" : "s", messages, runs);
-    int status = 0;
+    int result = 0;
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         double ns[MAX_RUNS];
         for (int r = 0; r < runs; r++) {
             ns[r] = run_once(ex, counts[c], messages);
             if (ns[r] < 0) {
-                status = 1;
+                result = 1;
                 break;
             }
         }
-        if (status != 0)
+        if (result != 0)
             break;
         qsort(ns, (size_t)runs, sizeof ns[0], compare_doubles);
         printf("  %2d receiver%s %8.1f ns per message sent  (%6.1f ns per delivery; "
@@ -155,5 +155,5 @@ int main(int argc, char **argv) {
                ns[0], ns[runs - 1]);
     }
     rt_executor_shutdown(ex);
-    return status;
+    return result;
 }

@@ -23,8 +23,9 @@
 #include <time.h>
 
 #include "mpsc.h"
-#include "mpsc_recv.h"
+#include "mpsc_recv_future.h"
 #include "oneshot.h"
+#include "oneshot_recv_future.h"
 #include "rt.h"
 
 /* What travels on the mpsc: a question and where to send the answer. */
@@ -51,14 +52,14 @@ static rt_poll client_poll(rt_future *self, rt_context *cx) {
         oneshot_channel(NULL, &t->req.reply, &t->reply_rx);
         t->req.question = (uintptr_t)t->remaining;
         void *back;
-        if (mpsc_send(t->requests, &t->req, &back) != MPSC_SENT) {
+        if (mpsc_send(t->requests, &t->req, &back) != MPSC_SEND_OK) {
             fprintf(stderr, "bench_oneshot: the server is gone\n");
             abort();
         }
         oneshot_recv_future_init(&t->reply, t->reply_rx);
         RT_AWAIT(&t->co, cx, &t->reply.base);
-        if (t->reply.status != ONESHOT_RECEIVED ||
-            (uintptr_t)t->reply.value != (uintptr_t)t->remaining + 1)
+        if (t->reply.result != ONESHOT_RECV_MESSAGE ||
+            (uintptr_t)t->reply.message != (uintptr_t)t->remaining + 1)
             t->wrong++;
         oneshot_receiver_drop(t->reply_rx);
     }
@@ -80,7 +81,7 @@ static rt_poll server_poll(rt_future *self, rt_context *cx) {
     for (;;) {
         mpsc_recv_future_init(&t->next, t->requests);
         RT_AWAIT(&t->co, cx, &t->next.base);
-        if (t->next.status == MPSC_CLOSED)
+        if (t->next.result == MPSC_RECV_CLOSED)
             break;
         request *req = t->next.message;
         void *back;
@@ -99,12 +100,13 @@ static double now_seconds(void) {
 
 /* One timed run: one client and one server on a fresh executor; nanoseconds per round trip. */
 static double run_once(unsigned workers, long round_trips) {
-    mpsc_sender *tx;
-    mpsc_receiver *rx;
-    mpsc_channel(NULL, &tx, &rx);
-    client_task client = {
-        .base = {.poll = client_poll, .name = "client"}, .requests = tx, .remaining = round_trips};
-    server_task server = {.base = {.poll = server_poll, .name = "server"}, .requests = rx};
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    client_task client = {.base = {.poll = client_poll, .name = "client"},
+                          .requests = sender,
+                          .remaining = round_trips};
+    server_task server = {.base = {.poll = server_poll, .name = "server"}, .requests = receiver};
 
     rt_executor *ex = rt_executor_new(workers);
     double start = now_seconds();
@@ -114,7 +116,7 @@ static double run_once(unsigned workers, long round_trips) {
     rt_join(server_handle);
     double elapsed = now_seconds() - start;
     rt_executor_shutdown(ex);
-    mpsc_receiver_drop(rx);
+    mpsc_receiver_drop(receiver);
 
     if (client.wrong != 0 || server.served != round_trips) {
         fprintf(stderr, "bench_oneshot: %ld wrong answers, %ld of %ld requests served\n",
@@ -131,16 +133,16 @@ static double channel_alone_once(long lives) {
     long wrong = 0;
     double start = now_seconds();
     for (long i = 0; i < lives; i++) {
-        oneshot_sender *tx;
-        oneshot_receiver *rx;
-        void *value = NULL, *back;
-        oneshot_recv_status status;
-        oneshot_channel(NULL, &tx, &rx);
-        wrong += oneshot_receiver_poll(rx, &cx, &value, &status) != RT_PENDING;
-        (void)oneshot_send(tx, (void *)(uintptr_t)(i + 1), &back);
-        wrong += oneshot_receiver_poll(rx, &cx, &value, &status) != RT_READY;
-        wrong += (uintptr_t)value != (uintptr_t)(i + 1);
-        oneshot_receiver_drop(rx);
+        oneshot_sender *sender;
+        oneshot_receiver *receiver;
+        void *message = NULL, *back;
+        oneshot_recv_result result;
+        oneshot_channel(NULL, &sender, &receiver);
+        wrong += oneshot_receiver_poll_recv(receiver, &cx, &message, &result) != RT_PENDING;
+        (void)oneshot_send(sender, (void *)(uintptr_t)(i + 1), &back);
+        wrong += oneshot_receiver_poll_recv(receiver, &cx, &message, &result) != RT_READY;
+        wrong += (uintptr_t)message != (uintptr_t)(i + 1);
+        oneshot_receiver_drop(receiver);
     }
     double elapsed = now_seconds() - start;
     if (wrong != 0) {
