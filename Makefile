@@ -167,6 +167,20 @@ $(EXB)/O2/%.o: $(SRC)/%.c Makefile | check-deps
 
 $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
 	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+
+# The exercise's programs (EX_PROGRAMS = name:kit/main.c ...): the kit's
+# main linked with the student's files, next to the test binary, where the
+# process-level tests look for them.
+ex_program_name = $(firstword $(subst :, ,$(1)))
+ex_program_main = $(lastword $(subst :, ,$(1)))
+EX_PROGRAM_BINS := $(foreach p,$(EX_PROGRAMS),$(EXB)/$(call ex_program_name,$(p)))
+define ex_program_rule
+$(EXB)/$(call ex_program_name,$(1)): $(OUT)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(1))) \
+    $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS)
+	$$(QUIET_LD)$$(CC) $$^ -o $$@ $$(KIT_LDFLAGS)
+endef
+$(foreach p,$(EX_PROGRAMS),$(eval $(call ex_program_rule,$(p))))
+PROGRAM_MAIN_OBJS := $(foreach p,$(EX_PROGRAMS),$(OUT)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(p))))
 endif
 
 
@@ -176,12 +190,12 @@ ifeq ($(EX),)
 test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
-test: ex-valid $(TEST_BIN)
+test: ex-valid $(TEST_BIN) $(EX_PROGRAM_BINS)
 	@echo "== $(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))"; \
 	 $(TEST_BIN) $(CRITERION_RUN_FLAGS)
 endif
 
-build-test: $(TEST_BIN)
+build-test: $(TEST_BIN) $(EX_PROGRAM_BINS)
 
 print-test-bin:
 	@echo $(TEST_BIN)
@@ -314,5 +328,5 @@ clean: ## remove build outputs
 # Header dependencies of the objects this invocation may build (not of every
 # build ever made: a scratch source that is gone must not break the next run).
 -include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(STUDENT_BENCH_OBJS) \
-           $(EXKIT_OBJS) $(TEST_OBJS) \
+           $(EXKIT_OBJS) $(TEST_OBJS) $(PROGRAM_MAIN_OBJS) \
            $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS) $(KIT_TEST_OBJS))
