@@ -154,6 +154,8 @@ void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record) {
 /* Writes the records to `out`: all of them, or only the pending ones. */
 /* Lists the records (all, or only the pending ones); counts those caught inside a poll in *in_poll.
  */
+static void describe_waits(FILE *out);
+
 static int dump(FILE *out, bool all, int *in_poll) {
     pthread_mutex_lock(&registry_lock);
     int shown = 0;
@@ -190,6 +192,7 @@ int rt_dump_records(FILE *out) {
     if (dump(out, true, &in_poll) == 0)
         fprintf(out, "  no task or block_on is running or pending (a thread may be blocked "
                      "elsewhere, e.g. on a lock or a join)\n");
+    describe_waits(out);
     if (in_poll > 0)
         fprintf(out, "  A poll function that does not return (a loop that waits for something, "
                      "or a blocking call) holds its thread: a poll must answer PENDING and store "
@@ -202,4 +205,19 @@ void rt_dump_pending(void) {
     if (dump(stderr, false, &in_poll) == 0)
         fprintf(stderr, "  no task or block_on is pending (a thread may be blocked elsewhere, "
                         "e.g. on a lock)\n");
+    describe_waits(stderr);
+}
+
+/* ---- what the reactor adds to the reports ---- */
+
+static _Atomic(rt__wait_describer) wait_describer;
+
+void rt__set_wait_describer(rt__wait_describer describer) {
+    atomic_store(&wait_describer, describer);
+}
+
+static void describe_waits(FILE *out) {
+    rt__wait_describer describer = atomic_load(&wait_describer);
+    if (describer != NULL)
+        describer(out);
 }

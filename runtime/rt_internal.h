@@ -111,4 +111,12 @@ void rt_diagnose_report(rt_diagnosis_kind kind, const rt_wait_record *record);
 void rt_append(char *buf, size_t cap, size_t *len, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * A section the timeout report and rt_dump_pending add after the list of
+ * tasks: the reactor (rt_reactor.c) sets one that says which task waits
+ * for which descriptor or timer, and since when. One may be set.
+ */
+typedef void (*rt__wait_describer)(FILE *out);
+void rt__set_wait_describer(rt__wait_describer describer);
+
 #endif

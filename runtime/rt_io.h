@@ -74,16 +74,26 @@ typedef rt_poll (*rt_io_poll_read_fn)(void *object, rt_context *cx, void *buf, s
 typedef rt_poll (*rt_io_poll_write_fn)(void *object, rt_context *cx, const void *buf, size_t len,
                                        size_t *n, rt_io_result *result);
 
+/*
+ * Lets go of the waker that the last PENDING poll stored, if it is still
+ * stored. A future that polled calls it from its drop function: a task
+ * cancelled at shutdown, or an inner future dropped by a timeout, leaves
+ * no waker behind with the reactor.
+ */
+typedef void (*rt_io_drop_waker_fn)(void *object);
+
 /* Something to read from: its poll function and the object it works on. Copied by value. */
 typedef struct rt_io_reader {
     rt_io_poll_read_fn poll_read;
     void *object;
+    rt_io_drop_waker_fn drop_waker; /* may be NULL: nothing to let go of */
 } rt_io_reader;
 
 /* Something to write to. Copied by value. */
 typedef struct rt_io_writer {
     rt_io_poll_write_fn poll_write;
     void *object;
+    rt_io_drop_waker_fn drop_waker; /* may be NULL */
 } rt_io_writer;
 
 /* Polls `reader` once: the same as reader.poll_read(reader.object, ...). */
@@ -93,6 +103,10 @@ rt_poll rt_io_poll_read(rt_io_reader reader, rt_context *cx, void *buf, size_t c
 /* Polls `writer` once. */
 rt_poll rt_io_poll_write(rt_io_writer writer, rt_context *cx, const void *buf, size_t len,
                          size_t *n, rt_io_result *result);
+
+/* Calls reader.drop_waker (or writer.drop_waker), if there is one. */
+void rt_io_reader_drop_waker(rt_io_reader reader);
+void rt_io_writer_drop_waker(rt_io_writer writer);
 
 /* ---- read some bytes (tokio's AsyncReadExt::read) ---- */
 
@@ -105,7 +119,10 @@ typedef struct rt_read_future {
     rt_io_result result; /* once READY: RT_IO_OK, RT_IO_EOF or an error */
 } rt_read_future;
 
-/* Prepares a future that reads at most `cap` bytes into `buf` (which must outlive it). */
+/*
+ * Prepares a future that reads at most `cap` bytes into `buf` (which must
+ * outlive it). Its drop function lets go of a waker it left with the reader.
+ */
 void rt_read_future_init(rt_read_future *future, rt_io_reader reader, void *buf, size_t cap);
 
 /* ---- write a whole buffer (tokio's AsyncWriteExt::write_all) ---- */
@@ -123,7 +140,8 @@ typedef struct rt_write_all_future {
  * Prepares a future that writes all `len` bytes of `buf`, as many partial
  * writes as the socket takes, waiting whenever its send buffer is full.
  * `buf` must stay valid and unchanged until the future is READY or dropped.
- * On an error it stops: `written` says how much went out before it.
+ * On an error it stops: `written` says how much went out before it. Its
+ * drop function lets go of a waker it left with the writer.
  */
 void rt_write_all_future_init(rt_write_all_future *future, rt_io_writer writer, const void *buf,
                               size_t len);

@@ -53,7 +53,10 @@ rt_io_result rt_line_reader_new(rt_io_reader reader, size_t max_line, rt_line_re
 rt_poll rt_line_reader_poll_line(rt_line_reader *lines, rt_context *cx, const char **line,
                                  size_t *len, rt_io_result *result);
 
-/* Frees the line reader and its buffer; the reader below is left alone. */
+/*
+ * Frees the line reader and its buffer, and lets go of a waker its last
+ * PENDING poll left with the reader below; that reader is not freed.
+ */
 void rt_line_reader_drop(rt_line_reader *lines);
 
 /* A future for one line (tokio's lines.next_line().await). */
@@ -65,7 +68,11 @@ typedef struct rt_read_line_future {
     rt_io_result result; /* once READY */
 } rt_read_line_future;
 
-/* Prepares a future that reads one line from `lines`. */
+/*
+ * Prepares a future that reads one line from `lines`. Its drop function
+ * lets go of a waker it left with the reader below (bytes already read
+ * stay in the line reader for the next read).
+ */
 void rt_read_line_future_init(rt_read_line_future *future, rt_line_reader *lines);
 
 #endif

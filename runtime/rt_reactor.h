@@ -111,6 +111,13 @@ rt_poll rt_reactor_fd_poll_read(rt_reactor_fd *io, rt_context *cx, void *buf, si
 rt_poll rt_reactor_fd_poll_write(rt_reactor_fd *io, rt_context *cx, const void *buf, size_t len,
                                  size_t *n, rt_io_result *result);
 
+/*
+ * Drops the waker stored for one direction, if any: for the drop function
+ * of a future that polled `io` and is being dropped before it was READY
+ * (cancelled at shutdown, or timed out), so no waker of it stays behind.
+ */
+void rt_reactor_fd_drop_waker(rt_reactor_fd *io, rt_io_interest interest);
+
 /* `io` as a reader, for rt_read_future and rt_line_reader (a pipe's read end, say). */
 rt_io_reader rt_reactor_fd_reader(rt_reactor_fd *io);
 

@@ -61,7 +61,10 @@ uint16_t rt_tcp_listener_port(const rt_tcp_listener *listener);
 rt_poll rt_tcp_listener_poll_accept(rt_tcp_listener *listener, rt_context *cx,
                                     rt_tcp_stream **stream, rt_io_result *result);
 
-/* Stops listening and frees the listener (a task pending in accept must be dropped first). */
+/*
+ * Stops listening and frees the listener. Drop a future pending in accept
+ * on it first (it is gone with the listener).
+ */
 void rt_tcp_listener_drop(rt_tcp_listener *listener);
 
 /* A future that accepts one connection (tokio's listener.accept().await). */
@@ -72,7 +75,10 @@ typedef struct rt_tcp_accept_future {
     rt_io_result result;   /* once READY */
 } rt_tcp_accept_future;
 
-/* Prepares an accept future on `listener` (which must outlive it). */
+/*
+ * Prepares an accept future on `listener` (which must outlive it). Its drop
+ * function lets go of the waker it left with the listener, if any.
+ */
 void rt_tcp_accept_future_init(rt_tcp_accept_future *future, rt_tcp_listener *listener);
 
 /* ---- connect ---- */
