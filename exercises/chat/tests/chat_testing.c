@@ -244,6 +244,100 @@ bool ct_log_wait_for(ct_server *server, const char *needle) {
     return false;
 }
 
+/* ---- a fake server ---- */
+
+int ct_listen(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    cr_assert(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 && listen(fd, 64) == 0 &&
+                  getsockname(fd, (struct sockaddr *)&addr, &size) == 0,
+              "cannot listen on 127.0.0.1: %s", strerror(errno));
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+ct_conn *ct_accept(int listener) {
+    struct pollfd pfd = {.fd = listener, .events = POLLIN};
+    int ready;
+    do
+        ready = poll(&pfd, 1, (int)(CT_WAIT * 1000));
+    while (ready < 0 && errno == EINTR);
+    cr_assert(ready > 0, "the client did not connect within %.0f s", CT_WAIT);
+    int fd = accept(listener, NULL, NULL);
+    cr_assert(fd >= 0, "accept: %s", strerror(errno));
+    return ct_conn_from_fd(fd);
+}
+
+/* ---- a client in this process ---- */
+
+static void *client_thread(void *arg) {
+    ct_client *client = arg;
+    client->result = chat_client_run(&client->config, &client->io);
+    fflush(client->config.output);
+    fclose(client->config.output); /* the test reads end of file after the last line */
+    atomic_store(&client->done, true);
+    return NULL;
+}
+
+void ct_client_start(ct_client *client, uint16_t port, const char *user) {
+    int in[2], out[2];
+    cr_assert(pipe(in) == 0 && pipe(out) == 0, "pipe: %s", strerror(errno));
+    *client = (ct_client){.input = in[1]};
+    client->output = ct_conn_from_fd(out[0]);
+    client->errors = tmpfile();
+    cr_assert_not_null(client->errors);
+    client->config = (chat_client_config){.host = "127.0.0.1",
+                                          .port = port,
+                                          .user = user,
+                                          .input = in[0], /* the session's: it closes it */
+                                          .output = fdopen(out[1], "w"),
+                                          .errors = client->errors};
+    cr_assert_not_null(client->config.output);
+    atomic_init(&client->done, false);
+    cr_assert_eq(pthread_create(&client->thread, NULL, client_thread, client), 0);
+}
+
+void ct_client_type(ct_client *client, const char *text) {
+    size_t n = strlen(text);
+    cr_assert(client->input >= 0 && write(client->input, text, n) == (ssize_t)n,
+              "could not type into the client's input");
+}
+
+void ct_client_end_input(ct_client *client) {
+    if (client->input >= 0)
+        close(client->input);
+    client->input = -1;
+}
+
+chat_client_result ct_client_wait(ct_client *client) {
+    double deadline = now_seconds() + CT_WAIT;
+    while (!atomic_load(&client->done)) {
+        cr_assert(now_seconds() < deadline, "chat_client_run did not return within %.0f s",
+                  CT_WAIT);
+        struct timespec pause = {0, 2 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    pthread_join(client->thread, NULL);
+    return client->result;
+}
+
+void ct_client_free(ct_client *client) {
+    ct_client_end_input(client);
+    ct_close(client->output);
+    fclose(client->errors);
+}
+
+char *ct_client_errors(ct_client *client) {
+    fflush(client->errors);
+    char *text = ct_alloc(65536);
+    ssize_t n = pread(fileno(client->errors), text, 65535, 0);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
 /* ---- programs ---- */
 
 #define CT_MAX_PROCESSES 64
@@ -261,7 +355,8 @@ static void program_path(const char *program, char *path, size_t size) {
         *slash = '\0';
         dir = self;
     }
-    snprintf(path, size, "%s/%s", dir, program);
+    int n = snprintf(path, size, "%s/%s", dir, program);
+    cr_assert(n > 0 && (size_t)n < size, "the program's path is too long");
     cr_assert(access(path, X_OK) == 0,
               "the program %s is not there (make test builds it next to the test binary)", path);
 }

@@ -15,6 +15,8 @@
 #ifndef CHAT_TESTING_H
 #define CHAT_TESTING_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +97,45 @@ void ct_server_stop(ct_server *server);
 
 /* Waits (up to CT_WAIT) until the log holds `needle`; false if it never does. */
 bool ct_log_wait_for(ct_server *server, const char *needle);
+
+/* ---- a fake server, for the client's tests ---- */
+
+/* Listens on 127.0.0.1, port 0; returns the socket and sets *port. */
+int ct_listen(uint16_t *port);
+
+/* Accepts one connection within CT_WAIT (fails the test otherwise). */
+ct_conn *ct_accept(int listener);
+
+/* ---- a client under test, in this process ---- */
+
+typedef struct ct_client {
+    chat_client_config config;
+    pthread_t thread;
+    int input;       /* the write end of its input pipe; -1 once closed */
+    ct_conn *output; /* what it prints */
+    FILE *errors;    /* its prompt and messages (a temporary file) */
+    chat_client_result result;
+    rt_io_result io;
+    atomic_bool done;
+} ct_client;
+
+/* Runs chat_client_run on a thread of its own, connecting to `port` (user NULL: asked). */
+void ct_client_start(ct_client *client, uint16_t port, const char *user);
+
+/* Types `text` into its input. */
+void ct_client_type(ct_client *client, const char *text);
+
+/* Ends its input (end of file). */
+void ct_client_end_input(ct_client *client);
+
+/* Waits (up to CT_WAIT) for chat_client_run to return, and says what it returned. */
+chat_client_result ct_client_wait(ct_client *client);
+
+/* Frees what ct_client_start made (after ct_client_wait). */
+void ct_client_free(ct_client *client);
+
+/* Everything the client wrote on its errors stream so far, NUL-terminated; free it. */
+char *ct_client_errors(ct_client *client);
 
 /* ---- programs, as processes ---- */
 
