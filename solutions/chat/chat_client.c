@@ -138,6 +138,17 @@ static void reader_drop(rt_future *self) {
 /* ---- the session: input -> server ---- */
 
 //# BEGIN SOLUTION
+/* True (and the outcome set) once the reader task has ended; else its waker is stored. */
+static bool session_reader_ended(session *s, rt_context *cx) {
+    void *nothing;
+    oneshot_recv_result ended;
+    if (oneshot_receiver_poll_recv(s->reader_ended, cx, &nothing, &ended) == RT_PENDING)
+        return false;
+    s->outcome = CHAT_CLIENT_SERVER_CLOSED;
+    s->io = RT_IO_OK;
+    return true;
+}
+
 /*
  * Encodes `message`, adds the newline, and prepares s->write to send it.
  * False (nothing to send) when a string is not valid UTF-8.
@@ -170,16 +181,11 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     session *s = (session *)self;
     FILE *errors = s->config->errors ? s->config->errors : stderr;
     //# BEGIN SOLUTION
-    /* At every poll: has the reader task ended? (select! on the two halves.) */
-    if (s->reader_started) {
-        void *nothing;
-        oneshot_recv_result ended;
-        if (oneshot_receiver_poll_recv(s->reader_ended, cx, &nothing, &ended) == RT_READY) {
-            s->outcome = CHAT_CLIENT_SERVER_CLOSED;
-            s->io = RT_IO_OK;
-            return RT_READY;
-        }
-    }
+    /* At every poll: has the reader task ended? (select! on the two halves.)
+     * Polling it stores this poll's waker there too, so that its end wakes
+     * the session whatever else the session waits for. */
+    if (s->reader_started && session_reader_ended(s, cx))
+        return RT_READY;
     RT_ASYNC_BEGIN(&s->co);
     /* The name: given, or the first non-empty valid line typed. */
     if (s->config->user != NULL) {
@@ -211,6 +217,10 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     rt_join_handle_drop(rt_spawn(s->executor, &s->reader->base, "chat reader"));
     s->reader = NULL;
     s->reader_started = true;
+    /* From now on every poll checks the reader's end first; this one too,
+     * before it waits for anything. */
+    if (session_reader_ended(s, cx))
+        return RT_READY;
 
     /* Who we are, first. */
     if (!session_prepare(s, &(chat_message){.kind = CHAT_MESSAGE_USER, .user = s->user}))

@@ -271,6 +271,26 @@ ct_conn *ct_accept(int listener) {
     return ct_conn_from_fd(fd);
 }
 
+static bool reap(ct_process *process, bool block);
+
+ct_conn *ct_accept_from(int listener, ct_process *process) {
+    double deadline = now_seconds() + CT_WAIT;
+    for (;;) {
+        struct pollfd pfd = {.fd = listener, .events = POLLIN};
+        if (poll(&pfd, 1, 10) > 0)
+            break;
+        if (reap(process, false)) {
+            char *err = ct_read_stderr(process, 1.0);
+            cr_assert_fail("the program exited (status %d) without connecting; its stderr:\n%s",
+                           process->status, err);
+        }
+        cr_assert(now_seconds() < deadline, "the program did not connect within %.0f s", CT_WAIT);
+    }
+    int fd = accept(listener, NULL, NULL);
+    cr_assert(fd >= 0, "accept: %s", strerror(errno));
+    return ct_conn_from_fd(fd);
+}
+
 /* ---- a client in this process ---- */
 
 static void *client_thread(void *arg) {
@@ -372,6 +392,19 @@ static void close_from(int lowest) {
         close((int)fd);
 }
 
+/*
+ * When a test ends before its ct_teardown (a failed assertion), at exit:
+ * stop the programs it started. Their ct_process may be gone with the
+ * test's stack, so the pids are kept here.
+ */
+static pid_t started_pids[CT_MAX_PROCESSES];
+static size_t started_pid_count;
+
+static void stop_at_exit(void) {
+    for (size_t i = 0; i < started_pid_count; i++)
+        kill(started_pids[i], SIGKILL);
+}
+
 void ct_spawn(ct_process *process, const char *program, const char *const *args) {
     char path[PATH_MAX];
     program_path(program, path, sizeof path);
@@ -408,7 +441,12 @@ void ct_spawn(ct_process *process, const char *program, const char *const *args)
     process->err = ct_conn_from_fd(err[0]);
     signal(SIGPIPE, SIG_IGN);
     cr_assert(started_count < CT_MAX_PROCESSES);
+    static bool registered;
+    if (!registered)
+        atexit(stop_at_exit);
+    registered = true;
     started[started_count++] = process;
+    started_pids[started_pid_count++] = pid;
 }
 
 static bool reap(ct_process *process, bool block) {
@@ -453,7 +491,8 @@ char *ct_read_stderr(ct_process *process, double seconds) {
     ct_conn *err = process->err;
     size_t cap = err->len + 4096, len = err->len;
     char *text = ct_alloc(cap);
-    memcpy(text, err->buf, err->len); /* what a line read took already */
+    if (err->len > 0)
+        memcpy(text, err->buf, err->len); /* what a line read took already */
     err->len = 0;
     for (;;) {
         double left = deadline - now_seconds();
@@ -507,4 +546,5 @@ void ct_teardown(void) {
         p->out = p->err = NULL;
     }
     started_count = 0;
+    started_pid_count = 0;
 }

@@ -98,6 +98,8 @@ void ct_server_stop(ct_server *server);
 /* Waits (up to CT_WAIT) until the log holds `needle`; false if it never does. */
 bool ct_log_wait_for(ct_server *server, const char *needle);
 
+typedef struct ct_process ct_process;
+
 /* ---- a fake server, for the client's tests ---- */
 
 /* Listens on 127.0.0.1, port 0; returns the socket and sets *port. */
@@ -105,6 +107,9 @@ int ct_listen(uint16_t *port);
 
 /* Accepts one connection within CT_WAIT (fails the test otherwise). */
 ct_conn *ct_accept(int listener);
+
+/* The same, but fails at once when `process` exits instead of connecting. */
+ct_conn *ct_accept_from(int listener, ct_process *process);
 
 /* ---- a client under test, in this process ---- */
 
@@ -139,14 +144,14 @@ char *ct_client_errors(ct_client *client);
 
 /* ---- programs, as processes ---- */
 
-typedef struct ct_process {
+struct ct_process {
     pid_t pid;
     int in;       /* its stdin (our write end), -1 once closed */
     ct_conn *out; /* its stdout, read line by line */
     ct_conn *err; /* its stderr */
     bool reaped;
     int status; /* once reaped: the exit status, or 128 + the signal */
-} ct_process;
+};
 
 /*
  * Starts `program` ("chat-server" or "chat-client", found next to the test
