@@ -41,14 +41,14 @@
 
 /* How to run a session. Zero fields take their default. */
 typedef struct chat_client_config {
-    const char *host; /* the server's address; NULL: "127.0.0.1" */
-    uint16_t port;    /* the server's port; 0: 8000 */
-    const char *user; /* the user name; NULL: read it from the input first */
-    int input;        /* what the user types: a descriptor (0: stdin) read as rt_stdin
-                         does; any other descriptor becomes the session's, which closes it */
-    FILE *output;     /* where chat lines are printed; NULL: stdout */
-    FILE *errors;     /* the prompt and messages; NULL: stderr */
-    size_t max_line;  /* longest line read from the server or the input; 0: 64 KiB */
+    const char *host;   /* the server's address; NULL: "127.0.0.1" */
+    uint16_t port;      /* the server's port; 0: 8000 */
+    const char *user;   /* the user name; NULL: read it from the input first */
+    rt_io_reader input; /* what the user types, read line by line (the program's: stdin,
+                           through rt_stdin.h); it stays the caller's */
+    FILE *output;       /* where chat lines are printed; NULL: stdout */
+    FILE *errors;       /* the prompt and messages; NULL: stderr */
+    size_t max_line;    /* longest line read from the server or the input; 0: 64 KiB */
 } chat_client_config;
 
 /* How a session ended. */

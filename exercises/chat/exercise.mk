@@ -11,3 +11,5 @@ EX_PROGRAMS = chat-server:kit/chat_server_main.c chat-client:kit/chat_client_mai
 EX_DEPENDS = broadcast oneshot
 EX_LIBS = cjson
 EX_POINTS_DEFAULT = 1
+# The server (★★★) weighs more than the client (★★).
+EX_POINTS = chat_server/*:2 chat_server_hidden/*:2

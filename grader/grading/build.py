@@ -72,4 +72,13 @@ def build(kx, files, workdir, sandbox, taken, slot=0, allowlist=None):
         text = r.stderr.replace(obj_dir + "/", "")
         return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
     os.chmod(binary, 0o755)
+    for name, objs in getattr(kx, "programs", []):
+        program = os.path.join(workdir, name)
+        r = subprocess.run([kx.cc, *objs, *objects, "-o", program, *kx.program_ldflags],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            text = r.stderr.replace(obj_dir + "/", "")
+            return BuildResult(False, stage="link",
+                               messages=[f"the program {name} does not link", trim(text)])
+        os.chmod(program, 0o755)
     return BuildResult(True, binary=binary)

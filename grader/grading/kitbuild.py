@@ -22,7 +22,9 @@ PRINT_VARS = (
     "grader-vars: ; @echo 'TEST_OBJS=$(TEST_OBJS)'; echo 'EXKIT_OBJS=$(EXKIT_OBJS)';"
     " echo 'RT_OBJS=$(RT_OBJS) $(KT_OBJS)'; echo 'CFLAGS=$(STUDENT_CFLAGS)';"
     " echo 'LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'; echo 'CC=$(CC)';"
-    " echo 'TEST_SRCS=$(TEST_SRCS)'"
+    " echo 'TEST_SRCS=$(TEST_SRCS)'; echo 'PROGRAMS=$(EX_PROGRAMS)';"
+    " echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)'; echo 'RT_ONLY_OBJS=$(RT_OBJS)';"
+    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'"
 )
 
 
@@ -44,6 +46,10 @@ class KitExercise:
     tests: list = field(default_factory=list)  # [TestInfo] in run order
     reference_bin: str = ""
     exkit_objs: list = field(default_factory=list)  # the exercise's kit files and its dependencies
+    # The exercise's programs (EX_PROGRAMS), linked with the student's objects beside the
+    # test binary, where process-level tests run them: [(name, [objects but the student's])].
+    programs: list = field(default_factory=list)
+    program_ldflags: list = field(default_factory=list)
 
 
 def make_vars(root, ex, build):
@@ -91,6 +97,11 @@ def prepare(root, decl, build, jobs, include_dir):
     k.ldflags = shlex.split(v["LDFLAGS"]) + ["-Wl,--wrap=kt_test_setup", "-Wl,--wrap=kt_test_teardown"]
     k.link_objs = [absolute(p) for p in test_objs + exkit + runtime] + [guard_obj]
     k.exkit_objs = [absolute(p) for p in exkit]
+    names = [p.split(":", 1)[0] for p in v.get("PROGRAMS", "").split()]
+    mains = v.get("PROGRAM_MAIN_OBJS", "").split()
+    rt_only = [absolute(p) for p in v.get("RT_ONLY_OBJS", "").split()]
+    k.programs = [(name, [absolute(main)] + k.exkit_objs + rt_only) for name, main in zip(names, mains)]
+    k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
     k.reference_bin = ref_bin
     k.include_dir = _stage_headers(root, decl, include_dir)
     k.tests = _tests(root, v["TEST_SRCS"].split(), ref_bin)

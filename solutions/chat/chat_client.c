@@ -25,7 +25,6 @@
 #include "oneshot.h"
 #include "rt.h"
 #include "rt_line_reader.h"
-#include "rt_stdin.h"
 #include "rt_tcp.h"
 
 static void *chat_alloc(size_t size) {
@@ -268,18 +267,8 @@ chat_client_result chat_client_run(const chat_client_config *config, rt_io_resul
     s->base = (rt_future){.poll = session_poll, .name = "chat session"};
     s->config = config;
     s->outcome = CHAT_CLIENT_IO_FAILED;
-    rt_stdin *input;
-    rt_io_result opened =
-        config->input == 0 ? rt_stdin_open(&input) : rt_stdin_open_fd(config->input, &input);
-    if (opened != RT_IO_OK) {
-        free(s);
-        if (io != NULL)
-            *io = opened;
-        return CHAT_CLIENT_IO_FAILED;
-    }
     s->max_line = config->max_line ? config->max_line : 64 * 1024;
-    if (rt_line_reader_new(rt_stdin_reader(input), s->max_line, &s->input) != RT_IO_OK) {
-        rt_stdin_drop(input);
+    if (rt_line_reader_new(config->input, s->max_line, &s->input) != RT_IO_OK) {
         free(s);
         if (io != NULL)
             *io = RT_IO_NO_MEMORY;
@@ -308,7 +297,6 @@ chat_client_result chat_client_run(const chat_client_config *config, rt_io_resul
         rt_tcp_stream_drop(s->connect.stream); /* connected, but never split */
     rt_future_drop(&s->connect.base);
     rt_line_reader_drop(s->input);
-    rt_stdin_drop(input);
     chat_client_result outcome = s->outcome;
     if (io != NULL)
         *io = s->io;

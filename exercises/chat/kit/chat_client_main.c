@@ -20,6 +20,7 @@
 
 #include "chat_client.h"
 #include "chat_message.h"
+#include "rt_stdin.h"
 
 static void usage(FILE *to) {
     fputs("usage: chat-client [--host ADDRESS] [--port PORT] [--user NAME] [--max-line BYTES]\n"
@@ -44,7 +45,7 @@ static unsigned long number(const char *option, const char *text, unsigned long 
 }
 
 int main(int argc, char **argv) {
-    chat_client_config config = {.host = "127.0.0.1", .port = 8000, .input = 0};
+    chat_client_config config = {.host = "127.0.0.1", .port = 8000};
     for (int i = 1; i < argc; i++) {
         const char *option = argv[i];
         if (strcmp(option, "-h") == 0 || strcmp(option, "--help") == 0) {
@@ -78,8 +79,15 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    rt_io_result io = RT_IO_OK;
+    rt_stdin *in;
+    rt_io_result io = rt_stdin_open(&in);
+    if (io != RT_IO_OK) {
+        fprintf(stderr, "chat-client: cannot read stdin: %s\n", rt_io_result_str(io));
+        return 1;
+    }
+    config.input = rt_stdin_reader(in);
     chat_client_result result = chat_client_run(&config, &io);
+    rt_stdin_drop(in);
     switch (result) {
     case CHAT_CLIENT_INPUT_ENDED:
         return 0;

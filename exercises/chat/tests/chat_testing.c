@@ -27,6 +27,7 @@
 #endif
 
 #include "chat_message.h"
+#include "rt_stdin.h"
 #include "kt_test.h"
 
 #ifndef MSG_NOSIGNAL
@@ -296,6 +297,7 @@ ct_conn *ct_accept_from(int listener, ct_process *process) {
 static void *client_thread(void *arg) {
     ct_client *client = arg;
     client->result = chat_client_run(&client->config, &client->io);
+    rt_stdin_drop(client->stdin_pipe);
     fflush(client->config.output);
     fclose(client->config.output); /* the test reads end of file after the last line */
     atomic_store(&client->done, true);
@@ -312,10 +314,11 @@ void ct_client_start(ct_client *client, uint16_t port, const char *user) {
     client->config = (chat_client_config){.host = "127.0.0.1",
                                           .port = port,
                                           .user = user,
-                                          .input = in[0], /* the session's: it closes it */
                                           .output = fdopen(out[1], "w"),
                                           .errors = client->errors};
     cr_assert_not_null(client->config.output);
+    cr_assert_eq(rt_stdin_open_fd(in[0], &client->stdin_pipe), RT_IO_OK); /* it closes in[0] */
+    client->config.input = rt_stdin_reader(client->stdin_pipe);
     atomic_init(&client->done, false);
     cr_assert_eq(pthread_create(&client->thread, NULL, client_thread, client), 0);
 }
@@ -401,8 +404,14 @@ static pid_t started_pids[CT_MAX_PROCESSES];
 static size_t started_pid_count;
 
 static void stop_at_exit(void) {
-    for (size_t i = 0; i < started_pid_count; i++)
+    /* Killed and reaped here: a child left to outlive the test would be
+     * handed to the test runner (pid 1 in a sandbox), which does not
+     * expect it. */
+    for (size_t i = 0; i < started_pid_count; i++) {
         kill(started_pids[i], SIGKILL);
+        waitpid(started_pids[i], NULL, 0);
+    }
+    started_pid_count = 0;
 }
 
 void ct_spawn(ct_process *process, const char *program, const char *const *args) {

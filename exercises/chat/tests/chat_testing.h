@@ -116,9 +116,10 @@ ct_conn *ct_accept_from(int listener, ct_process *process);
 typedef struct ct_client {
     chat_client_config config;
     pthread_t thread;
-    int input;       /* the write end of its input pipe; -1 once closed */
-    ct_conn *output; /* what it prints */
-    FILE *errors;    /* its prompt and messages (a temporary file) */
+    int input;                   /* the write end of its input pipe; -1 once closed */
+    struct rt_stdin *stdin_pipe; /* the read end, read as the program reads stdin */
+    ct_conn *output;             /* what it prints */
+    FILE *errors;                /* its prompt and messages (a temporary file) */
     chat_client_result result;
     rt_io_result io;
     atomic_bool done;

@@ -308,6 +308,11 @@ KT_TEST(chat_server_hidden, address_in_use, .timeout = 10,
     uint16_t port = 0;
     cr_assert_eq(chat_server_start(executor, &config, &port), RT_IO_ADDR_IN_USE);
     rt_executor_shutdown(executor);
+    /* The first server is unharmed. */
+    ct_conn *alice = ct_join(first.port, "alice");
+    ct_send(alice, ct_client_line("still the only one"));
+    ct_expect_line(alice, ct_chat_line("alice", "still the only one"), "alice");
+    ct_close(alice);
     ct_server_stop(&first);
 }
 
