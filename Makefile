@@ -81,6 +81,11 @@ INCLUDES := -Iruntime -Iruntime/testing
 # ex_field(exercise, FIELD): one field of an exercise's declaration.
 ex_field = $(shell sed -n 's/^$(2)[[:space:]]*=[[:space:]]*//p' exercises/$(1)/exercise.mk)
 
+# The chat's lab targets name their exercise themselves.
+ifneq ($(filter run-server run-client,$(MAKECMDGOALS)),)
+EX ?= chat
+endif
+
 # Only a known exercise with a known sanitizer (or none) gets build rules.
 SAN_OK := $(if $(SAN),$(filter $(SAN),$(SANITIZERS)),plain)
 ifneq ($(and $(filter $(EX),$(EXERCISES)),$(SAN_OK)),)
@@ -119,7 +124,7 @@ CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERI
 
 .PHONY: help deps check-deps test check stubs stubs-check soak bench bench-runtime \
         test-runtime test-kit build-test dist slides grade gradescope bench-grader clean print-flags \
-        bench-loop format format-check ex-valid print-test-bin build-runtime-tests print-runtime-test-bin
+        bench-loop format format-check ex-valid run-server run-client print-test-bin build-runtime-tests print-runtime-test-bin
 
 help: ## list the targets
 	@echo "Async channels in C - targets (EX is one of: $(EXERCISES))"
@@ -236,6 +241,15 @@ ifneq ($(KIT_TEST_OBJS),)
 else
 	@echo "$(EX) has no kit tests"
 endif
+
+# ---- a chat lab: one server, clients in other terminals (or `nc 127.0.0.1 8000`) ----
+run-server: ex-valid ## start the chat server: PORT=8000 (default), SOLUTION=1 for the reference
+	@$(MAKE) -s --no-print-directory $(EXB)/chat-server
+	@exec $(EXB)/chat-server $(if $(PORT),--port $(PORT)) $(ARGS)
+
+run-client: ex-valid ## start a chat client: NAME=you (else asked), PORT=8000, SOLUTION=1
+	@$(MAKE) -s --no-print-directory $(EXB)/chat-client
+	@exec $(EXB)/chat-client $(if $(PORT),--port $(PORT)) $(if $(NAME),--user '$(NAME)') $(ARGS)
 
 RT_BENCH_BIN := $(OUT)/runtime/bench_runtime
 RT_BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard runtime/bench/*.c))

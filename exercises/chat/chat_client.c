@@ -79,7 +79,6 @@ typedef struct session {
 
 /* ---- the reader task: server -> output ---- */
 
-
 static rt_poll reader_poll(rt_future *self, rt_context *cx) {
     reader_task *t = (reader_task *)self;
     (void)t;
@@ -96,7 +95,6 @@ static void reader_drop(rt_future *self) {
 
 /* ---- the session: input -> server ---- */
 
-
 /* Ends the session with `outcome`. */
 #define SESSION_END(s, how, io_result)                                                             \
     do {                                                                                           \
@@ -108,6 +106,18 @@ static void reader_drop(rt_future *self) {
 static rt_poll session_poll(rt_future *self, rt_context *cx) {
     session *s = (session *)self;
     FILE *errors = s->config->errors ? s->config->errors : stderr;
+    /*
+     * TODO, in order:
+     *  0. at the top of every poll once the reader runs: reader_ended READY? the
+     *     server closed: set s->outcome and return RT_READY;
+     *  1. the name: s->config->user, or the first non-empty valid line of s->input;
+     *  2. await s->connect; on an error end with CHAT_CLIENT_CONNECT_FAILED;
+     *  3. split the stream: the read half and a line reader to s->reader, the write
+     *     half to s->write_half; spawn s->reader and set it to NULL;
+     *  4. send {"User":name} and '\n' (an rt_write_all_future), then
+     *  5. every line typed: {"ClientMessage":line} and '\n'; the end of input ends the
+     *     session with CHAT_CLIENT_INPUT_ENDED. SESSION_END(...) ends it.
+     */
     (void)s;
     (void)cx;
     (void)errors;

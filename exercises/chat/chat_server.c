@@ -104,9 +104,16 @@ typedef struct server_task {
 
 /* ---- the outgoing task ---- */
 
-
 static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
     outgoing_task *t = (outgoing_task *)self;
+    /*
+     * TODO, in order (README hints 4 and 5):
+     *  1. at the top of every poll: the hangup receiver READY? then return RT_READY;
+     *  2. await the next message of t->receiver;
+     *  3. a message: copy its text and a '\n' to t->buf, free the line (chat_line_free);
+     *     a lag: log how many were skipped; closed: the task ends;
+     *  4. await an rt_write_all_future of t->buf; an error ends the task; go to 2.
+     */
     (void)t;
     (void)cx;
     TODO("end when the incoming task has ended (hangup); else wait for a broadcast message "
@@ -121,9 +128,17 @@ static void outgoing_drop(rt_future *self) {
 
 /* ---- the incoming task ---- */
 
-
 static rt_poll incoming_poll(rt_future *self, rt_context *cx) {
     incoming_task *t = (incoming_task *)self;
+    /*
+     * TODO, in order (README hints 1 to 3):
+     *  1. await the first line; it must parse as a User message: else log and end;
+     *  2. keep the name in t->user;
+     *  3. subscribe t->outgoing to the channel, spawn it, set t->outgoing to NULL;
+     *  4. broadcast the join: the User message, encoded, as a chat_line;
+     *  5. for every next line: a ClientMessage becomes a Chat with t->user, broadcast;
+     *     anything else is ignored (malformed: log it); too long, closed, reset: end.
+     */
     (void)t;
     (void)cx;
     TODO("read the first line: a User message, else log and end; subscribe and start the "

@@ -4,7 +4,7 @@ EX_STARS = 3
 # tests of the suites chat_server* drive only the server, chat_client* only
 # the client, each against the kit's harness (a scripted client or server).
 EX_STUDENT_FILES = chat_server.c chat_client.c
-# The message codec, the shared line, and the two programs' main functions.
+# The message codec and the shared line; the programs' main functions are the kit's too.
 EX_KIT_FILES = kit/chat_message.c kit/chat_line.c
 EX_PROGRAMS = chat-server:kit/chat_server_main.c chat-client:kit/chat_client_main.c
 # The server's tasks are joined by a broadcast channel and told to stop by a oneshot.

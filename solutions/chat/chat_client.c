@@ -78,8 +78,8 @@ typedef struct session {
 } session;
 
 /* ---- the reader task: server -> output ---- */
-
 //# BEGIN SOLUTION
+
 /* Prints one line from the server, if it is a Chat or a User message. */
 static void reader_print(reader_task *t) {
     chat_message message;
@@ -135,8 +135,8 @@ static void reader_drop(rt_future *self) {
 }
 
 /* ---- the session: input -> server ---- */
-
 //# BEGIN SOLUTION
+
 /* True (and the outcome set) once the reader task has ended; else its waker is stored. */
 static bool session_reader_ended(session *s, rt_context *cx) {
     void *nothing;
@@ -254,6 +254,18 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     }
     RT_ASYNC_END(&s->co);
     //# STUB
+    //> /*
+    //>  * TODO, in order:
+    //>  *  0. at the top of every poll once the reader runs: reader_ended READY? the
+    //>  *     server closed: set s->outcome and return RT_READY;
+    //>  *  1. the name: s->config->user, or the first non-empty valid line of s->input;
+    //>  *  2. await s->connect; on an error end with CHAT_CLIENT_CONNECT_FAILED;
+    //>  *  3. split the stream: the read half and a line reader to s->reader, the write
+    //>  *     half to s->write_half; spawn s->reader and set it to NULL;
+    //>  *  4. send {"User":name} and '\n' (an rt_write_all_future), then
+    //>  *  5. every line typed: {"ClientMessage":line} and '\n'; the end of input ends the
+    //>  *     session with CHAT_CLIENT_INPUT_ENDED. SESSION_END(...) ends it.
+    //>  */
     //> (void)s;
     //> (void)cx;
     //> (void)errors;

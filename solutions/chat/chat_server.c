@@ -103,8 +103,8 @@ typedef struct server_task {
 } server_task;
 
 /* ---- the outgoing task ---- */
-
 //# BEGIN SOLUTION
+
 /* Appends one line and its newline to the task's buffer. */
 static void outgoing_append(outgoing_task *t, const chat_line *line) {
     size_t need = t->len + chat_line_length(line) + 1;
@@ -184,6 +184,14 @@ static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
     }
     RT_ASYNC_END(&t->co);
     //# STUB
+    //> /*
+    //>  * TODO, in order (README hints 4 and 5):
+    //>  *  1. at the top of every poll: the hangup receiver READY? then return RT_READY;
+    //>  *  2. await the next message of t->receiver;
+    //>  *  3. a message: copy its text and a '\n' to t->buf, free the line (chat_line_free);
+    //>  *     a lag: log how many were skipped; closed: the task ends;
+    //>  *  4. await an rt_write_all_future of t->buf; an error ends the task; go to 2.
+    //>  */
     //> (void)t;
     //> (void)cx;
     //> TODO("end when the incoming task has ended (hangup); else wait for a broadcast message "
@@ -209,8 +217,8 @@ static void outgoing_drop(rt_future *self) {
 }
 
 /* ---- the incoming task ---- */
-
 //# BEGIN SOLUTION
+
 /*
  * Encodes `message` once and broadcasts it as a chat_line to every
  * subscriber (none: the line is freed at once).
@@ -299,6 +307,15 @@ static rt_poll incoming_poll(rt_future *self, rt_context *cx) {
     }
     RT_ASYNC_END(&t->co);
     //# STUB
+    //> /*
+    //>  * TODO, in order (README hints 1 to 3):
+    //>  *  1. await the first line; it must parse as a User message: else log and end;
+    //>  *  2. keep the name in t->user;
+    //>  *  3. subscribe t->outgoing to the channel, spawn it, set t->outgoing to NULL;
+    //>  *  4. broadcast the join: the User message, encoded, as a chat_line;
+    //>  *  5. for every next line: a ClientMessage becomes a Chat with t->user, broadcast;
+    //>  *     anything else is ignored (malformed: log it); too long, closed, reset: end.
+    //>  */
     //> (void)t;
     //> (void)cx;
     //> TODO("read the first line: a User message, else log and end; subscribe and start the "
