@@ -173,8 +173,10 @@ static void server_spawn_connection(server_task *t, rt_tcp_stream *stream) {
     in->outgoing = out;
     in->sender = broadcast_sender_clone(t->sender);
     if (rt_line_reader_new(rt_tcp_read_half_reader(in->read_half), t->max_line, &in->lines) !=
-        RT_IO_OK)
-        chat_alloc(SIZE_MAX); /* out of memory: says so and aborts */
+        RT_IO_OK) {
+        fprintf(stderr, "chat-server: out of memory\n");
+        abort();
+    }
     char name[96];
     snprintf(name, sizeof name, "incoming %s", in->peer);
     rt_join_handle_drop(rt_spawn(t->executor, &in->base, name));
