@@ -252,13 +252,18 @@ run-client: ex-valid ## start a chat client: NAME=you (else asked), PORT=8000, S
 	@exec $(EXB)/chat-client $(if $(PORT),--port $(PORT)) $(if $(NAME),--user '$(NAME)') $(ARGS)
 
 RT_BENCH_BIN := $(OUT)/runtime/bench_runtime
-RT_BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard runtime/bench/*.c))
+RT_BENCH_OBJS := $(patsubst %.c,$(OUT)/%.o,$(filter-out %/bench_io.c,$(wildcard runtime/bench/*.c)))
 $(RT_BENCH_BIN): $(RT_BENCH_OBJS) $(RT_OBJS)
 	$(CC) $^ -o $@ $(KIT_LDFLAGS)
+# The loopback I/O figures are a program of their own (bench_io.c has its main).
+RT_IO_BENCH_BIN := $(OUT)/runtime/bench_io
+$(RT_IO_BENCH_BIN): $(OUT)/runtime/bench/bench_io.o $(RT_OBJS)
+	$(CC) $^ -o $@ $(KIT_LDFLAGS)
 
-bench-runtime: ## print the cost of spawn, wake and block_on round trips
-	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN)
+bench-runtime: ## print the cost of spawn, wake, block_on and loopback I/O round trips
+	@$(MAKE) -s --no-print-directory $(RT_BENCH_BIN) $(RT_IO_BENCH_BIN)
 	@$(RT_BENCH_BIN) $(BENCH_ARGS)
+	@$(RT_IO_BENCH_BIN) $(BENCH_ARGS)
 
 bench-loop: ## time the student's loop (edit one file, rebuild, run the tests) and a cold build
 	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)

@@ -189,20 +189,19 @@ static struct pollfd *pollfds;
 static size_t pollfds_cap;
 static rt_reactor_fd **watched;
 static size_t watched_cap;
-/* Wakers taken out under the lock, woken after it. */
+/* Wakers taken out under the lock, woken after it. Only the loop uses the list. */
 static rt_waker *to_wake;
 static size_t to_wake_len, to_wake_cap;
-/* Registrations whose last reference the loop let go of, freed after unlocking. */
-static rt_reactor_fd **to_free;
-static size_t to_free_len, to_free_cap;
 
-/* Moves a stored waker to the list woken after unlocking. Only the loop calls it. */
+/* Makes room for one more waker in the list; false when out of memory. */
+static bool room_to_wake(void) {
+    return grow(&to_wake, &to_wake_cap, to_wake_len + 1, sizeof *to_wake);
+}
+
+/* Moves a stored waker to the list. Out of memory: it stays stored, and
+ * its descriptor or timer stays watched, so a later turn tries again. */
 static void take_waker_locked(rt_waker *slot) {
-    if (rt_waker_is_none(slot))
-        return;
-    /* Out of memory: leave it stored; the descriptor is still watched, and
-     * the next turn tries again. */
-    if (grow(&to_wake, &to_wake_cap, to_wake_len + 1, sizeof *to_wake))
+    if (!rt_waker_is_none(slot) && room_to_wake())
         to_wake[to_wake_len++] = rt_waker_take(slot);
 }
 
@@ -223,10 +222,16 @@ static void *reactor_main(void *arg) {
     for (;;) {
         /* Build this turn's array. */
         size_t n = 0;
-        bool ok = grow(&pollfds, &pollfds_cap, registered_len + 1, sizeof *pollfds) &&
-                  grow(&watched, &watched_cap, registered_len, sizeof *watched);
+        if (!grow(&pollfds, &pollfds_cap, registered_len + 1, sizeof *pollfds) ||
+            !grow(&watched, &watched_cap, registered_len + 1, sizeof *watched)) {
+            pthread_mutex_unlock(&lock); /* out of memory: try again a little later */
+            struct timespec pause = {0, 10000000};
+            nanosleep(&pause, NULL);
+            pthread_mutex_lock(&lock);
+            continue;
+        }
         pollfds[0] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
-        for (size_t i = 0; ok && i < registered_len; i++) {
+        for (size_t i = 0; i < registered_len; i++) {
             rt_reactor_fd *io = registered[i];
             short events = 0;
             if (!rt_waker_is_none(&io->dir[0].waker))
@@ -241,7 +246,7 @@ static void *reactor_main(void *arg) {
             pollfds[n + 1] = (struct pollfd){.fd = io->fd, .events = events};
             n++;
         }
-        int timeout = ok ? timeout_ms_locked() : 10; /* out of memory: try again soon */
+        int timeout = timeout_ms_locked();
         sleeping = true;
         pthread_mutex_unlock(&lock);
 
@@ -250,8 +255,10 @@ static void *reactor_main(void *arg) {
         pthread_mutex_lock(&lock);
         sleeping = false;
         if (ready > 0 && (pollfds[0].revents & POLLIN)) {
+            /* One read empties it: at most one byte is written per turn
+             * (`kicked`), and whatever the writers raced in, it is less. */
             char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) > 0)
+            while (read(wake_pipe[0], drain, sizeof drain) == (ssize_t)sizeof drain)
                 ;
             kicked = false;
         }
@@ -270,25 +277,21 @@ static void *reactor_main(void *arg) {
                     }
                 }
             }
-            if (--io->refs == 0 && grow(&to_free, &to_free_cap, to_free_len + 1, sizeof *to_free))
-                to_free[to_free_len++] = io;
+            if (--io->refs == 0) /* dropped during this turn's poll(2): ours to free */
+                free(io);
         }
         rt_instant now = rt_time_now();
-        while (heap_len > 0 && heap[0]->deadline <= now) {
+        while (heap_len > 0 && heap[0]->deadline <= now && room_to_wake()) {
             rt__timer *t = heap[0];
             heap_remove(t);
             take_waker_locked(&t->waker);
         }
-        if (to_wake_len == 0 && to_free_len == 0)
+        if (to_wake_len == 0)
             continue;
-        /* Wake with the lock released. The two lists are the loop's own:
-         * nobody else touches them meanwhile. */
         pthread_mutex_unlock(&lock);
         for (size_t i = 0; i < to_wake_len; i++)
             rt_waker_wake(&to_wake[i]);
-        for (size_t i = 0; i < to_free_len; i++)
-            free(to_free[i]);
-        to_wake_len = to_free_len = 0;
+        to_wake_len = 0;
         pthread_mutex_lock(&lock);
     }
     return NULL;

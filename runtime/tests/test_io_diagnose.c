@@ -76,8 +76,10 @@ KT_TEST(runtime_io_diagnose, watchdog_names_io_and_timer_waits, .timeout = 8,
     kt_latch_wait(&fired, 1);
     cr_assert(strstr(report, "task 'silent-reader' in rt_read") != NULL, "%s", report);
     char expect[128];
-    snprintf(expect, sizeof expect, "task 'silent-reader' waits for descriptor %d (peer %s) to "
-             "be readable, for ", rt_tcp_stream_fileno(stream), rt_tcp_stream_peer(stream));
+    snprintf(expect, sizeof expect,
+             "task 'silent-reader' waits for descriptor %d (peer %s) to "
+             "be readable, for ",
+             rt_tcp_stream_fileno(stream), rt_tcp_stream_peer(stream));
     cr_assert(strstr(report, expect) != NULL, "wanted \"%s\" in:\n%s", expect, report);
     cr_assert(strstr(report, "task 'napper' sleeps until its deadline, 5") != NULL, "%s", report);
     rt_executor_shutdown(ex);

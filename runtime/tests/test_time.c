@@ -4,14 +4,15 @@
 
 #include "io_test_support.h"
 #include "kt_test.h"
-#include "kt_waker.h"
 #include "rt_test_support.h"
 
 /* A waker that records, in one global sequence, the order in which wakers are woken. */
 enum { TIMERS = 40 };
-static atomic_int wake_seq;
-static int woken_order[TIMERS];     /* woken_order[k]: the timer woken k-th */
-static rt_instant woken_at[TIMERS]; /* when each timer's waker was woken */
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wake_seq;                   /* under order_lock, with the two arrays */
+static kt_latch woken = KT_LATCH_INIT; /* counts the wakes */
+static int woken_order[TIMERS];        /* woken_order[k]: the timer woken k-th */
+static rt_instant woken_at[TIMERS];    /* when each timer's waker was woken */
 static atomic_int live_clones[TIMERS];
 static const rt_waker_vtable order_vtable;
 
@@ -21,15 +22,18 @@ static rt_waker order_clone(void *data) {
 }
 static void order_wake_by_ref(void *data) {
     int i = (int)(intptr_t)data;
+    pthread_mutex_lock(&order_lock);
     woken_at[i] = rt_time_now();
-    woken_order[atomic_fetch_add(&wake_seq, 1)] = i;
+    woken_order[wake_seq++] = i;
+    pthread_mutex_unlock(&order_lock);
+    kt_latch_count(&woken);
 }
 static void order_drop(void *data) {
     atomic_fetch_sub(&live_clones[(intptr_t)data], 1);
 }
 static void order_wake(void *data) {
+    order_drop(data); /* first: the wake lets the test go on and look at the counts */
     order_wake_by_ref(data);
-    order_drop(data);
 }
 static const rt_waker_vtable order_vtable = {order_clone, order_wake, order_wake_by_ref,
                                              order_drop};
@@ -56,10 +60,11 @@ KT_TEST(runtime_time, timers_fire_in_deadline_order, .timeout = 10,
         rt_context cx = rt_context_from_waker(&waker);
         cr_assert_eq(rt_future_poll(&sleeps[i].base, &cx), RT_PENDING, "sleep %d pending", i);
     }
-    while (atomic_load(&wake_seq) < TIMERS)
-        test_sleep_ms(1); /* a plain wait: these wakers wake no thread */
+    kt_latch_wait(&woken, TIMERS);
+    pthread_mutex_lock(&order_lock); /* the records were written under it */
     for (int k = 0; k < TIMERS; k++)
         cr_assert_eq(woken_order[k], k, "the %d-th timer woken is timer %d", k, woken_order[k]);
+    pthread_mutex_unlock(&order_lock);
     for (int i = 0; i < TIMERS; i++) {
         cr_assert(woken_at[i] >= sleeps[i].deadline, "timer %d woken early", i);
         cr_assert_eq(atomic_load(&live_clones[i]), 0, "the reactor let go of timer %d's waker", i);
@@ -81,25 +86,26 @@ KT_TEST(runtime_time, sleep_in_block_on, .timeout = 5,
 }
 
 KT_TEST(runtime_time, dropped_sleep_leaves_the_heap, .timeout = 5,
-        .description = "a sleep dropped before its deadline lets go of its waker, is never woken") {
-    kt_waker_counts counts = {0};
-    rt_waker waker = kt_waker(&counts);
-    rt_context cx = rt_context_from_waker(&waker);
+        .description = "a sleep dropped before its deadline lets go of its waker; the other "
+                       "timer in the heap still fires") {
+    rt_waker late_waker = {(void *)(intptr_t)0, &order_vtable};
+    rt_waker early_waker = {(void *)(intptr_t)1, &order_vtable};
+    rt_context late_cx = rt_context_from_waker(&late_waker);
+    rt_context early_cx = rt_context_from_waker(&early_waker);
     rt_sleep_future early, late;
     rt_sleep_future_init(&late, RT_SECONDS(60));
     rt_sleep_future_init(&early, RT_MILLISECONDS(20));
-    cr_assert_eq(rt_future_poll(&late.base, &cx), RT_PENDING);
-    cr_assert_eq(rt_future_poll(&early.base, &cx), RT_PENDING);
-    cr_assert_eq(kt_waker_live(&counts), 2);
+    cr_assert_eq(rt_future_poll(&late.base, &late_cx), RT_PENDING);
+    cr_assert_eq(rt_future_poll(&early.base, &early_cx), RT_PENDING);
+    cr_assert_eq(atomic_load(&live_clones[0]) + atomic_load(&live_clones[1]), 2);
     rt_future_drop(&late.base);
-    cr_assert_eq(kt_waker_live(&counts), 1, "the dropped sleep's waker is gone");
-    /* The other one still fires: the heap was mended. */
-    while (kt_waker_wakes(&counts) == 0)
-        test_sleep_ms(1);
-    cr_assert_eq(rt_future_poll(&early.base, &cx), RT_READY);
-    cr_assert_eq(kt_waker_live(&counts), 0);
-    test_sleep_ms(30);
-    cr_assert_eq(kt_waker_wakes(&counts), 1, "only the sleep that was not dropped woke");
+    cr_assert_eq(atomic_load(&live_clones[0]), 0, "the dropped sleep's waker is gone");
+    kt_latch_wait(&woken, 1); /* the heap was mended: the other one fires */
+    pthread_mutex_lock(&order_lock);
+    cr_assert_eq(woken_order[0], 1, "the sleep that was not dropped woke");
+    pthread_mutex_unlock(&order_lock);
+    cr_assert_eq(rt_future_poll(&early.base, &early_cx), RT_READY);
+    cr_assert_eq(atomic_load(&live_clones[1]), 0);
     rt_future_drop(&early.base);
 }
 
