@@ -312,7 +312,8 @@ test-runtime: ## run the runtime's own tests
 # ---- the kit's own checks ----
 check: ## the kit's full test (what CI runs)
 	$(instructor-only)
-	@$(PYTHON) tests/check.py
+	@$(PYTHON) runtime/tools/vocab_check.py && $(PYTHON) runtime/tools/header_examples.py && \
+	 $(PYTHON) tests/check.py
 
 stubs: ## regenerate exercises/*/ stubs from solutions/
 	$(instructor-only)

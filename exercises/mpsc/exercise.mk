@@ -2,6 +2,7 @@
 EX_TITLE = Unbounded multi-producer single-consumer channel
 EX_STARS = 2
 EX_STUDENT_FILES = mpsc.c
+EX_KIND = channel
 # The queue the channel keeps its messages in, and the receive future and
 # blocking receive built on the student's poll function.
 EX_KIT_FILES = kit/mpsc_queue.c kit/mpsc_recv_future.c

@@ -1,7 +1,8 @@
-# The oneshot exercise: one value, one sender, one receiver future.
-EX_TITLE = Oneshot channel: one value, one sender, one receiver future
+# The oneshot exercise: one message, one sender, one receiver.
+EX_TITLE = Oneshot channel: one message, one sender, one receiver
 EX_STARS = 3
 EX_STUDENT_FILES = oneshot.c
+EX_KIND = channel
 # The receive future and blocking receive built on the student's poll function.
 EX_KIT_FILES = kit/oneshot_recv_future.c
 EX_DEPENDS =

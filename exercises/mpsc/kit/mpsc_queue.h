@@ -6,12 +6,16 @@
  * needs, which keeps sending cheap. It has no lock of its own: whoever uses
  * it guards it (the channel, with its mutex).
  *
- *     mpsc_queue q = MPSC_QUEUE_EMPTY;
- *     mpsc_queue_push(&q, msg);
- *     void *m;
- *     while (mpsc_queue_pop(&q, &m))
- *         ...
- *     mpsc_queue_free(&q);
+ *     #include <stdlib.h>
+ *
+ *     void example(void) {
+ *         mpsc_queue q = MPSC_QUEUE_EMPTY;
+ *         mpsc_queue_push(&q, malloc(16));
+ *         void *item;
+ *         while (mpsc_queue_pop(&q, &item))
+ *             free(item);
+ *         mpsc_queue_free(&q);
+ *     }
  */
 #ifndef MPSC_QUEUE_H
 #define MPSC_QUEUE_H

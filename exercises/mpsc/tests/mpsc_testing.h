@@ -215,4 +215,39 @@ static inline void closer_start(closer_thread *c, mpsc_sender *sender, kt_latch 
         cr_assert_fail("could not start the closing thread");
 }
 
+/*
+ * The stress run the visible and hidden tests share, with their own
+ * constants: `threads` producer threads send `each` messages apiece to a
+ * consumer task on a shaken executor of `workers` workers (schedule seeded
+ * by `seed`, or RT_SHAKE). The sends start once the consumer waits on the
+ * empty channel, and the last drop comes once it has everything and waits
+ * again: both must wake it. Every message must arrive once, in order, then
+ * MPSC_RECV_CLOSED.
+ */
+static inline void stress_threads_to_task(unsigned threads, unsigned each, unsigned workers,
+                                          uint64_t seed) {
+    enum { MAX_THREADS = sizeof((tally *)0)->next / sizeof((tally *)0)->next[0] };
+    cr_assert(threads <= MAX_THREADS, "a tally follows at most %d producers", (int)MAX_THREADS);
+    rt_executor *ex = rt_executor_new_config(&(rt_executor_config){
+        .workers = workers, .shake = true, .shake_seed = kt_shake_seed(seed)});
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    tally seen;
+    tally_init(&seen, threads, each);
+    consumer_task consumer;
+    consumer_init(&consumer, receiver, &seen);
+    rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
+    producer_thread producers[MAX_THREADS];
+    producers_start(producers, threads, sender, each, &consumer.pending_empty);
+    producers_join(producers, threads);
+    kt_latch_wait(&consumer.pending_all, 1);
+    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
+    mpsc_sender_drop(sender);
+    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
+    rt_executor_shutdown(ex);
+    tally_check_complete(&seen);
+    mpsc_receiver_drop(receiver);
+}
+
 #endif

@@ -323,27 +323,5 @@ KT_TEST(mpsc, ten_sender_threads, .timeout = 10,
 KT_TEST(mpsc, stress_producer_threads, .timeout = 15,
         .description = "stress: four threads send 20000 messages each to a task on a shaken "
                        "executor; none lost or repeated") {
-    enum { THREADS = 4, EACH = 20000 };
-    rt_executor *ex = rt_executor_new_config(
-        &(rt_executor_config){.workers = 2, .shake = true, .shake_seed = kt_shake_seed(2024)});
-    mpsc_sender *sender;
-    mpsc_receiver *receiver;
-    mpsc_channel(NULL, &sender, &receiver);
-    tally seen;
-    tally_init(&seen, THREADS, EACH);
-    consumer_task consumer;
-    consumer_init(&consumer, receiver, &seen);
-    rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
-    /* Sends start once the consumer waits on the empty channel; the last drop comes once it
-     * has everything and waits again: both must wake it. */
-    producer_thread producers[THREADS];
-    producers_start(producers, THREADS, sender, EACH, &consumer.pending_empty);
-    producers_join(producers, THREADS);
-    kt_latch_wait(&consumer.pending_all, 1);
-    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
-    mpsc_sender_drop(sender);
-    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
-    rt_executor_shutdown(ex);
-    tally_check_complete(&seen);
-    mpsc_receiver_drop(receiver);
+    stress_threads_to_task(4, 20000, 2, 2024);
 }

@@ -239,9 +239,8 @@ KT_TEST(oneshot, receiver_dropped_hands_value_back, .timeout = 2,
     kt_pool_delete(pool);
 }
 
-KT_TEST(
-    oneshot, sender_dropped_while_pending, .timeout = 2,
-    .description = "dropping the sender wakes a PENDING receiver, which answers SENDER_DROPPED") {
+KT_TEST(oneshot, sender_dropped_while_pending, .timeout = 2,
+        .description = "dropping the sender wakes a PENDING receiver, which answers CLOSED") {
     oneshot_sender *sender;
     oneshot_receiver *receiver;
     make_channel(&sender, &receiver);
@@ -264,7 +263,7 @@ KT_TEST(
 
 KT_TEST(oneshot, sender_dropped_before_poll, .timeout = 2,
         .description = "a receiver polled after its sender was dropped is READY with "
-                       "SENDER_DROPPED") {
+                       "CLOSED") {
     oneshot_sender *sender;
     oneshot_receiver *receiver;
     make_channel(&sender, &receiver);

@@ -584,26 +584,5 @@ KT_TEST(mpsc_hidden, stress_tasks_to_blocking_receiver, .timeout = 15,
 KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 15,
         .description = "stress: three threads send to a task on a one-worker shaken executor; "
                        "none lost or repeated") {
-    enum { THREADS = 3, EACH = 15000 };
-    rt_executor *ex = rt_executor_new_config(
-        &(rt_executor_config){.workers = 1, .shake = true, .shake_seed = kt_shake_seed(31337)});
-    mpsc_sender *sender;
-    mpsc_receiver *receiver;
-    mpsc_channel(NULL, &sender, &receiver);
-    tally seen;
-    tally_init(&seen, THREADS, EACH);
-    consumer_task consumer;
-    consumer_init(&consumer, receiver, &seen);
-    rt_join_handle *handle = rt_spawn(ex, &consumer.base, "consumer");
-    /* Sends start against a waiting consumer; the last drop comes when it waits for more. */
-    producer_thread producers[THREADS];
-    producers_start(producers, THREADS, sender, EACH, &consumer.pending_empty);
-    producers_join(producers, THREADS);
-    kt_latch_wait(&consumer.pending_all, 1);
-    rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
-    mpsc_sender_drop(sender);
-    cr_assert_eq(rt_join(handle), RT_TASK_COMPLETED);
-    rt_executor_shutdown(ex);
-    tally_check_complete(&seen);
-    mpsc_receiver_drop(receiver);
+    stress_threads_to_task(3, 15000, 1, 31337);
 }

@@ -193,8 +193,7 @@ KT_TEST(oneshot_hidden, stress_drop_both_sides, .timeout = 10,
     stress s = {.pairs = make_pairs(N, NULL, kt_msg_free), .n = N};
     run_two(drop_all_senders, poll_once_then_drop_receivers, &s);
     cr_assert_eq(atomic_load(&s.problems), 0,
-                 "%d polls were READY with something other than SENDER_DROPPED",
-                 atomic_load(&s.problems));
+                 "%d polls were READY with something other than CLOSED", atomic_load(&s.problems));
     cr_assert_eq(kt_waker_live(&s.counts), 0, "%d stored wakers were never woken or dropped",
                  kt_waker_live(&s.counts));
     free(s.pairs);
@@ -332,7 +331,7 @@ KT_TEST(oneshot_hidden, poll_after_ready_value, .timeout = 2,
 }
 
 KT_TEST(oneshot_hidden, poll_after_ready_sender_dropped, .timeout = 2,
-        .description = "polling again after READY with SENDER_DROPPED answers ALREADY_RECEIVED") {
+        .description = "polling again after READY with CLOSED answers ALREADY_RECEIVED") {
     oneshot_sender *sender;
     oneshot_receiver *receiver;
     oneshot_channel(NULL, &sender, &receiver);
