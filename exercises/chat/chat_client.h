@@ -4,9 +4,25 @@
  * One chat session: connect to the server, say who you are with a User
  * line, then two things at once, as two tasks:
  *
- *   input -> server: every line typed becomes {"ClientMessage":"..."};
- *   server -> output: every Chat line is printed as `<alice>: hello`, every
- *       User line as `<alice> joined the chat`.
+ * - input -> server: every line typed becomes {"ClientMessage":"..."};
+ * - server -> output: every Chat line is printed as `<alice>: hello`,
+ *   every User line as `<alice> joined the chat`.
+ *
+ * Running one (the kit's chat-client program does this):
+ *
+ *     #include "rt_stdin.h"
+ *
+ *     int chat_as_alice(void) {
+ *         rt_stdin *in;
+ *         if (rt_stdin_open(&in) != RT_IO_OK)
+ *             return 1;
+ *         chat_client_config config = {
+ *             .port = 8000, .user = "alice", .input = rt_stdin_reader(in)};
+ *         rt_io_result io;
+ *         chat_client_result result = chat_client_run(&config, &io);
+ *         rt_stdin_drop(in);
+ *         return result == CHAT_CLIENT_INPUT_ENDED ? 0 : 1;
+ *     }
  *
  * The rules, exactly (the tests check each one):
  * - With no user name in the configuration, the first input line is the

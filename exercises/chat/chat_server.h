@@ -4,14 +4,27 @@
  * The server listens on a TCP port. For every connection it runs two tasks,
  * joined to every other connection by one broadcast channel (broadcast.h):
  *
- *   incoming: reads the connection's lines. The first must be a User
- *       message; the server announces the join by broadcasting that User
- *       message. Each ClientMessage becomes a Chat message with the
- *       connection's user name, broadcast to everybody.
- *   outgoing: writes every message broadcast from then on to the
- *       connection, one JSON line each.
+ * - incoming: reads the connection's lines. The first must be a User
+ *   message; the server announces the join by broadcasting that User
+ *   message. Each ClientMessage becomes a Chat message with the
+ *   connection's user name, broadcast to everybody.
+ * - outgoing: writes every message broadcast from then on to the
+ *   connection, one JSON line each.
  *
  * The wire format is the Rust course's, byte for byte: chat_message.h.
+ * Running one (the kit's chat-server program does this, and stops on
+ * SIGINT):
+ *
+ *     void serve(void) {
+ *         rt_executor *executor = rt_executor_new(0);
+ *         chat_server_config config = {.port = 8000};
+ *         uint16_t port;
+ *         rt_io_result result = chat_server_start(executor, &config, &port);
+ *         if (result != RT_IO_OK)
+ *             fprintf(stderr, "cannot listen: %s\n", rt_io_result_str(result));
+ *         // ... the server runs on the executor's workers until ...
+ *         rt_executor_shutdown(executor); // drops every task: frees everything
+ *     }
  *
  * The rules, exactly (the tests check each one):
  * - The first line must be {"User":...}. Anything else, or a connection

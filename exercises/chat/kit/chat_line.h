@@ -9,15 +9,27 @@
  * the text (Rust's Arc<str>, the `bytes` crate's Bytes). That makes
  * chat_line_clone and chat_line_free the channel's functions:
  *
- *     broadcast_channel(chat_line_free, chat_line_clone, capacity, &sender, &receiver);
+ *     #include "broadcast.h"
+ *     #include "chat_message.h"
  *
- *     size_t len;
- *     char *json = chat_message_encode(&message, &len);  // chat_message.h
- *     chat_line *line = chat_line_new(json, len);         // takes json over
- *     void *returned;
- *     size_t reached;
- *     if (broadcast_send(sender, line, &returned, &reached) == BROADCAST_SEND_NO_RECEIVERS)
- *         chat_line_free(returned);
+ *     broadcast_sender *make_channel(size_t capacity) {
+ *         broadcast_sender *sender;
+ *         broadcast_receiver *receiver;
+ *         broadcast_channel(chat_line_free, chat_line_clone, capacity, &sender, &receiver);
+ *         broadcast_receiver_drop(receiver); // subscribe the real ones later
+ *         return sender;
+ *     }
+ *
+ *     void announce(broadcast_sender *sender, char *user) {
+ *         chat_message join = {.kind = CHAT_MESSAGE_USER, .user = user};
+ *         size_t len;
+ *         char *json = chat_message_encode(&join, &len); // a line without its newline
+ *         void *returned;
+ *         size_t reached;
+ *         if (broadcast_send(sender, chat_line_new(json, len), &returned, &reached) ==
+ *             BROADCAST_SEND_NO_RECEIVERS)
+ *             chat_line_free(returned); // nobody listens: still ours
+ *     }
  *
  * and a receiver writes chat_line_text(line) (chat_line_length bytes, no
  * newline: add it) and then frees its copy with chat_line_free.

@@ -1,36 +1,42 @@
 /*
  * chat_message.h - the chat's messages and their wire format (kit code: use it, do not write it).
  *
- * The C form of the Rust course's
+ * One message per line, read and printed exactly as the Rust course's
+ * programs do (below). Reading a line, and answering it:
  *
- *     #[derive(Serialize, Deserialize)]
- *     enum Message { User(String), ClientMessage(String), Chat { user: String, content: String } }
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
+ *
+ *     void on_line(const char *line, size_t len) {
+ *         chat_message message;
+ *         chat_parse_result result = chat_message_parse(line, len, &message);
+ *         if (result != CHAT_PARSE_OK) {
+ *             fprintf(stderr, "ignored: %s\n", chat_parse_result_str(result));
+ *             return;
+ *         }
+ *         if (message.kind == CHAT_MESSAGE_CLIENT_MESSAGE) {
+ *             chat_message chat = {
+ *                 .kind = CHAT_MESSAGE_CHAT, .user = "alice", .content = message.content};
+ *             size_t json_len;
+ *             char *json = chat_message_encode(&chat, &json_len); // no newline
+ *             fwrite(json, 1, json_len, stdout);                  // {"Chat":{"user":"alice",...
+ *             putchar('\n');
+ *             free(json);
+ *         }
+ *         chat_message_clear(&message); // frees the strings parse made
+ *     }
+ *
+ * The messages are the C form of the Rust course's
+ *
+ *   #[derive(Serialize, Deserialize)]
+ *   enum Message { User(String), ClientMessage(String), Chat { user: String, content: String } }
  *
  * sent as one JSON text per line, in serde's default ("externally tagged")
  * form, byte for byte what serde_json reads and prints:
  *
- *     {"User":"alice"}                              the first line a client sends
- *     {"ClientMessage":"hello"}                     each line the user types
- *     {"Chat":{"user":"alice","content":"hello"}}   what the server broadcasts
- *
- * Reading a line:
- *
- *     chat_message message;
- *     chat_parse_result result = chat_message_parse(line, len, &message);
- *     if (result != CHAT_PARSE_OK) {
- *         fprintf(stderr, "ignored: %s\n", chat_parse_result_str(result));
- *     } else {
- *         if (message.kind == CHAT_MESSAGE_CLIENT_MESSAGE) ... message.content ...
- *         chat_message_clear(&message);   // frees the strings parse made
- *     }
- *
- * Writing one (the strings are only read; the line ends without '\n'):
- *
- *     chat_message chat = {.kind = CHAT_MESSAGE_CHAT, .user = "alice", .content = "hello"};
- *     size_t len;
- *     char *json = chat_message_encode(&chat, &len);  // {"Chat":{"user":"alice",...}}
- *     ... send json and then "\n" ...
- *     free(json);
+ *   {"User":"alice"}                              the first line a client sends
+ *   {"ClientMessage":"hello"}                     each line the user types
+ *   {"Chat":{"user":"alice","content":"hello"}}   what the server broadcasts
  *
  * What counts as a message, exactly as serde_json decides, with two
  * exceptions said below:
