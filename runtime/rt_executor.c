@@ -377,10 +377,14 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     rt__task *t = rt__task_new(ex, future, name);
     pthread_mutex_lock(&ex->lock);
     if (atomic_load(&ex->shutting_down)) {
+        /* Spawned by a poll still under way while the executor stops (a
+         * server accepting a connection as it is told to stop, say). As
+         * tokio does, the task is cancelled at once: its future is dropped
+         * here and its handle reports RT_TASK_CANCELLED. */
         pthread_mutex_unlock(&ex->lock);
-        fprintf(stderr, "rt_spawn: executor is shutting down; task '%s' not started\n",
-                t->record.name);
-        abort();
+        atomic_store(&t->state, TASK_DONE);
+        task_finish(t, RT_TASK_CANCELLED);
+        return t;
     }
     t->live_next = ex->live;
     if (ex->live != NULL)

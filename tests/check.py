@@ -10,7 +10,8 @@ In order, each step a pass or a fail:
   4. per exercise, the visible and hidden tests against the reference
      solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
-     must fail by crashing with "not implemented", none may time out;
+     must fail by crashing with "not implemented", none may time out; and
+     the tests of the exercise's own kit code (kit/tests/), if it has any;
   6. per exercise, the broken variants in grader/broken/ are all caught, and
      every "the tests catch X" of a README or slide names variants the
      visible tests catch (grader/checks/claims.py); the student-loop
@@ -192,6 +193,10 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
+        if os.path.isdir(os.path.join(ROOT, "exercises", ex, "kit", "tests")):
+            for san in SANITIZERS:
+                args = ["test-kit", f"EX={ex}", "WERROR=1"] + ([f"SAN={san}"] if san else [])
+                yield Step(f"{ex} kit tests{sanitizer_label(san)}", criterion_step(args))
     report = os.path.join(ROOT, "build", "broken-report.json")
     yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken",
                                                       "--json", report],

@@ -134,4 +134,19 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
                 return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
             os.chmod(binary, 0o755)
             result.binaries[key] = binary
+    # The exercise's programs (the chat's server and client): the kit's main
+    # linked with the student's objects, beside the test binaries, where the
+    # process-level tests start them. Plain build only: programs are started
+    # by tests, never linked into a sanitizer's runner.
+    for name, objs in kx.programs:
+        program = os.path.join(workdir, name)
+        link = subprocess.run([kx.cc, *objs, *objects.get("plain", []), "-o", program,
+                               *kx.program_ldflags], capture_output=True, text=True, timeout=120)
+        if link.returncode != 0:
+            text = link.stderr.replace(obj_dir + "/", "")
+            if RESOURCE_TROUBLE.search(text):
+                raise GraderError(f"linking: the machine ran out of space or memory:\n{trim(text, 5)}")
+            return BuildResult(False, stage="link",
+                               messages=[f"the program {name} does not link", trim(text)])
+        os.chmod(program, 0o755)
     return result

@@ -28,7 +28,7 @@ import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from grader.kit import Exercise
 
@@ -40,7 +40,9 @@ PRINT_VARS = (
     "grader-vars: ; @echo 'TEST_SRCS=$(TEST_SRCS)'; echo 'TEST_OBJS=$(TEST_OBJS)';"
     " echo 'EXKIT_OBJS=$(EXKIT_OBJS)'; echo 'RT_OBJS=$(RT_OBJS)'; echo 'KT_OBJS=$(KT_OBJS)';"
     " echo 'CFLAGS=$(STUDENT_CFLAGS)'; echo 'KIT_CFLAGS=$(KIT_CFLAGS)';"
-    " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)'"
+    " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
+    " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
+    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'"
 )
 # The variants a student's code is built in: make's SAN value for each.
 VARIANTS = {"plain": "", "thread": "thread"}
@@ -93,6 +95,10 @@ class KitExercise:
     api: Set[str] = field(default_factory=set)  # the only global names a student object may define
     reference: Dict[str, ReferenceRun] = field(default_factory=dict)  # by test id, from the canary
     link_objs: List[str] = field(default_factory=list)  # every kit object (for the names they define)
+    # The exercise's programs (EX_PROGRAMS), linked with the student's objects beside the
+    # test binary, where process-level tests run them: [(name, [objects but the student's])].
+    programs: List[Tuple[str, List[str]]] = field(default_factory=list)
+    program_ldflags: List[str] = field(default_factory=list)
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -166,7 +172,8 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         v = values[variant]
         tests = v["TEST_OBJS"].split()
         kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
-        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt
+        mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
+        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
         _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
               f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *objs],
              f"the kit's build of {ex} ({variant})", cwd=root)
@@ -181,6 +188,9 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         if variant == "plain":
             k.exkit_objs = [absolute(p) for p in v["EXKIT_OBJS"].split()]
             k.link_objs = visible + hidden + common
+            names = [p.split(":", 1)[0] for p in v.get("PROGRAMS", "").split()]
+            k.programs = [(name, [absolute(main)] + common) for name, main in zip(names, mains)]
+            k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
             for src in v["TEST_SRCS"].split():
                 with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
                     for t in testlist.parse_declarations(f.read(), src.startswith("grader/")):
