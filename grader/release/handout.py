@@ -19,6 +19,7 @@ import gzip
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from typing import List, Tuple
