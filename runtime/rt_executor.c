@@ -382,8 +382,8 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
          * tokio does, the task is cancelled at once: its future is dropped
          * here and its handle reports RT_TASK_CANCELLED. */
         pthread_mutex_unlock(&ex->lock);
-        atomic_store(&t->state, TASK_DONE);
-        task_finish(t, RT_TASK_CANCELLED);
+        rt__task_cancel(t);
+        rt__task_finish(t, RT_TASK_CANCELLED);
         return t;
     }
     t->live_next = ex->live;

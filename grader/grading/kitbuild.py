@@ -42,7 +42,7 @@ PRINT_VARS = (
     " echo 'CFLAGS=$(STUDENT_CFLAGS)'; echo 'KIT_CFLAGS=$(KIT_CFLAGS)';"
     " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
     " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
-    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'"
+    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)'"
 )
 # The variants a student's code is built in: make's SAN value for each.
 VARIANTS = {"plain": "", "thread": "thread"}
@@ -189,7 +189,9 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
             k.exkit_objs = [absolute(p) for p in v["EXKIT_OBJS"].split()]
             k.link_objs = visible + hidden + common
             names = [p.split(":", 1)[0] for p in v.get("PROGRAMS", "").split()]
-            k.programs = [(name, [absolute(main)] + common) for name, main in zip(names, mains)]
+            program_objs = [absolute(p) for p in v["EXKIT_OBJS"].split() + v["RT_OBJS"].split()
+                            + v.get("PROGRAM_KT_OBJS", "").split()]
+            k.programs = [(name, [absolute(main)] + program_objs) for name, main in zip(names, mains)]
             k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
             for src in v["TEST_SRCS"].split():
                 with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:

@@ -97,9 +97,13 @@ ex_program_main = $(lastword $(subst :, ,$(1)))
 EX_PROGRAM_BINS := $(foreach p,$(EX_PROGRAMS),$(EXB)/$(call ex_program_name,$(p)))
 define ex_program_rule
 $(EXB)/$(call ex_program_name,$(1)): $(OBJ)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(1))) \
-    $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
-	$$(QUIET_LD)$$(CC) $$^ -o $$@ $$(KIT_LDFLAGS) $$(CRITERION_LIBS)
+    $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(PROGRAM_KT_OBJS)
+	$$(QUIET_LD)$$(CC) $$^ -o $$@ $$(KIT_LDFLAGS)
 endef
+# The student's objects call the kit's allocation count and explorer (their
+# malloc and locks are renamed, as in the tests); a program needs those, and
+# nothing of Criterion (whose start-up in a child of a test would abort).
+PROGRAM_KT_OBJS := $(filter %/kt_alloc.o %/kt_explore.o %/kt_symbols.o %/kt_gate.o %/kt_latch.o,$(KT_OBJS))
 $(foreach p,$(EX_PROGRAMS),$(eval $(call ex_program_rule,$(p))))
 PROGRAM_MAIN_OBJS := $(foreach p,$(EX_PROGRAMS),$(OBJ)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(p))))
 
