@@ -16,6 +16,12 @@ from . import submissions as S
 from . import verdict as V
 
 
+# Every submission's tests run once as they are, then once under each of these seeds of the
+# schedule explorer (runtime/testing/kt_explore.h: detours at the student's locks). The seeds are
+# fixed, so every submission, and every regrading of it, meets the same detours.
+EXPLORE_SEEDS = (1, 2)
+
+
 def exercise_result(kx, status, messages=(), tests=()):
     return {"exercise": kx.name, "title": kx.decl.title, "status": status,
             "messages": list(messages), "tests": list(tests)}
@@ -55,6 +61,17 @@ def grade_exercise(ctx, kx, files, workdir, slot):
     tests = []
     scratch = os.path.join(workdir, "scratch")
     passes, failed = runner.run_batch(b.binary, kx.tests, scratch, ctx.sandbox, ctx.limits, slot, ctx.seed)
+    explored = {}  # test id -> the explorer seed it failed under (it passed without)
+    for explore in EXPLORE_SEEDS:
+        if not passes:
+            break
+        still, more_failed = runner.run_batch(b.binary, kx.tests, scratch, ctx.sandbox, ctx.limits, slot,
+                                              ctx.seed, explore)
+        for test_id in [i for i in passes if i not in still]:
+            del passes[test_id]
+            explored[test_id] = explore
+            status, message = more_failed.get(test_id, ("CRASH", "the test crashed or hung"))
+            failed[test_id] = (status, _explored_message(kx, test_id, explore, message))
     for t in kx.tests:
         if t.id in passes:
             tests.append(_test_entry(t, V.PASS, ""))
@@ -66,12 +83,22 @@ def grade_exercise(ctx, kx, files, workdir, slot):
             tests.append(_test_entry(t, V.FAIL if status == "FAILED" else V.CRASH, message))
             tests[-1].update(attempts=1)
             continue
+        explore = explored.get(t.id)
         run = runner.run_test(b.binary, t, scratch, ctx.sandbox, ctx.limits,
-                              slot, ctx.reruns, ctx.seed, t.id in failed)
-        entry = _test_entry(t, run.status, run.message)
+                              slot, ctx.reruns, ctx.seed, t.id in failed, explore)
+        message = _explored_message(kx, t.id, explore, run.message) if explore else run.message
+        entry = _test_entry(t, run.status, message)
         entry.update(diagnosis=run.diagnosis, attempts=run.attempts)
         tests.append(entry)
     return exercise_result(kx, "graded", [], tests)
+
+
+def _explored_message(kx, test_id, explore, message):
+    """A failure seen only under the schedule explorer, with the command that replays it."""
+    suite, name = test_id.split("/", 1)
+    replay = (f"make test EX={kx.name} EXPLORE={explore} T={name}" if not suite.endswith("_hidden")
+              else f"a hidden test; make explore EX={kx.name} looks for such schedules")
+    return f"failed under the schedule explorer's seed {explore} (replay: {replay}): {message}"
 
 
 def _test_entry(t, status, message):

@@ -22,7 +22,7 @@ PRINT_VARS = (
     "grader-vars: ; @echo 'TEST_OBJS=$(TEST_OBJS)'; echo 'EXKIT_OBJS=$(EXKIT_OBJS)';"
     " echo 'RT_OBJS=$(RT_OBJS) $(KT_OBJS)'; echo 'CFLAGS=$(STUDENT_CFLAGS)';"
     " echo 'LDFLAGS=$(KIT_LDFLAGS) $(CRITERION_LIBS)'; echo 'CC=$(CC)';"
-    " echo 'TEST_SRCS=$(TEST_SRCS)'"
+    " echo 'TEST_SRCS=$(TEST_SRCS)'; echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'"
 )
 
 
@@ -44,6 +44,9 @@ class KitExercise:
     tests: list = field(default_factory=list)  # [TestInfo] in run order
     reference_bin: str = ""
     exkit_objs: list = field(default_factory=list)  # the exercise's kit files and its dependencies
+    # The command that renames the student's allocation and lock calls to the kit's counting
+    # allocator and schedule explorer (runtime/testing/kt_student.syms), object path appended.
+    rename: list = field(default_factory=list)
 
 
 def make_vars(root, ex, build):
@@ -92,6 +95,9 @@ def prepare(root, decl, build, jobs, include_dir):
     k.link_objs = [absolute(p) for p in test_objs + exkit + runtime] + [guard_obj]
     k.exkit_objs = [absolute(p) for p in exkit]
     k.reference_bin = ref_bin
+    if v.get("KT_SYMS"):
+        objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
+        k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
     k.include_dir = _stage_headers(root, decl, include_dir)
     k.tests = _tests(root, v["TEST_SRCS"].split(), ref_bin)
     return k

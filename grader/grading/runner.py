@@ -34,14 +34,21 @@ def limits_for(test, base):
                   open_files=base.open_files, output_bytes=base.output_bytes)
 
 
-def run_once(binary, test, scratch, sandbox, limits, slot, seed):
+def _env(seed, explore):
+    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
+    if explore:
+        env["KT_EXPLORE"] = str(explore)  # the schedule explorer's seed (kt_explore.h)
+    return env
+
+
+def run_once(binary, test, scratch, sandbox, limits, slot, seed, explore=None):
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
     os.chmod(scratch, 0o700)
     report = os.path.join(scratch, REPORT)
     argv = [binary, f"--filter={test.id}", "-j1", f"--json={report}", "--short-filename",
             "--color=never"]
-    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
+    env = _env(seed, explore)
     r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
                     slot=slot, env=env)
     text = None
@@ -73,7 +80,7 @@ def _diagnosis(stdout, stderr):
     return text[:4000]
 
 
-def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
+def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None, explore=None):
     """Runs the whole suite in one sandboxed Criterion run.
 
     Returns ({test id: Verdict} of the passes, {test id: (status, message)} of the failures).
@@ -93,7 +100,7 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
     os.chmod(scratch, 0o700)
     report = os.path.join(scratch, REPORT)
     argv = [binary, "-j1", f"--json={report}", "--short-filename", "--color=never"]
-    env = {"RT_SHAKE": str(seed)} if seed is not None else {}
+    env = _env(seed, explore)
     r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], rw_dir=scratch, limits=limits,
                     slot=slot, env=env)
     passes, failed = {}, {}
@@ -114,10 +121,12 @@ def run_batch(binary, tests, scratch, sandbox, base_limits, slot, seed=None):
     return passes, failed
 
 
-def run_test(binary, test, scratch, sandbox, base_limits, slot, reruns, seed=None, failed_before=False):
-    """The verdict of one test run alone; failed_before: it already failed in the batch run."""
+def run_test(binary, test, scratch, sandbox, base_limits, slot, reruns, seed=None, failed_before=False,
+             explore=None):
+    """The verdict of one test run alone; failed_before: it already failed in the batch run
+    (under the explorer's seed `explore`, when given)."""
     limits = limits_for(test, base_limits)
-    v, diag, secs = run_once(binary, test, scratch, sandbox, limits, slot, seed)
+    v, diag, secs = run_once(binary, test, scratch, sandbox, limits, slot, seed, explore)
     attempts = 1
     if failed_before and v.status == V.PASS:
         return TestRun(test.id, V.FLAKY, "failed in the full run, passed when run again alone",
@@ -126,7 +135,7 @@ def run_test(binary, test, scratch, sandbox, base_limits, slot, reruns, seed=Non
         # A failure in the batch run was the first attempt already.
         for _ in range(reruns - (1 if failed_before else 0)):
             attempts += 1
-            again, _, more = run_once(binary, test, scratch, sandbox, limits, slot, seed)
+            again, _, more = run_once(binary, test, scratch, sandbox, limits, slot, seed, explore)
             secs += more
             if again.status == V.PASS:
                 return TestRun(test.id, V.FLAKY, v.message or "failed once, passed when run again",
