@@ -79,6 +79,12 @@ endif
 # still run, without counting leaks. EXPLORE=<seed> runs the tests under
 # the explorer; `make explore` walks seeds 1..N until one fails.
 ifneq ($(EXPLORE),)
+# What is left of EXPLORE with its digits taken out: anything means it is not a seed.
+not_digits := $(EXPLORE)
+$(foreach d,0 1 2 3 4 5 6 7 8 9,$(eval not_digits := $$(subst $(d),,$$(not_digits))))
+ifneq ($(strip $(not_digits)),)
+$(error EXPLORE=$(EXPLORE) is not a seed: give a whole number, e.g. EXPLORE=17 (0: off))
+endif
 export KT_EXPLORE := $(EXPLORE)
 endif
 .PHONY: explore

@@ -42,7 +42,8 @@ PRINT_VARS = (
     " echo 'CFLAGS=$(STUDENT_CFLAGS)'; echo 'KIT_CFLAGS=$(KIT_CFLAGS)';"
     " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
     " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
-    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)'"
+    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)';"
+    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'"
 )
 # The variants a student's code is built in: make's SAN value for each.
 VARIANTS = {"plain": "", "thread": "thread"}
@@ -99,6 +100,10 @@ class KitExercise:
     # test binary, where process-level tests run them: [(name, [objects but the student's])].
     programs: List[Tuple[str, List[str]]] = field(default_factory=list)
     program_ldflags: List[str] = field(default_factory=list)
+    # The command that renames the student's allocation and lock calls to the kit's counting
+    # allocator and schedule explorer (runtime/testing/kt_student.syms), object path appended:
+    # the student's object is tested as `make test` tests it.
+    rename: List[str] = field(default_factory=list)
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -193,6 +198,9 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
                             + v.get("PROGRAM_KT_OBJS", "").split()]
             k.programs = [(name, [absolute(main)] + program_objs) for name, main in zip(names, mains)]
             k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
+            if v.get("KT_SYMS"):
+                objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
+                k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
             for src in v["TEST_SRCS"].split():
                 with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
                     for t in testlist.parse_declarations(f.read(), src.startswith("grader/")):
