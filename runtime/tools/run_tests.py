@@ -2,7 +2,10 @@
 """run_tests.py - `make test EX=...`: run an exercise's tests, print each outcome as one block.
 
     run_tests.py --bin TEST_BINARY [--filter PATTERN] [--timeouts FILE] [--summary FILE]
-                 [--title TEXT] SOURCE.c... [-- CRITERION_ARGS...]
+                 [--title TEXT] [--work DIR] SOURCE.c... [-- CRITERION_ARGS...]
+
+(--work: the folder for the test processes' files, emptied first; default a
+temporary one)
 
 Tests run in parallel, so what they print would interleave. Each test
 process writes its output to a file of its own instead (runtime/testing/
@@ -24,16 +27,12 @@ are skipped: the same cause would cost a timeout again. A --filter that
 matches no test is an error that lists the test names.
 """
 
-import argparse
 import fnmatch
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import kit_info  # the shared reader of test sources and timeouts files (beside this script)
@@ -49,12 +48,13 @@ CAUSES = [
 SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")
 
 
-@dataclass
 class Outcome:
-    test: kit_info.Test
-    status: str = "NOT RUN"  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
-    messages: List[str] = field(default_factory=list)
-    log: List[str] = field(default_factory=list)
+    def __init__(self, test: kit_info.Test, status: str = "NOT RUN",
+                 messages: Optional[List[str]] = None) -> None:
+        self.test = test
+        self.status = status  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
+        self.messages = messages or []
+        self.log: List[str] = []
 
     @property
     def failed(self) -> bool:
@@ -128,19 +128,49 @@ def print_block(out: Outcome) -> None:
     print()
 
 
+class Args:
+    def __init__(self, opts: Dict[str, str], sources: List[str]) -> None:
+        self.bin, self.filter, self.timeouts = opts["--bin"], opts["--filter"], opts["--timeouts"]
+        self.summary, self.title, self.work = opts["--summary"], opts["--title"], opts["--work"]
+        self.sources = sources
+
+
+def fresh_folder(work: str) -> str:
+    """An empty folder for the test processes' files: `work` emptied, or a new one."""
+    if not work:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="kt-loop-")
+    os.makedirs(work, exist_ok=True)
+    for name in os.listdir(work):
+        os.unlink(os.path.join(work, name))
+    return work
+
+
 def main(argv: List[str]) -> int:
     extra: List[str] = []
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1:]
-    parser = argparse.ArgumentParser(prog="run_tests.py")
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--filter", default="")
-    parser.add_argument("--timeouts", default="")
-    parser.add_argument("--summary", default="")
-    parser.add_argument("--title", default="")
-    parser.add_argument("sources", nargs="*")
-    args = parser.parse_args(argv[1:])
+    # By hand, not argparse: this runs on every `make test`, and argparse costs more to import
+    # than the rest of this script takes to run.
+    opts = {"--bin": "", "--filter": "", "--timeouts": "", "--summary": "", "--title": "",
+            "--work": ""}
+    sources: List[str] = []
+    rest = argv[1:]
+    while rest:
+        word = rest.pop(0)
+        if word in opts and rest:
+            opts[word] = rest.pop(0)
+        elif word.startswith("--"):
+            print(f"run_tests.py: unknown option {word}\n{__doc__}", file=sys.stderr)
+            return 2
+        else:
+            sources.append(word)
+    if not opts["--bin"]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    args = Args(opts, sources)
 
     tests = kit_info.read_tests(args.sources)
     chosen = tests
@@ -156,7 +186,7 @@ def main(argv: List[str]) -> int:
         print(f"== {args.title}", flush=True)
 
     env = dict(os.environ)
-    tmp = tempfile.mkdtemp(prefix="kt-loop-")
+    tmp = fresh_folder(args.work)
     try:
         env["KT_LOOP_DIR"] = tmp
         if args.timeouts and os.path.exists(args.timeouts):
@@ -198,7 +228,10 @@ def main(argv: List[str]) -> int:
                 suite, name = tid.split("/", 1)
                 outcomes.append(Outcome(kit_info.Test(suite, name, ""), status, messages))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.work:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
 
     if not results:
         # No report at all: the binary itself failed (a crash before any test, a bad option).
