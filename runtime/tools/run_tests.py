@@ -84,15 +84,30 @@ class Outcome:
         return 3, "failed"
 
 
-def clean_log(text: str) -> List[str]:
-    """A test's own output, without the empty lines and prefixes of the stand-in runner."""
-    lines = []
-    for line in text.splitlines():
-        line = re.sub(r"^\[----\]\s?", "", line).rstrip()
-        if line.strip() and not re.match(r"^\s*(exercises|grader)?[\w/.-]*\.c:\d+: Assertion Failed$",
-                                         line):
-            lines.append(line)
-    return lines
+ASSERTION = re.compile(r"^(?:[\w.-]+/)*([\w.-]+\.c:\d+): Assertion Failed$")
+
+
+def clean_log(text: str) -> Tuple[List[str], List[str]]:
+    """A test's own output without empty lines, and the assertion messages in it (the stand-in
+    runner of SAN=thread prints them there as "file:line: Assertion Failed", the expression,
+    then the message; they become "file:line: message")."""
+    lines: List[str] = []
+    said: List[str] = []
+    raw = [re.sub(r"^\[----\]\s?", "", line).rstrip() for line in text.splitlines()]
+    i = 0
+    while i < len(raw):
+        match = ASSERTION.match(raw[i].strip())
+        if match:
+            expression = raw[i + 1].strip() if i + 1 < len(raw) else ""
+            message = raw[i + 2].strip() if i + 2 < len(raw) and not ASSERTION.match(
+                raw[i + 2].strip()) else ""
+            said.append(f"{match.group(1)}: {message or expression + ' is false'}")
+            i += 3 if message else 2
+            continue
+        if raw[i].strip():
+            lines.append(raw[i])
+        i += 1
+    return lines, said
 
 
 def short(message: str) -> str:
@@ -114,7 +129,13 @@ def read_report(path: str) -> Dict[str, Tuple[str, List[str]]]:
     return found
 
 
-def print_block(out: Outcome) -> None:
+def same_cause(out: Outcome) -> str:
+    """The cause without where it was seen: tests failing the same way print one block."""
+    text = re.sub(r"^(?:[\w.-]+\.c:\d+: |\[kit\] [\w/]+: )", "", out.cause()[1])
+    return re.sub(r"\b0x[0-9a-f]+\b|\+0x[0-9a-f]+", "", text)
+
+
+def print_block(out: Outcome, same: Optional[List[Outcome]] = None) -> None:
     label = "FAIL" if out.status != "PASSED" else "FAIL (after it passed)"
     print(f"{label}  {out.test.name}: {out.test.description}")
     rank, first = out.cause()
@@ -125,6 +146,9 @@ def print_block(out: Outcome) -> None:
             shown.append(line)
     for line in shown:
         print(f"      {line}")
+    if same:
+        print(f"      The same failure in {len(same)} more: "
+              + ", ".join(o.test.name for o in same))
     print()
 
 
@@ -219,7 +243,8 @@ def main(argv: List[str]) -> int:
             log = os.path.join(tmp, f"{t.suite}.{t.name}.log")
             if os.path.exists(log):
                 with open(log, encoding="utf-8", errors="replace") as f:
-                    out.log = clean_log(f.read())
+                    out.log, said = clean_log(f.read())
+                out.messages = out.messages or said
             outcomes.append(out)
         # Tests the sources do not show (declared another way): as the report has them.
         known = {t.id for t in chosen}
@@ -243,8 +268,11 @@ def main(argv: List[str]) -> int:
     stopped = [o for o in outcomes if o.status == "SKIPPED" and o.stopped]
     # A lost-waker diagnosis names the cause itself: it goes first; then the course's order.
     order = {id(o): i for i, o in enumerate(outcomes)}
+    groups: Dict[str, List[Outcome]] = {}
     for out in sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)])):
-        print_block(out)
+        groups.setdefault(same_cause(out), []).append(out)
+    for first, *same in groups.values():
+        print_block(first, same)
 
     passed = [o for o in outcomes if o.status == "PASSED" and not o.failed]
     ran = [o for o in outcomes if o.status != "NOT RUN" and not (o.status == "SKIPPED")]
