@@ -66,7 +66,7 @@ test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
 test: ex-valid $(TEST_BIN) $(EX_PROGRAM_BINS)
-	@$(PYTHON) runtime/tools/run_tests.py --bin $(TEST_BIN) $(RUN_TESTS_FLAGS) \
+	@$(PYTHON) -S runtime/tools/run_tests.py --bin $(TEST_BIN) $(RUN_TESTS_FLAGS) \
 	  --title "$(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))" \
 	  $(TEST_SRCS) -- $(CRITERION_FLAGS)
 endif

@@ -58,7 +58,7 @@ CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERI
 # student's loop (their own files, no sanitizer, visible tests only) each test
 # gets the timeout fitted to the reference (exercises/<ex>/tests/timeouts).
 STUDENT_LOOP := $(if $(SOLUTION)$(SAN)$(HIDDEN),,1)
-RUN_TESTS_FLAGS = $(if $(T),--filter '$(T)') $(if $(SUMMARY),--summary '$(SUMMARY)') \
+RUN_TESTS_FLAGS = --work $(TEST_BIN).out $(if $(T),--filter '$(T)') $(if $(SUMMARY),--summary '$(SUMMARY)') \
                   $(if $(STUDENT_LOOP),--timeouts $(EX_DIR)/tests/timeouts)
 
 # ---- compiling ----

@@ -2,7 +2,10 @@
 """run_tests.py - `make test EX=...`: run an exercise's tests, print each outcome as one block.
 
     run_tests.py --bin TEST_BINARY [--filter PATTERN] [--timeouts FILE] [--summary FILE]
-                 [--title TEXT] SOURCE.c... [-- CRITERION_ARGS...]
+                 [--title TEXT] [--work DIR] SOURCE.c... [-- CRITERION_ARGS...]
+
+(--work: the folder for the test processes' files, emptied first; default a
+temporary one)
 
 Tests run in parallel, so what they print would interleave. Each test
 process writes its output to a file of its own instead (runtime/testing/
@@ -24,16 +27,12 @@ are skipped: the same cause would cost a timeout again. A --filter that
 matches no test is an error that lists the test names.
 """
 
-import argparse
 import fnmatch
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import kit_info  # the shared reader of test sources and timeouts files (beside this script)
@@ -49,12 +48,13 @@ CAUSES = [
 SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")
 
 
-@dataclass
 class Outcome:
-    test: kit_info.Test
-    status: str = "NOT RUN"  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
-    messages: List[str] = field(default_factory=list)
-    log: List[str] = field(default_factory=list)
+    def __init__(self, test: kit_info.Test, status: str = "NOT RUN",
+                 messages: Optional[List[str]] = None) -> None:
+        self.test = test
+        self.status = status  # PASSED, FAILED, ERRORED, SKIPPED, NOT RUN
+        self.messages = messages or []
+        self.log: List[str] = []
 
     @property
     def failed(self) -> bool:
@@ -84,15 +84,30 @@ class Outcome:
         return 3, "failed"
 
 
-def clean_log(text: str) -> List[str]:
-    """A test's own output, without the empty lines and prefixes of the stand-in runner."""
-    lines = []
-    for line in text.splitlines():
-        line = re.sub(r"^\[----\]\s?", "", line).rstrip()
-        if line.strip() and not re.match(r"^\s*(exercises|grader)?[\w/.-]*\.c:\d+: Assertion Failed$",
-                                         line):
-            lines.append(line)
-    return lines
+ASSERTION = re.compile(r"^(?:[\w.-]+/)*([\w.-]+\.c:\d+): Assertion Failed$")
+
+
+def clean_log(text: str) -> Tuple[List[str], List[str]]:
+    """A test's own output without empty lines, and the assertion messages in it (the stand-in
+    runner of SAN=thread prints them there as "file:line: Assertion Failed", the expression,
+    then the message; they become "file:line: message")."""
+    lines: List[str] = []
+    said: List[str] = []
+    raw = [re.sub(r"^\[----\]\s?", "", line).rstrip() for line in text.splitlines()]
+    i = 0
+    while i < len(raw):
+        match = ASSERTION.match(raw[i].strip())
+        if match:
+            expression = raw[i + 1].strip() if i + 1 < len(raw) else ""
+            message = raw[i + 2].strip() if i + 2 < len(raw) and not ASSERTION.match(
+                raw[i + 2].strip()) else ""
+            said.append(f"{match.group(1)}: {message or expression + ' is false'}")
+            i += 3 if message else 2
+            continue
+        if raw[i].strip():
+            lines.append(raw[i])
+        i += 1
+    return lines, said
 
 
 def short(message: str) -> str:
@@ -114,7 +129,13 @@ def read_report(path: str) -> Dict[str, Tuple[str, List[str]]]:
     return found
 
 
-def print_block(out: Outcome) -> None:
+def same_cause(out: Outcome) -> str:
+    """The cause without where it was seen: tests failing the same way print one block."""
+    text = re.sub(r"^(?:[\w.-]+\.c:\d+: |\[kit\] [\w/]+: )", "", out.cause()[1])
+    return re.sub(r"\b0x[0-9a-f]+\b|\+0x[0-9a-f]+", "", text)
+
+
+def print_block(out: Outcome, same: Optional[List[Outcome]] = None) -> None:
     label = "FAIL" if out.status != "PASSED" else "FAIL (after it passed)"
     print(f"{label}  {out.test.name}: {out.test.description}")
     rank, first = out.cause()
@@ -125,7 +146,29 @@ def print_block(out: Outcome) -> None:
             shown.append(line)
     for line in shown:
         print(f"      {line}")
+    if same:
+        print(f"      The same failure in {len(same)} more: "
+              + ", ".join(o.test.name for o in same))
     print()
+
+
+class Args:
+    def __init__(self, opts: Dict[str, str], sources: List[str]) -> None:
+        self.bin, self.filter, self.timeouts = opts["--bin"], opts["--filter"], opts["--timeouts"]
+        self.summary, self.title, self.work = opts["--summary"], opts["--title"], opts["--work"]
+        self.sources = sources
+
+
+def fresh_folder(work: str) -> str:
+    """An empty folder for the test processes' files: `work` emptied, or a new one."""
+    if not work:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="kt-loop-")
+    os.makedirs(work, exist_ok=True)
+    for name in os.listdir(work):
+        os.unlink(os.path.join(work, name))
+    return work
 
 
 def main(argv: List[str]) -> int:
@@ -133,14 +176,25 @@ def main(argv: List[str]) -> int:
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1:]
-    parser = argparse.ArgumentParser(prog="run_tests.py")
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--filter", default="")
-    parser.add_argument("--timeouts", default="")
-    parser.add_argument("--summary", default="")
-    parser.add_argument("--title", default="")
-    parser.add_argument("sources", nargs="*")
-    args = parser.parse_args(argv[1:])
+    # By hand, not argparse: this runs on every `make test`, and argparse costs more to import
+    # than the rest of this script takes to run.
+    opts = {"--bin": "", "--filter": "", "--timeouts": "", "--summary": "", "--title": "",
+            "--work": ""}
+    sources: List[str] = []
+    rest = argv[1:]
+    while rest:
+        word = rest.pop(0)
+        if word in opts and rest:
+            opts[word] = rest.pop(0)
+        elif word.startswith("--"):
+            print(f"run_tests.py: unknown option {word}\n{__doc__}", file=sys.stderr)
+            return 2
+        else:
+            sources.append(word)
+    if not opts["--bin"]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    args = Args(opts, sources)
 
     tests = kit_info.read_tests(args.sources)
     chosen = tests
@@ -156,7 +210,7 @@ def main(argv: List[str]) -> int:
         print(f"== {args.title}", flush=True)
 
     env = dict(os.environ)
-    tmp = tempfile.mkdtemp(prefix="kt-loop-")
+    tmp = fresh_folder(args.work)
     try:
         env["KT_LOOP_DIR"] = tmp
         if args.timeouts and os.path.exists(args.timeouts):
@@ -189,7 +243,8 @@ def main(argv: List[str]) -> int:
             log = os.path.join(tmp, f"{t.suite}.{t.name}.log")
             if os.path.exists(log):
                 with open(log, encoding="utf-8", errors="replace") as f:
-                    out.log = clean_log(f.read())
+                    out.log, said = clean_log(f.read())
+                out.messages = out.messages or said
             outcomes.append(out)
         # Tests the sources do not show (declared another way): as the report has them.
         known = {t.id for t in chosen}
@@ -198,7 +253,10 @@ def main(argv: List[str]) -> int:
                 suite, name = tid.split("/", 1)
                 outcomes.append(Outcome(kit_info.Test(suite, name, ""), status, messages))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.work:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
 
     if not results:
         # No report at all: the binary itself failed (a crash before any test, a bad option).
@@ -210,8 +268,11 @@ def main(argv: List[str]) -> int:
     stopped = [o for o in outcomes if o.status == "SKIPPED" and o.stopped]
     # A lost-waker diagnosis names the cause itself: it goes first; then the course's order.
     order = {id(o): i for i, o in enumerate(outcomes)}
+    groups: Dict[str, List[Outcome]] = {}
     for out in sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)])):
-        print_block(out)
+        groups.setdefault(same_cause(out), []).append(out)
+    for first, *same in groups.values():
+        print_block(first, same)
 
     passed = [o for o in outcomes if o.status == "PASSED" and not o.failed]
     ran = [o for o in outcomes if o.status != "NOT RUN" and not (o.status == "SKIPPED")]
