@@ -36,6 +36,24 @@ class GraderError(Exception):
     """The grader's or the machine's trouble (no space, no memory): retried, never cached."""
 
 
+def machine_short(path: str) -> bool:
+    """Whether the machine itself is short of disk (where the grader writes) or of memory.
+
+    A sandbox's own /tmp and rlimits are small on purpose: a submission that
+    fills them has only itself to blame, and that is its compile error. Only
+    when the machine is short is a failure the grader's.
+    """
+    try:
+        disk = os.statvfs(path)
+        if disk.f_bavail * disk.f_frsize < (256 << 20):
+            return True
+        with open("/proc/meminfo", encoding="ascii") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) < (256 << 10)
+    except (OSError, KeyError, ValueError):
+        return False
+
+
 @dataclass
 class BuildResult:
     ok: bool
@@ -99,7 +117,7 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
                         cwd=src, limits=COMPILE_LIMITS)
         text = (r.stdout + r.stderr).replace(src + "/", "").replace(kx.include_dir + "/", "")
         text = text.replace(obj_dir + "/", "")
-        if RESOURCE_TROUBLE.search(text) and not r.timed_out:
+        if RESOURCE_TROUBLE.search(text) and not r.timed_out and machine_short(workdir):
             raise GraderError(f"compiling {name}: the machine ran out of space or memory:\n{trim(text, 5)}")
         outputs = [f"{stem}.{v}.o" for v in variants]
         if r.returncode != 0 or not all(os.path.exists(o) for o in outputs):
@@ -129,7 +147,7 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
                                    *variant.ldflags], capture_output=True, text=True, timeout=120)
             if link.returncode != 0:
                 text = link.stderr.replace(obj_dir + "/", "")
-                if RESOURCE_TROUBLE.search(text):
+                if RESOURCE_TROUBLE.search(text) or machine_short(workdir):
                     raise GraderError(f"linking: the machine ran out of space or memory:\n{trim(text, 5)}")
                 return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
             os.chmod(binary, 0o755)

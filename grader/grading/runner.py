@@ -8,12 +8,17 @@ and, for a pass, from the record the runner wrote through the result
 descriptor (which the test's own code cannot write: see runner.c), checked
 against the reference solution's run of the same test.
 
-Timeouts are fitted to the reference: its measured time per test with a
-wide margin and a floor, never more than the test's declared timeout. A
-test that failed is run again only with --reruns (a test that passes on a
-rerun is flaky); tests of one student run in parallel.
+Time limits are fitted to the reference: each test may use twenty times
+the processor time the reference's run used, at least 1 s, so a test that
+spins stops early, whatever else the machine is doing (processor time, not
+the wall clock, is what a busy machine does not stretch). A test that waits
+for a wake that never comes uses no processor time: the wall clock stops it
+at the test's declared timeout, after the runtime's watchdog has said which
+task waits. A test that failed is run again only with --reruns (a test
+that passes on a rerun is flaky); tests of one student run in parallel.
 """
 
+import math
 import os
 import re
 import signal
@@ -27,10 +32,10 @@ from .kitbuild import ReferenceRun
 from .sandbox import Limits, Result, Sandbox
 from .testlist import TestInfo
 
-# Fitted timeouts: the reference's time times MARGIN, at least FLOOR seconds.
-MARGIN = 10.0
-FLOOR = 2.0
-TSAN_FLOOR = 6.0
+# Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds.
+CPU_MARGIN = 20.0
+CPU_FLOOR = 1
+TSAN_FLOOR = 6.0  # wall seconds of a ThreadSanitizer run, at least
 EXIT_FAILED, EXIT_SKIPPED, EXIT_UNFINISHED, EXIT_UNUSABLE = 1, 77, 86, 87
 TSAN_EXIT = 66
 TSAN_OPTIONS = f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:external_symbolizer_path="
@@ -48,18 +53,24 @@ class TestRun:
     assertions: Optional[int] = None  # of a pass: how many the test evaluated
     threads: int = 0  # of a pass: threads the test started
     flagged: str = ""  # for the instructor: why this result looks forged
+    cpu_seconds: float = 0.0
 
 
-def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float, floor: float = FLOOR) -> float:
-    """The time one test may take: the reference's with a wide margin, within the declared timeout."""
-    declared = test.timeout or 5.0
+def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> float:
+    """The wall-clock time one test may take: its declared timeout (within the grader's cap)."""
+    return min(test.timeout or 5.0, cap)
+
+
+def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> int:
+    """The processor seconds one test may use: the reference's with a wide margin and a floor."""
+    ceiling = int(math.ceil(fitted_timeout(test, ref, cap) * 4))  # a few threads busy all along
     if ref is None:
-        return min(declared, cap)
-    return min(declared, cap, max(floor, ref.seconds * MARGIN))
+        return max(CPU_FLOOR, ceiling)
+    return max(CPU_FLOOR, min(ceiling, int(math.ceil(ref.cpu_seconds * CPU_MARGIN))))
 
 
-def limits_for(timeout: float, base: Limits, tsan: bool = False) -> Limits:
-    return Limits(cpu_seconds=int(max(base.cpu_seconds, timeout * 4 + 2)),
+def limits_for(timeout: float, base: Limits, tsan: bool = False, cpu: Optional[int] = None) -> Limits:
+    return Limits(cpu_seconds=cpu if cpu is not None else int(max(base.cpu_seconds, timeout * 4 + 2)),
                   wall_seconds=timeout + 2.0,
                   # ThreadSanitizer reserves terabytes of shadow address space: no RLIMIT_AS there.
                   memory_bytes=resource_infinity() if tsan else base.memory_bytes,
@@ -96,16 +107,23 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float) -> TestRun:
+def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float,
+          cpu: int = 0) -> TestRun:
     """A test's verdict from its exit status and its record (never from what it printed)."""
     diag = _diagnosis(r.stdout, r.stderr)
-    run = TestRun(test.id, ST.CRASH, "", diag, r.seconds)
+    run = TestRun(test.id, ST.CRASH, "", diag, r.seconds, cpu_seconds=r.cpu_seconds)
     sig, code = r.signal, r.exit_code
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu and r.cpu_seconds >= cpu):
+        run.status = ST.TIMEOUT
+        run.message = f"the test used more than {cpu} s of processor time without finishing"
+        if ref is not None:
+            run.message += f" (the reference solution's run uses {ref.cpu_seconds:.2f} s)"
+        return run
     if r.timed_out or sig == signal.SIGALRM:
         run.status = ST.TIMEOUT
-        run.message = f"the test did not finish within {timeout:g} s"
+        run.message = f"the test did not finish within its {timeout:g} s timeout"
         if ref is not None:
-            run.message += f" (the reference solution needs {ref.seconds:.2f} s)"
+            run.message += f" (the reference solution's run takes {ref.seconds:.2f} s)"
         return run
     if sig == signal.SIGKILL:
         # Not the wall clock (that is timed_out): the machine's out-of-memory killer.
@@ -129,8 +147,12 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
     if code == EXIT_UNUSABLE:
         raise GraderError(f"{test.id}: the grader's runner could not start the test: {r.stderr.strip()[:300]}")
     if code == EXIT_FAILED:
-        run.status = ST.FAIL
-        run.message = _failure_message(r.stderr) or "an assertion failed"
+        run.message = _failure_message(r.stderr)
+        if run.message:
+            run.status = ST.FAIL
+        else:  # no assertion said so: the sandbox itself may have failed to start the test
+            first = next((ln for ln in r.stderr.splitlines() if ln.strip()), "")
+            run.message = f"the test process exited with status 1 without a failed assertion: {first[:200]}"
         return run
     if code == EXIT_UNFINISHED:
         run.message = "the process ended in the middle of the test (exit() called?)"
@@ -162,21 +184,27 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
 
 
 def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
-             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False) -> TestRun:
-    """Runs one test once in a fresh sandboxed process and judges it."""
+             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
+             cpu: Optional[int] = None) -> TestRun:
+    """Runs one test once in a fresh sandboxed process and judges it.
+
+    timeout: wall-clock seconds; cpu: processor seconds (default: fitted to ref).
+    """
+    if cpu is None:
+        cpu = fitted_cpu(test, ref, timeout) if not tsan else int(math.ceil(timeout * 4))
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     if tsan:
         env["TSAN_OPTIONS"] = TSAN_OPTIONS
     with tempfile.TemporaryFile() as result:
         fd = result.fileno()
         argv = [binary, "--run", test.id, "--timeout", f"{timeout:g}", "--result-fd", str(fd)]
-        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], limits=limits_for(timeout, base, tsan),
-                        env=env, pass_fd=fd)
+        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)],
+                        limits=limits_for(timeout, base, tsan, cpu), env=env, pass_fd=fd)
         result.seek(0)
         record = result.read(1024).decode("utf-8", errors="replace")
     if tsan:
         return judge_tsan(r, record, test)
-    return judge(r, record, test, ref, timeout)
+    return judge(r, record, test, ref, timeout, cpu)
 
 
 def judge_tsan(r: Result, record: str, test: TestInfo) -> TestRun:
@@ -226,5 +254,6 @@ def reference_runs(runs: Dict[str, list]) -> Dict[str, ReferenceRun]:
         counts = {r.assertions for r in seen}
         out[test_id] = ReferenceRun(seconds=max(r.seconds for r in seen),
                                     assertions=counts.pop() if len(counts) == 1 else None,
-                                    threads=max(r.threads for r in seen))
+                                    threads=max(r.threads for r in seen),
+                                    cpu_seconds=max(r.cpu_seconds for r in seen))
     return out
