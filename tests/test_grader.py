@@ -524,6 +524,59 @@ class mock_folder_name:
         text.folder_name = self.old
 
 
+class GraderErrorTest(unittest.TestCase):
+    """The grader's own trouble is that student's grader-error row: retried, never cached."""
+
+    def context(self, cache_dir):
+        from types import SimpleNamespace
+        from grader.kit import Exercise
+        from grader.grading.kitbuild import KitExercise
+        kx = KitExercise(name="mpsc", decl=Exercise(name="mpsc", student_files=["mpsc.c"]),
+                         tests=[testlist.TestInfo("mpsc", "a", "d", 2.0)])
+        return SimpleNamespace(kit={"mpsc": kx}, exercises=["mpsc"], flaky_pass=False, use_cache=True,
+                               cache=cache.Cache(cache_dir), fingerprints={"mpsc": "fp"},
+                               cache_options={}, workspace=cache_dir + "-work", root=ROOT)
+
+    def test_machine_trouble_is_retried_then_a_grader_error_and_not_cached(self):
+        from unittest import mock
+        from grader.grading import core
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = os.path.join(tmp, "alice")
+            os.makedirs(folder)
+            with open(os.path.join(folder, "mpsc.c"), "w") as f:
+                f.write("int x;\n")
+            ctx = self.context(os.path.join(tmp, "cache"))
+            calls = []
+
+            def no_space(*args):
+                calls.append(1)
+                raise build.GraderError("No space left on device")
+
+            with mock.patch.object(core, "grade_exercise", no_space):
+                r = core.grade_student(ctx, "alice", folder, 0)
+            self.assertEqual(len(calls), 2)  # tried twice
+            self.assertEqual(r["exercises"][0]["status"], ST.GRADER_ERROR)
+            self.assertEqual(os.listdir(os.path.join(tmp, "cache")), [])  # nothing cached
+
+    def test_any_exception_for_one_student_is_their_row(self):
+        from unittest import mock
+        from grader.grading import core
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = self.context(os.path.join(tmp, "cache"))
+            with mock.patch.object(core.S, "load", side_effect=MemoryError("boom")):
+                r = core.grade_student(ctx, "bob", tmp, 0)
+            self.assertEqual([e["status"] for e in r["exercises"]], [ST.GRADER_ERROR])
+            self.assertIn("MemoryError", r["notes"][0])
+            self.assertEqual(r["total"], 0.0)
+
+    def test_a_full_sandbox_is_the_students_own_but_a_full_machine_is_not(self):
+        from unittest import mock
+        with mock.patch.object(build.os, "statvfs") as statvfs:
+            statvfs.return_value = mock.Mock(f_bavail=1, f_frsize=4096)
+            self.assertTrue(build.machine_short("/"))
+        self.assertFalse(build.machine_short("/"))  # this machine, while the tests run
+
+
 class CacheTest(unittest.TestCase):
     def test_key_depends_on_content_and_options_only(self):
         a = cache.key("fp", {"mpsc.c": b"x"}, {"reruns": 1})
