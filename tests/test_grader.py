@@ -333,6 +333,21 @@ class JudgeTest(unittest.TestCase):
         with self.assertRaises(build.GraderError):  # SIGKILL, not ours: the machine ran out of memory
             self.judge(result(-9))
 
+    def test_a_race_report_keeps_only_what_tsan_said_never_what_the_test_printed(self):
+        printed = ("WARNING: ThreadSanitizer: data race SECRET\n"
+                   "  Write of size 4 at 0x7b04 by thread T2 SECRET:\n"
+                   "    #0 SECRET_NAME hidden_test.c:12 (true+0x10)\n"
+                   "  SECRET text of a hidden test\n"
+                   "    #1 SECRET (libc.so.6+0x20)\n")
+        report = runner.race_report(printed, "/bin/true")
+        self.assertNotIn("SECRET", report)
+        self.assertIn("Write of size 4 by thread T2", report)
+        run = runner.judge_tsan(result(runner.TSAN_EXIT, printed), "", self.test, "/bin/true")
+        self.assertEqual(run.status, ST.FAIL)
+        self.assertNotIn("SECRET", run.diagnosis + run.message)
+        # Printing a report is not a race: only the sanitizer's exit status is.
+        self.assertNotEqual(runner.judge_tsan(result(1, printed), "", self.test, "/bin/true").status, ST.FAIL)
+
     def test_processor_time_is_fitted_to_the_reference(self):
         # The wall clock is the declared timeout (within the cap): a waiting test uses no CPU.
         self.assertEqual(runner.fitted_timeout(self.test, self.ref, 60), 2.0)

@@ -141,7 +141,11 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
     for v in variants:
         for with_hidden in ((False, True) if hidden else (False,)):
             key = v + ("-hidden" if with_hidden else "")
-            binary = os.path.join(workdir, f"test_{kx.name}_{key}")
+            # A folder each: a test run sees only its own binary's folder, never the hidden binary.
+            folder = os.path.join(workdir, "bin-" + key)
+            os.makedirs(folder, exist_ok=True)
+            os.chmod(folder, 0o755)
+            binary = os.path.join(folder, f"test_{kx.name}")
             variant = kx.variants[v]
             link = subprocess.run([kx.cc, *variant.link_objs(with_hidden), *objects[v], "-o", binary,
                                    *variant.ldflags], capture_output=True, text=True, timeout=120)

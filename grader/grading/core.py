@@ -115,8 +115,9 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult) -> Dict[str, ru
                                     tsan_timeout, ref, ctx.seed, tsan=True)
             if raced.status == ST.FAIL:  # a race report; any other trouble there leaves the verdict
                 raced.seconds += run.seconds
-                raced.diagnosis = raced.diagnosis.replace(os.path.dirname(b.binary("plain", False))
-                                                          + "/src/", "")
+                raced.diagnosis = raced.diagnosis.replace(
+                    os.path.dirname(os.path.dirname(b.binary("plain", False))) + "/src/", "").replace(
+                    ctx.root + "/", "")
                 return raced
         return run
 
