@@ -348,6 +348,15 @@ class JudgeTest(unittest.TestCase):
         # Printing a report is not a race: only the sanitizer's exit status is.
         self.assertNotEqual(runner.judge_tsan(result(1, printed), "", self.test, "/bin/true").status, ST.FAIL)
 
+    def test_only_unthreaded_tests_with_a_steady_count_have_a_fingerprint(self):
+        def run(assertions, threads):
+            return runner.TestRun("x/y", ST.PASS, seconds=0.1, assertions=assertions, threads=threads)
+        refs = runner.reference_runs({"a/steady": [run(5, 1), run(5, 1)], "a/varies": [run(5, 1), run(6, 1)],
+                                      "a/threaded": [run(7848, 2), run(7848, 2)]})
+        self.assertEqual(refs["a/steady"].assertions, 5)
+        self.assertIsNone(refs["a/varies"].assertions)
+        self.assertIsNone(refs["a/threaded"].assertions)  # seen: 7,800 and 150,050 in two honest runs
+
     def test_processor_time_is_fitted_to_the_reference(self):
         # The wall clock is the declared timeout (within the cap): a waiting test uses no CPU.
         self.assertEqual(runner.fitted_timeout(self.test, self.ref, 60), 2.0)
