@@ -697,7 +697,9 @@ class SampleClassTest(unittest.TestCase):
         # Routes that got every point before: every test now ends without a pass.
         for forged in ("x_descriptor_frames", "x_computed_exit", "x_computed_ptrace"):
             self.assertEqual({t["status"] for t in mpsc[forged]["tests"]}, {"crash"}, forged)
-        self.assertTrue(all("system call" in t["message"] for t in mpsc["x_computed_ptrace"]["tests"]))
+        # Visible tests say why; hidden ones only that they crashed (nothing of their run is shown).
+        self.assertTrue(all("system call" in t["message"] for t in mpsc["x_computed_ptrace"]["tests"]
+                            if not t["hidden"]))
         self.assertEqual(mpsc["gus_compile_error"]["status"], "compile error")
         self.assertEqual(mpsc["x_huge_object"]["status"], "compile error")
         self.assertIn("Makefile", " ".join(mpsc["x_tampered_tests"]["notes"]))
