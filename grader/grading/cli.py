@@ -133,7 +133,8 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
-                         os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs))
+                         os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
+                         ctx.seed)
         except canary.CanaryError as e:
             shutil.rmtree(ctx.workspace, ignore_errors=True)
             raise SystemExit(f"grade: stopped before grading anyone: {e}\n"

@@ -79,6 +79,7 @@ class ReferenceRun:
     seconds: float
     assertions: Optional[int]  # None: not the same on every run, so not compared
     threads: int
+    cpu_seconds: float = 0.0
 
 
 @dataclass
