@@ -14,6 +14,7 @@ a visible-test and a hidden-test binary, plain and with ThreadSanitizer.
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -130,17 +131,15 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
             problems.append(str(e))
     if problems:
         return BuildResult(False, stage="check", messages=problems)
-    for with_hidden in (False, True):
-        failed = _link(kx, workdir, result, "plain", with_hidden)
-        if failed is not None:
-            return failed
     # The exercise's programs (the chat's server and client): the kit's main
-    # linked with the student's objects, beside the test binaries, where the
-    # process-level tests start them. Plain build only: programs are started
-    # by tests, never linked into a sanitizer's runner.
+    # linked with the student's (renamed) plain objects, copied by _link into
+    # each test binary's folder, where the process-level tests start them.
+    plain_objects = [f"{stem}.plain.o" for stem in result.stems]
+    _rename(kx, plain_objects)
+    programs = os.path.join(workdir, "programs")
+    os.makedirs(programs, exist_ok=True)
     for name, objs in kx.programs:
-        program = os.path.join(workdir, name)
-        plain_objects = [f"{stem}.plain.o" for stem in result.stems]
+        program = os.path.join(programs, name)
         link = subprocess.run([kx.cc, *objs, *plain_objects, "-o", program,
                                *kx.program_ldflags], capture_output=True, text=True, timeout=120)
         if link.returncode != 0:
@@ -150,6 +149,10 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
             return BuildResult(False, stage="link",
                                messages=[f"the program {name} does not link", trim(text)])
         os.chmod(program, 0o755)
+    for with_hidden in (False, True):
+        failed = _link(kx, workdir, result, "plain", with_hidden)
+        if failed is not None:
+            return failed
     return result
 
 
@@ -201,10 +204,7 @@ def _link(kx: KitExercise, workdir: str, result: BuildResult, variant: str,
     # Checked as written; now, as `make test` does, the student's calls to the allocator and the
     # locks go to the kit's leak count and schedule explorer (kt_student.syms). Renaming twice
     # changes nothing: the second pass finds no name left to rename.
-    for obj in objects if kx.rename else []:
-        renamed = subprocess.run([*kx.rename, obj], capture_output=True, text=True, timeout=60)
-        if renamed.returncode != 0:
-            raise GraderError(f"preparing {os.path.basename(obj)} for the tests: {trim(renamed.stderr, 5)}")
+    _rename(kx, objects)
     link = subprocess.run([kx.cc, *v.link_objs(with_hidden), *objects, "-o", binary, *v.ldflags],
                           capture_output=True, text=True, timeout=120)
     if link.returncode != 0:
@@ -213,5 +213,18 @@ def _link(kx: KitExercise, workdir: str, result: BuildResult, variant: str,
             raise GraderError(f"linking: the machine ran out of space or memory:\n{trim(text, 5)}")
         return BuildResult(False, stage="link", messages=["the program does not link", trim(text)])
     os.chmod(binary, 0o755)
+    for name, _ in kx.programs:
+        shutil.copy2(os.path.join(workdir, "programs", name), os.path.join(folder, name))
     result.binaries[key] = binary
     return None
+
+
+def _rename(kx: KitExercise, objects: List[str]) -> None:
+    """Sends the student's allocator and lock calls to the kit's leak count and explorer.
+
+    Renaming twice changes nothing: the second pass finds no name left to rename.
+    """
+    for obj in objects if kx.rename else []:
+        renamed = subprocess.run([*kx.rename, obj], capture_output=True, text=True, timeout=60)
+        if renamed.returncode != 0:
+            raise GraderError(f"preparing {os.path.basename(obj)} for the tests: {trim(renamed.stderr, 5)}")

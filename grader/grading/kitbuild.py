@@ -128,8 +128,12 @@ def _run(argv: List[str], what: str, cwd: Optional[str] = None) -> None:
         raise KitError(f"{what} failed:\n{(r.stdout + r.stderr)[-3000:]}")
 
 
-def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]]) -> Dict[str, str]:
-    """The system-call filters and the runner object of each variant: {variant: runner.o}."""
+def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
+                  profile: str = "") -> Dict[str, str]:
+    """The system-call filters and the runner object of each variant: {variant: runner.o}.
+
+    `profile` "net" adds what an exercise whose tests run programs over loopback needs.
+    """
     folder = os.path.join(build, "harness")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(HARNESS, "seccomp_gen.c"), "rb") as f:
@@ -141,10 +145,11 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]]) -> Dict
         os.replace(gen + ".tmp", gen)
     runners = {}
     for variant, cflags in kit_cflags.items():
-        vdir = os.path.join(folder, variant)
+        vdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
         os.makedirs(vdir, exist_ok=True)
         header = os.path.join(vdir, "seccomp_filter.h")
-        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain"], capture_output=True,
+        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain", *([profile] if profile else [])],
+                           capture_output=True,
                            text=True, check=False)
         if r.returncode != 0:
             raise KitError(f"the system-call filter generator failed: {r.stderr}")
@@ -172,7 +177,8 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
     cc = plain.get("CC") or "cc"
     # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
     cc = os.path.realpath(shutil.which(cc) or cc)
-    runners = build_harness(build, cc, {v: shlex.split(values[v]["KIT_CFLAGS"]) for v in VARIANTS})
+    runners = build_harness(build, cc, {v: shlex.split(values[v]["KIT_CFLAGS"]) for v in VARIANTS},
+                            decl.sandbox)
     k = KitExercise(name=ex, decl=decl, cc=cc)
     for variant, san in VARIANTS.items():
         v = values[variant]
