@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from grader import kit
 
 from . import cache as C
-from . import core, kitbuild, policy, progress, reports, submissions
+from . import core, kitbuild, policy, progress, reports, slurm, submissions
 from .kitbuild import KitExercise
 from .sandbox import Limits, Sandbox
 from .status import StudentResult
@@ -53,6 +53,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="with exactly one submission: also write its Gradescope results.json to FILE")
     p.add_argument("--gradescope-bundle", metavar="ZIP", help="write a Gradescope autograder bundle and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    slurm.add_arguments(p)  # --slurm and its options: grading as a Slurm job array (slurm.py)
     args = p.parse_args(argv)
     args.exercise = [e for item in args.exercise for e in item.split(",") if e]
     if not args.submissions and not args.gradescope_bundle:
@@ -168,7 +169,8 @@ def _to_stderr(message: str) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_args(raw)
     log: Log = _quiet if args.quiet else _to_stderr
     if args.gradescope_bundle:
         from . import gradescope
@@ -186,6 +188,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not entries:
         print(f"grade: no submissions in {args.submissions}", file=sys.stderr)
         return 2
+    if slurm.wanted(args):  # submit, one array task, or the merge (None: merge as a local run)
+        code = slurm.run(args, raw, entries, log)
+        if code is not None:
+            return code
     ctx = prepare(args, log)
     try:
         log(f"[grade] {len(entries)} submissions, exercises: {', '.join(ctx.exercises)}, "
