@@ -146,7 +146,10 @@ class ClusterTest(unittest.TestCase):
         with open(os.path.join(run, "merge.out")) as f:
             merge_log = f.read()
         self.assertIn("graded 22 students", merge_log)
-        tasks = [json.load(open(os.path.join(run, f"task-{i}.json"))) for i in range(3)]
+        tasks = []
+        for i in range(3):
+            with open(os.path.join(run, f"task-{i}.json")) as f:
+                tasks.append(json.load(f))
         self.assertEqual(sum(len(t["students"]) for t in tasks), 22)
         first = self.gradebook()
         problem = sample_grades.compare(sample_grades.local_gradebook(), first)

@@ -52,6 +52,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--gradescope-results", metavar="FILE",
                    help="with exactly one submission: also write its Gradescope results.json to FILE")
     p.add_argument("--gradescope-bundle", metavar="ZIP", help="write a Gradescope autograder bundle and exit")
+    p.add_argument("--gradescope-hidden", default="after_published",
+                   choices=["visible", "hidden", "after_due_date", "after_published"],
+                   help="Gradescope's visibility of the hidden tests (default after_published)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     slurm.add_arguments(p)  # --slurm and its options: grading as a Slurm job array (slurm.py)
     args = p.parse_args(argv)
@@ -174,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     log: Log = _quiet if args.quiet else _to_stderr
     if args.gradescope_bundle:
         from . import gradescope
-        path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle)
+        path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle, args.gradescope_hidden)
         print(f"gradescope: wrote {path}")
         return 0
     if not os.path.isdir(args.submissions):
@@ -206,7 +209,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     reports.write_all(out, results, meta)
     if args.gradescope_results:
         from . import gradescope
-        gradescope.write_results(args.gradescope_results, results[0])
+        gradescope.write_results(args.gradescope_results, results[0], args.gradescope_hidden)
     print(f"[grade] graded {len(results)} students in {seconds:.1f} s; gradebook: "
           f"{os.path.join(out, 'gradebook.csv')}")
     print(f"[grade] class report: {os.path.join(out, 'report.html')}")

@@ -8,7 +8,8 @@ checkout): the runtime, the exercises (stubs, headers, READMEs, visible
 tests, benchmarks), the slides, the Makefile and a student README. The
 Makefile's instructor part (grader/instructor.mk) stays out with the rest
 of grader/, so the handout's `make help` lists only what a student can run. Solutions, hidden tests, the grader and the kit's own
-tests stay out. The build fails if anything that looks like a solution
+tests stay out. It also writes .github/workflows/classroom.yml, GitHub
+Classroom's autograding of the visible tests (classroom.py). The build fails if anything that looks like a solution
 slipped in (a solution marker, a hidden test), so a handout is safe to
 publish. The tarball is reproducible: same inputs, same bytes.
 """
@@ -24,6 +25,7 @@ import tarfile
 from typing import List, Tuple
 
 from grader.kit import ROOT
+from grader.release import classroom
 
 NAME = "async-channels-handout"
 INCLUDE = ("runtime/", "exercises/", "slides/", "Makefile", ".clang-format", ".gitignore")
@@ -72,6 +74,7 @@ def build(out_dir: str) -> Tuple[str, str, int]:
         shutil.copy2(os.path.join(ROOT, rel), dest)
     shutil.copy2(os.path.join(ROOT, "grader", "release", "handout_README.md"), os.path.join(target, "README.md"))
     files.append("README.md")
+    files.append(classroom.write(target))  # GitHub Classroom's autograding workflow (classroom.py)
     problems = verify(target, files)
     if problems:
         for p in problems:
