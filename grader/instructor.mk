@@ -29,7 +29,7 @@ grade-slurm: $(if $(SUBMISSIONS),,sample-class) ## grade a class as a Slurm job 
 gradescope: ## build the Gradescope autograder bundle in dist/ (GRADESCOPE_HIDDEN=<visibility> of hidden tests)
 	@$(PYTHON) -m grader --gradescope-bundle dist/gradescope-autograder.zip $(if $(GRADESCOPE_HIDDEN),--gradescope-hidden $(GRADESCOPE_HIDDEN))
 
-bench-grader: ## grade a generated class of 100 students and print students per minute
+bench-grader: ## students per minute: the sample class's mix scaled to 100, 200, 400 (BENCH_ARGS="--sizes 100 --slurm")
 	@$(PYTHON) -m grader.grading.bench $(BENCH_ARGS)
 
 bench-loop: ## time the student's loop (edit one file, rebuild, run the tests) and a cold build

@@ -88,6 +88,9 @@ def unzip(archive: str, dest: str) -> None:
 
 
 class GradescopeTest(unittest.TestCase):
+    tmp: str  # the scratch folder of the whole class
+    zip: str  # the bundle, as `make gradescope` writes it
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="gradescope-test-")
