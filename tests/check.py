@@ -167,7 +167,7 @@ def python_tests_step():
                         "-p", "test_*.py"])
         tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
         # A test that cannot run here says why on a line of its own: shown, never a silent pass.
-        skipped = [l.strip() for l in out.splitlines() if l.startswith("SKIPPED: ")]
+        skipped = re.findall(r"SKIPPED: [^\n]*", out)
         return code == 0, out, ["python tests: " + " ".join(tail)] + skipped
 
     return run

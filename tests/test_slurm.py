@@ -95,7 +95,7 @@ class ClusterTest(unittest.TestCase):
         reason = cluster_skip_reason()
         if reason:
             # A line of its own, which make check's summary shows: never a silent pass.
-            print(f"SKIPPED: the Slurm cluster test: {reason}", file=sys.stderr)
+            print(f"\nSKIPPED: the Slurm cluster test: {reason}", file=sys.stderr)
             raise unittest.SkipTest(reason)
         cls.tmp = tempfile.mkdtemp(prefix="slurm-test-")
         cls.klass = os.path.join(cls.tmp, "class")
