@@ -9,6 +9,7 @@ class is generated, never committed: `make grade` and `make check` make
 it into the build folder when they need it. Same inputs, same bytes.
 
     python3 -m grader.samples.make_class [--out DIR]   write the class (default build/samples/class)
+    python3 -m grader.samples.make_class --scale N     N students with the same mix (the benchmark's)
     python3 -m grader.samples.make_class --record      also grade it and record the points in
                                                        grader/samples/expected.json (review the diff:
                                                        the numbers are the grader's own)
@@ -292,6 +293,25 @@ def make(folder: str) -> int:
     return len(STUDENTS)
 
 
+def make_scaled(folder: str, count: int) -> int:
+    """A class of `count` students with the sample's mix, for the grader's benchmark.
+
+    Student i is a copy of the sample student i modulo the sample's size,
+    named <sample name>_<copy>, its C files opened by a comment with its
+    number: the same code, but no two students share a cached result.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    names = list(STUDENTS)
+    for i in range(count):
+        base = names[i % len(names)]
+        layout, files = files_of(STUDENTS[base])
+        files = {rel: f"/* student {i:04d} */\n{text}" if rel.endswith(".c") else text
+                 for rel, text in files.items()}
+        write(folder, f"{base}_{i // len(names):03d}", layout, files)
+    return count
+
+
 def record(folder: str) -> None:
     """Grades the class and writes the points into expected.json (ranges are kept: they are judgement)."""
     path = os.path.join(HERE, "expected.json")
@@ -329,8 +349,12 @@ def main(argv: List[str]) -> int:
     p.add_argument("--out", default=DEFAULT_OUT, help="the class folder (default build/samples/class)")
     p.add_argument("--record", action="store_true",
                    help="also grade it and record the points in grader/samples/expected.json")
+    p.add_argument("--scale", type=int, metavar="N",
+                   help="instead, N students with the sample's mix, each unique (the grader's benchmark)")
     args = p.parse_args(argv)
-    count = make(args.out)
+    if args.scale is not None and (args.scale < 1 or args.record):
+        p.error("--scale takes a number of students (1 or more), without --record")
+    count = make_scaled(args.out, args.scale) if args.scale else make(args.out)
     print(f"make_class: wrote {count} students into {os.path.relpath(args.out, ROOT)}/")
     if args.record:
         record(args.out)
