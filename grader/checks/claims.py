@@ -119,6 +119,9 @@ def main(argv: List[str]) -> int:
             problems.append(f"a tag names {v}, which is not a broken variant "
                             f"(grader/broken/{v}.bug)")
     existing = [v for v in named if variant_exists(v)]
+    if report and not os.path.exists(report):
+        print(f"claims: no report {report}: checking the variants named here", file=sys.stderr)
+        report = ""
     caught = caught_from_report(report) if report else caught_by_running(existing)
     for s in sections:
         for kind, variants in s.tags:

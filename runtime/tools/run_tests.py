@@ -15,7 +15,8 @@ kt_loop.h), and this script prints, once the run is over:
     what it said, the runtime's diagnosis first;
   - the blocks in the course's order (the order of the tests in their
     source files, which is the order the stub recommends), except that a
-    lost-waker diagnosis, which names the cause itself, comes first;
+    lost-waker diagnosis, which names the cause itself, comes first, and a
+    plain timeout (which says what waits, not why) last;
   - a closing summary: how many pass, which test to start with and why,
     which tests were not run because an earlier one hung, and Criterion's
     "Synthesis" line (which scripts read).
@@ -43,8 +44,10 @@ CAUSES = [
     (1, re.compile(r"^not implemented:")),
     (1, re.compile(r"^\[kit\] (?!explorer)")),
     (1, re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")),
+    (1, re.compile(r"^timeout: .* stopped early:")),
     (2, re.compile(r"^timeout:")),
 ]
+HANG = 2  # a plain timeout: what waits, not why; a test that says why goes first
 SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")
 
 
@@ -73,8 +76,11 @@ class Outcome:
     def cause(self) -> Tuple[int, str]:
         """(rank, line): the line that says best what went wrong; rank 0 names the cause itself."""
         for rank, pattern in CAUSES:
-            for line in self.log:
+            for i, line in enumerate(self.log):
                 if pattern.search(line):
+                    if rank == HANG:  # "timeout: ... Still waiting:" then what waits, and how
+                        waits = [l.strip() for l in self.log[i + 1:i + 3] if l.strip()]
+                        return rank, " ".join([line.strip().rstrip(":") + ":"] + waits[:1])
                     return rank, line.strip()
         said = [m for m in self.messages if m and "The test crashed" not in m]
         if said:
@@ -266,10 +272,16 @@ def main(argv: List[str]) -> int:
 
     failing = [o for o in outcomes if o.failed]
     stopped = [o for o in outcomes if o.status == "SKIPPED" and o.stopped]
-    # A lost-waker diagnosis names the cause itself: it goes first; then the course's order.
+    # A lost-waker diagnosis names the cause itself: it goes first; then the course's order,
+    # with plain timeouts last (they say what waits; another test may say why).
     order = {id(o): i for i, o in enumerate(outcomes)}
+
+    def rank(o: Outcome) -> Tuple[int, int]:
+        cause = o.cause()[0]
+        return (0 if cause == 0 else 2 if cause == HANG else 1, order[id(o)])
+
     groups: Dict[str, List[Outcome]] = {}
-    for out in sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)])):
+    for out in sorted(failing, key=rank):
         groups.setdefault(same_cause(out), []).append(out)
     for first, *same in groups.values():
         print_block(first, same)
@@ -292,7 +304,7 @@ def main(argv: List[str]) -> int:
     for o in skipped:
         print(f"skipped: {o.test.name}: {' '.join(o.messages) or 'skipped by the test'}")
     if failing:
-        first = sorted(failing, key=lambda o: (o.cause()[0] != 0, order[id(o)]))[0]
+        first = sorted(failing, key=rank)[0]
         print(f"Start with {first.test.name}: {first.cause()[1]}")
     crashing = sum(1 for o in failing if o.status == "ERRORED")
     print(f"[====] Synthesis: Tested: {len(ran)} | Passing: {len(passed)} | "

@@ -13,6 +13,7 @@ renaming is seen too. Ctrl-C stops it.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +59,8 @@ def main(argv: List[str]) -> int:
     files += [os.path.join(folder, f"{ex}.h")] if os.path.exists(
         os.path.join(folder, f"{ex}.h")) else []
     names = ", ".join(os.path.relpath(f, kit_info.ROOT) for f in files)
+    # Ctrl-C stops it even when started from a shell that had it ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             seen = mtimes(files)
