@@ -161,8 +161,9 @@ class WorkflowTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, f"{step['id']} passes against the stub:\n{r.stdout}")
             self.assertIn("not implemented", r.stdout + r.stderr, step["id"])
         for name in kit.exercise_names():
-            with open(os.path.join(self.repo, "exercises", name, f"{name}.c"), "w") as f:
-                f.write(make_class.solution(name))
+            for file, text in make_class.solution_files(name).items():
+                with open(os.path.join(self.repo, "exercises", name, file), "w") as f:
+                    f.write(text)
         for step in self.graders:
             r = self.run_step(step)
             self.assertEqual(r.returncode, 0, f"{step['id']} fails with the reference:\n{r.stdout}{r.stderr}")

@@ -23,7 +23,10 @@ class ScaledClassTest(unittest.TestCase):
             self.assertEqual(sorted(bases.values()), [2] * (kinds - 3) + [3] * 3)
             digests = collections.Counter()
             for name, path in entries:
-                sub = submissions.load(name, path)
+                try:
+                    sub = submissions.load(name, path)
+                except submissions.SubmissionError:
+                    continue  # a hostile upload (too large, too many members) is refused by design
                 for rel, data in sub.files.items():
                     if rel.endswith(".c") and "/tests/" not in rel:
                         digests[hashlib.sha256(data).hexdigest()] += 1

@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 from typing import Dict, List, Tuple, Union
 
-from grader import bugs, markers
+from grader import bugs, kit, markers
 from grader.kit import ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +42,16 @@ def solution(ex: str) -> str:
     path = os.path.join(ROOT, "solutions", ex, f"{ex}.c")
     with open(path, encoding="utf-8") as f:
         return markers.make_reference(f.read(), os.path.relpath(path, ROOT))
+
+
+def solution_files(ex: str) -> Dict[str, str]:
+    """Every student file of an exercise, as the reference writes it (the chat has two)."""
+    out = {}
+    for name in kit.load_exercise(ex).student_files:
+        path = os.path.join(ROOT, "solutions", ex, name)
+        with open(path, encoding="utf-8") as f:
+            out[name] = markers.make_reference(f.read(), os.path.relpath(path, ROOT))
+    return out
 
 
 def stub(ex: str) -> str:
