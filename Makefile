@@ -128,8 +128,12 @@ watch: ex-valid ## rerun EX's tests each time you save its files (Ctrl-C stops)
 submit: ## check your work and pack the files the grader takes: <STUDENT>.tar.gz
 	+@$(PYTHON) runtime/tools/submit.py $(if $(STUDENT),--student '$(STUDENT)') -- $(MAKE)
 
-slides: ## build the lecture deck: build/slides/index.html
-	@$(PYTHON) slides/build.py --out build/slides
+# The lecture deck's rules live beside it; the handout carries the built deck instead.
+-include slides/slides.mk
+ifeq ($(wildcard slides/slides.mk),)
+slides: ## say where the lecture deck is (built: HTML and PDF)
+	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
+endif
 
 # The kit's C files: those git tracks in a git checkout of the kit, else (the
 # handout, a release archive) those on disk. The sample class is students'

@@ -23,6 +23,9 @@ BEGIN = re.compile(r"^\s*//# BEGIN SOLUTION\s*$")
 STUB = re.compile(r"^\s*//# STUB\s*$")
 END = re.compile(r"^\s*//# END SOLUTION\s*$")
 STUB_LINE = re.compile(r"^(\s*)//>(?: (.*)|)$")
+# The slides' snippet markers (slides/README.md): the deck's, not the student's,
+# so stubs leave them out.
+SLIDE_MARK = re.compile(r"^\s*//@(?:slide\s+[\w-]+|end)\s*$")
 
 # Where a line is: outside any block, in a block's solution part, or in its STUB part.
 SHARED, SOLUTION, STUB_PART = "shared", "solution", "stub"
@@ -61,6 +64,8 @@ def make_stub(source: str, filename: str = "<source>") -> str:
     """The stub text of a solution text."""
     out = []
     for part, line in classify(source, filename):
+        if SLIDE_MARK.match(line):
+            continue
         if part == SHARED:
             out.append(line)
         elif part == STUB_PART:

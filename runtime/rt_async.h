@@ -46,6 +46,7 @@ typedef struct rt_async {
 #define RT_FALLTHROUGH
 #endif
 
+//@slide rt-async-await
 /* Opens the body of an async poll function. */
 #define RT_ASYNC_BEGIN(co)                                                                         \
     switch ((co)->resume_line) {                                                                   \
@@ -60,6 +61,7 @@ typedef struct rt_async {
         if (rt_future_poll((future), (cx)) == RT_PENDING)                                          \
             return RT_PENDING;                                                                     \
     } while (0)
+//@end
 
 /*
  * Awaits a poll expression: evaluates `poll_expr` (an rt_poll) at every poll

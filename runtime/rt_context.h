@@ -10,12 +10,14 @@
 
 #include "rt_waker.h"
 
+//@slide rt-context
 typedef struct rt_context {
     const rt_waker *waker; /* borrowed: clone it to keep it */
     /* For diagnoses: the innermost named future or poll call that answered
      * PENDING during this poll (set by rt_future_poll and RT_AWAIT_POLL). */
     const char *pending_in;
 } rt_context;
+//@end
 
 /* A context lending `waker` (used by executors and by tests that poll by hand). */
 rt_context rt_context_from_waker(const rt_waker *waker);

@@ -23,6 +23,7 @@
 
 typedef struct rt_future rt_future;
 
+//@slide rt-future
 struct rt_future {
     /* Makes progress; RT_READY when done, RT_PENDING after storing a waker. */
     rt_poll (*poll)(rt_future *self, rt_context *cx);
@@ -34,6 +35,7 @@ struct rt_future {
     /* Shown in diagnoses ("pending in mpsc_recv"); may be NULL. */
     const char *name;
 };
+//@end
 
 /* Polls `future` and, when it answers PENDING, notes its name in cx for diagnoses. */
 rt_poll rt_future_poll(rt_future *future, rt_context *cx);

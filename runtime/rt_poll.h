@@ -9,9 +9,11 @@
 #ifndef RT_POLL_H
 #define RT_POLL_H
 
+//@slide rt-poll
 typedef enum rt_poll {
     RT_PENDING = 0, /* not ready; a clone of the context's waker is stored */
     RT_READY = 1,   /* done; the result is in the place the API names */
 } rt_poll;
+//@end
 
 #endif

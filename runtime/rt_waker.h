@@ -23,6 +23,7 @@
 typedef struct rt_waker rt_waker;
 
 /* The four operations every kind of waker provides (Rust's RawWakerVTable). */
+//@slide rt-waker
 typedef struct rt_waker_vtable {
     rt_waker (*clone)(void *data);   /* another counted waker for the same thing */
     void (*wake)(void *data);        /* wake, and give up this waker */
@@ -34,6 +35,7 @@ struct rt_waker {
     void *data;
     const rt_waker_vtable *vtable; /* NULL: the slot is empty */
 };
+//@end
 
 /* An empty waker slot, for initialising: rt_waker w = RT_WAKER_NONE; */
 #define RT_WAKER_NONE ((rt_waker){NULL, NULL})

@@ -16,7 +16,9 @@ In order, each step a pass or a fail:
      visible tests catch (grader/checks/claims.py); the student-loop
      timeouts are fitted; a subset of the variants played from the handout
      as a student would, each within 5 s (tests/play_student.py);
-  7. the Python tests in tests/ (grader, stub generator, handout, tools).
+  7. the slides: every snippet's marker found, the example files compile,
+     every slide rendered and nothing cut off (slides/README.md);
+  8. the Python tests in tests/ (grader, stub generator, handout, tools).
 
 Ends with one line per Criterion suite and a "N passed, N failed" line.
 `make check ONLY=<step word>` (e.g. ONLY=stub) runs only the steps whose
@@ -202,6 +204,8 @@ def steps():
     yield Step("the student's loop on broken variants (a subset; all: make play-student)",
                simple_step([sys.executable, "-m", "tests.play_student", "--subset"],
                            keep=r"^play_student: "))
+    yield Step("slides: snippets cut, examples compile, every slide fits",
+               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 
 

@@ -36,6 +36,8 @@ class Handout(unittest.TestCase):
         self.assertIn("Makefile", files)
         self.assertIn("README.md", files)
         self.assertIn("runtime/rt.h", files)
+        self.assertIn("slides/index.html", files)
+        self.assertIn("slides/slides.pdf", files)
         for name in kit.exercise_names():
             ex = kit.load_exercise(name)
             for f in ex.student_files + ["exercise.mk", "README.md"]:

@@ -163,6 +163,14 @@ class KitWithoutGit(unittest.TestCase):
                 os.makedirs(os.path.dirname(os.path.join(copy, rel)), exist_ok=True)
                 shutil.copy2(os.path.join(kit.ROOT, rel), os.path.join(copy, rel))
             self.assertFalse(os.path.exists(os.path.join(copy, ".git")))
+            # The deck's tool chain and the built deck, as the kit has them (no npm, no render
+            # again: both are what they are in the kit, and this test is about git, not slides).
+            if os.path.isdir(os.path.join(kit.ROOT, "slides", "node_modules")):
+                os.symlink(os.path.join(kit.ROOT, "slides", "node_modules"),
+                           os.path.join(copy, "slides", "node_modules"))
+            if os.path.isdir(os.path.join(kit.ROOT, "build", "slides")):
+                shutil.copytree(os.path.join(kit.ROOT, "build", "slides"),
+                                os.path.join(copy, "build", "slides"), symlinks=True)
             for args in (["dist"], ["format-check"], ["stubs-check"]):
                 proc = subprocess.run(["make", *args], cwd=copy, env=ENV, capture_output=True,
                                       text=True, timeout=300)

@@ -30,6 +30,10 @@ class MakeStub(unittest.TestCase):
         text = "a\n//# BEGIN SOLUTION\nsecret\n//# END SOLUTION\nb\n"
         self.assertEqual(markers.make_stub(text), "a\nb\n")
 
+    def test_slide_markers_stay_out_of_the_stub(self):
+        text = "//@slide add\n" + SOLUTION + "//@end\n"
+        self.assertEqual(markers.make_stub(text), markers.make_stub(SOLUTION))
+
     def test_unclosed_block_is_an_error(self):
         with self.assertRaisesRegex(markers.MarkerError, "not closed"):
             markers.make_stub("//# BEGIN SOLUTION\nx\n", "f.c")

@@ -5,9 +5,10 @@
 Writes DIR/async-channels-handout/ and DIR/async-channels-handout.tar.gz
 from the kit's files (those git tracks, or those on disk outside a git
 checkout): the runtime, the exercises (stubs, headers, READMEs, visible
-tests, benchmarks), the slides, the Makefile and a student README. The
-Makefile's instructor part (grader/instructor.mk) stays out with the rest
-of grader/, so the handout's `make help` lists only what a student can run. Solutions, hidden tests, the grader and the kit's own
+tests, benchmarks), the slides (built: HTML and PDF, `make slides`), the
+Makefile and a student README. The Makefile's instructor part
+(grader/instructor.mk) stays out with the rest of grader/, so the
+handout's `make help` lists only what a student can run. Solutions, hidden tests, the grader and the kit's own
 tests stay out. The build fails if anything that looks like a solution
 slipped in (a solution marker, a hidden test), so a handout is safe to
 publish. The tarball is reproducible: same inputs, same bytes.
@@ -18,6 +19,7 @@ import gzip
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from typing import List, Tuple
@@ -26,7 +28,10 @@ from grader.kit import ROOT
 from runtime.tools import kit_info
 
 NAME = "async-channels-handout"
-INCLUDE = ("runtime/", "exercises/", "slides/", "Makefile", ".clang-format", ".gitignore")
+INCLUDE = ("runtime/", "exercises/", "Makefile", ".clang-format", ".gitignore")
+# The lecture goes in built, as slides/index.html and slides/slides.pdf:
+# students need none of its tool chain.
+DECK = ("index.html", "slides.pdf")
 EXCLUDE = ("runtime/__init__.py", "runtime/tools/__init__.py")  # the kit's Python packages
 FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION")
 
@@ -64,6 +69,11 @@ def build(out_dir: str) -> Tuple[str, str, int]:
         shutil.copy2(os.path.join(ROOT, rel), dest)
     shutil.copy2(os.path.join(ROOT, "grader", "release", "handout_README.md"), os.path.join(target, "README.md"))
     files.append("README.md")
+    subprocess.run(["make", "-s", "slides"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    os.makedirs(os.path.join(target, "slides"), exist_ok=True)
+    for name in DECK:
+        shutil.copy2(os.path.join(ROOT, "build", "slides", name), os.path.join(target, "slides", name))
+        files.append(f"slides/{name}")
     problems = verify(target, files)
     if problems:
         for p in problems:

@@ -48,6 +48,20 @@ if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "libseccomp-dev (the grader's system-call filter)" test -f /usr/include/seccomp.h
 fi
 
+# The lecture deck's tool chain (instructors only: the handout carries the
+# built deck): Node.js and npm run Marp and Mermaid, which drive Chromium;
+# pdfinfo counts the PDF's pages. Only what is missing is installed, so a
+# Node.js from elsewhere is left alone.
+SLIDES_APT=""
+have_chromium() { [ -n "${CHROME_PATH:-}" ] && [ -x "$CHROME_PATH" ] || have_cmd chromium || have_cmd chromium-browser; }
+if [ "${DEPS_FOR:-student}" = instructor ]; then
+    have_cmd node >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT nodejs"
+    have_cmd npm >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT npm"
+    have_chromium >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT chromium"
+    have_cmd pdfinfo >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT poppler-utils"
+    [ -z "$SLIDES_APT" ] || missing="$missing slides:$SLIDES_APT"
+fi
+
 # Optional, Debian only: the archive that lets Criterion be linked statically.
 optional=""
 if command -v apt-get >/dev/null 2>&1 &&
@@ -70,15 +84,16 @@ if [ -z "$missing" ]; then
 fi
 
 print_commands() {
-    echo "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y $APT_PACKAGES"
+    echo "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y $APT_PACKAGES$SLIDES_APT"
     echo "  macOS:          brew install $BREW_PACKAGES"
+    [ -z "$SLIDES_APT" ] || echo "  macOS, slides:  brew install node poppler; brew install --cask chromium (then set CHROME_PATH)"
 }
 
 if [ "$mode" = install ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "deps: installing:$missing"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq $APT_PACKAGES >/dev/null || {
+        apt-get update -qq && apt-get install -y -qq $APT_PACKAGES $SLIDES_APT >/dev/null || {
             echo "deps: apt-get failed; see its message above." >&2
             exit 1
         }

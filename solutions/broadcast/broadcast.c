@@ -127,6 +127,7 @@ static rt_waker bc_take_waker_locked(bc_channel *ch, broadcast_receiver *receive
  * unlocking, so a wake that re-enters the channel cannot deadlock, and a
  * receiver dropped meanwhile is never touched.
  */
+//@slide broadcast-wake-all
 static void bc_wake_all_and_unlock(bc_channel *ch) {
     rt_waker batch[BC_WAKE_BATCH];
     for (;;) {
@@ -142,6 +143,7 @@ static void bc_wake_all_and_unlock(bc_channel *ch) {
         pthread_mutex_lock(&ch->lock);
     }
 }
+//@end
 
 /* Frees the channel once its last handle is gone (no lock: nobody else can reach it). */
 static void bc_channel_free(bc_channel *ch) {

@@ -25,6 +25,7 @@
 
 #include "mpsc_queue.h"
 
+//@slide mpsc-state
 /* The state every handle of one channel shares. */
 typedef struct channel {
     pthread_mutex_t lock;
@@ -34,6 +35,7 @@ typedef struct channel {
     size_t senders;            /* sender handles alive */
     mpsc_free_fn free_message; /* for leftover messages; set once, may be NULL */
 } channel;
+//@end
 
 /* A sender handle: each clone is its own allocation, dropped on its own. */
 struct mpsc_sender {
@@ -60,6 +62,7 @@ struct mpsc_receiver {
  * receiver on different cores this takes about a third off the time per
  * message (`make bench EX=mpsc`).
  */
+//@slide mpsc-lock
 static void channel_lock(channel *chan) {
     for (int tries = 0; tries < 3; tries++) {
         if (pthread_mutex_trylock(&chan->lock) == 0)
@@ -68,6 +71,7 @@ static void channel_lock(channel *chan) {
     }
     pthread_mutex_lock(&chan->lock);
 }
+//@end
 
 //# END SOLUTION
 static void *checked_malloc(size_t size) {
@@ -123,6 +127,7 @@ mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) 
         *returned = message;
         return MPSC_SEND_RECEIVER_DROPPED;
     }
+    //@slide mpsc-send-tail
     mpsc_queue_push(&chan->queue, message);
     /* Only a receiver that answered PENDING has a waker stored, and a wake
      * empties the slot: a receiver busy with its queue is never woken. */
@@ -130,6 +135,7 @@ mpsc_send_result mpsc_send(mpsc_sender *sender, void *message, void **returned) 
     pthread_mutex_unlock(&chan->lock);
     rt_waker_wake(&waker);
     *returned = NULL;
+    //@end
     return MPSC_SEND_OK;
     //# STUB
     //> (void)sender;
@@ -188,6 +194,7 @@ rt_poll mpsc_receiver_poll_recv(mpsc_receiver *receiver, rt_context *cx, void **
      * batch is empty here, so the senders get its storage to fill next. */
     mpsc_queue_swap(&chan->queue, &receiver->batch);
     if (mpsc_queue_len(&receiver->batch) == 0 && chan->senders > 0) {
+        //@slide mpsc-poll-pending
         /* Store the newest waker. When the stored one wakes the same task
          * already, keep it and spare a clone. */
         if (!rt_waker_will_wake(&chan->rx_waker, cx->waker)) {
@@ -197,6 +204,7 @@ rt_poll mpsc_receiver_poll_recv(mpsc_receiver *receiver, rt_context *cx, void **
         pthread_mutex_unlock(&chan->lock);
         rt_waker_drop(&old);
         return RT_PENDING;
+        //@end
     }
     pthread_mutex_unlock(&chan->lock);
     if (mpsc_queue_pop(&receiver->batch, message)) {

@@ -36,6 +36,7 @@ struct oneshot_receiver {
     bool finished; /* a poll answered READY; only the receiver's side touches this */
 };
 
+//@slide oneshot-state
 struct oneshot_inner {
     pthread_mutex_t lock;         /* guards every field below but the handles */
     sender_state state;           /* SENDER_ALIVE until send or drop */
@@ -46,6 +47,7 @@ struct oneshot_inner {
     oneshot_sender sender;        /* the two handles live here too: one allocation */
     oneshot_receiver receiver;
 };
+//@end
 
 //# BEGIN SOLUTION
 /* Called by the side given up last, with the lock released: nobody else refers to inner. */
@@ -95,6 +97,7 @@ oneshot_send_result oneshot_send(oneshot_sender *sender, void *message, void **r
         *returned = message;
         return ONESHOT_SEND_RECEIVER_DROPPED;
     }
+    //@slide oneshot-send-store
     /* Store first, wake second: a receiver woken before the message is in
      * place would poll, find nothing, and wait for a wake that never comes.
      * SENDER_SENT, not SENDER_DROPPED: the receiver must get the message. */
@@ -104,6 +107,7 @@ oneshot_send_result oneshot_send(oneshot_sender *sender, void *message, void **r
     pthread_mutex_unlock(&inner->lock);
     /* From here on the receiver may free the channel: touch only locals. */
     rt_waker_wake(&waker);
+    //@end
     *returned = NULL;
     return ONESHOT_SEND_OK;
     //# STUB
@@ -150,6 +154,7 @@ rt_poll oneshot_receiver_poll_recv(oneshot_receiver *receiver, rt_context *cx, v
          * clone and a drop. Cloning under the lock is safe (a clone only
          * counts; it runs no task code); dropping is not, so the old waker
          * is dropped after unlocking. */
+        //@slide oneshot-poll-replace
         rt_waker old = RT_WAKER_NONE;
         if (!rt_waker_will_wake(&inner->waker, cx->waker)) {
             old = inner->waker;
@@ -158,6 +163,7 @@ rt_poll oneshot_receiver_poll_recv(oneshot_receiver *receiver, rt_context *cx, v
         pthread_mutex_unlock(&inner->lock);
         rt_waker_drop(&old);
         return RT_PENDING;
+        //@end
     }
     /* The sender is done: nobody will wake the stored waker any more. */
     rt_waker stale = rt_waker_take(&inner->waker);

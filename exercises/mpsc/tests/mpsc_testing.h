@@ -134,6 +134,7 @@ static inline rt_poll consumer_receive(consumer_task *t, rt_context *cx) {
     RT_ASYNC_END(&t->co);
 }
 
+//@slide mpsc-consumer-latches
 static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
     consumer_task *t = (consumer_task *)self;
     rt_poll result = consumer_receive(t, cx);
@@ -145,6 +146,7 @@ static inline rt_poll consumer_poll(rt_future *self, rt_context *cx) {
     }
     return result;
 }
+//@end
 
 static inline void consumer_init(consumer_task *t, mpsc_receiver *receiver, tally *seen) {
     *t = (consumer_task){.base = {.poll = consumer_poll, .name = "consumer"},

@@ -360,9 +360,11 @@ KT_TEST(mpsc, ten_sender_tasks, .timeout = 10,
     for (unsigned i = 0; i < TASKS; i++)
         cr_assert_eq(rt_join(handles[i]), RT_TASK_COMPLETED);
     /* Everything received and the consumer waiting: only this drop can end the stream. */
+    //@slide mpsc-last-drop-forced
     kt_latch_wait(&consumer.pending_all, 1);
     rt_executor_wait_idle(ex); /* asleep for sure: a shaken executor re-polls at will */
     mpsc_sender_drop(sender);
+    //@end
     cr_assert_eq(rt_join(consumer_handle), RT_TASK_COMPLETED);
     rt_executor_shutdown(ex);
     for (unsigned i = 0; i < TASKS; i++)
