@@ -13,6 +13,10 @@
 # kit's own checks). The handout ships without grader/, so its `make help`
 # lists only what a student can run.
 
+# The chat's lab targets name their exercise themselves.
+ifneq ($(filter run-server run-client,$(MAKECMDGOALS)),)
+EX ?= chat
+endif
 include runtime/tools/config.mk
 # The reference solutions stay with the instructor: the handout has none.
 ifneq ($(SOLUTION),)
@@ -27,6 +31,7 @@ include runtime/tools/build.mk
 
 .PHONY: help deps check-deps ex-valid test build-test print-test-bin bench bench-runtime soak \
         bench-loop test-runtime build-runtime-tests print-runtime-test-bin hint status watch submit \
+        test-kit run-server run-client \
         slides format format-check print-flags clean
 
 help: ## list the targets
@@ -60,7 +65,7 @@ ifeq ($(EX),)
 test: ## run the visible tests of EX (all exercises when EX is not given)
 	+@$(PYTHON) runtime/tools/test_all.py $(EXERCISES) -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN))
 else
-test: ex-valid $(TEST_BIN)
+test: ex-valid $(TEST_BIN) $(EX_PROGRAM_BINS)
 	@$(PYTHON) -S runtime/tools/run_tests.py --bin $(TEST_BIN) $(RUN_TESTS_FLAGS) \
 	  --title "$(EX) ($(if $(SOLUTION),reference solution,$(SRC))$(if $(SAN), under $(SAN) sanitizer))" \
 	  $(TEST_SRCS) -- $(CRITERION_FLAGS)
@@ -74,6 +79,12 @@ endif
 # still run, without counting leaks. EXPLORE=<seed> runs the tests under
 # the explorer; `make explore` walks seeds 1..N until one fails.
 ifneq ($(EXPLORE),)
+# What is left of EXPLORE with its digits taken out: anything means it is not a seed.
+not_digits := $(EXPLORE)
+$(foreach d,0 1 2 3 4 5 6 7 8 9,$(eval not_digits := $$(subst $(d),,$$(not_digits))))
+ifneq ($(strip $(not_digits)),)
+$(error EXPLORE=$(EXPLORE) is not a seed: give a whole number, e.g. EXPLORE=17 (0: off))
+endif
 export KT_EXPLORE := $(EXPLORE)
 endif
 .PHONY: explore
@@ -81,7 +92,7 @@ explore: ex-valid ## run EX's tests under explorer seeds 1..N (default 200) unti
 	+@$(PYTHON) runtime/tools/explore.py --seeds $(or $(N),200) $(if $(HIDDEN),--hidden) \
 	  -- $(MAKE) $(if $(SOLUTION),SOLUTION=1) $(if $(SAN),SAN=$(SAN)) EX=$(EX) $(if $(T),T=$(T))
 
-build-test: $(TEST_BIN)
+build-test: $(TEST_BIN) $(EX_PROGRAM_BINS)
 
 print-test-bin:
 	@echo $(TEST_BIN)
@@ -94,6 +105,23 @@ bench: ex-valid
 	@$(MAKE) -s --no-print-directory $(BENCH_BIN)
 	@$(BENCH_BIN) $(BENCH_ARGS)
 endif
+
+test-kit: ex-valid ## run the tests of EX's kit code (kit/tests/), if it has any
+ifneq ($(KIT_TEST_OBJS),)
+	@$(MAKE) -s --no-print-directory $(KIT_TEST_BIN)
+	@echo "== $(EX) kit$(if $(SAN), under $(SAN) sanitizer)" && $(KIT_TEST_BIN) $(CRITERION_RUN_FLAGS)
+else
+	@echo "$(EX) has no kit tests"
+endif
+
+# ---- a chat lab: one server, clients in other terminals (or `nc 127.0.0.1 8000`) ----
+run-server: ex-valid ## start the chat server: PORT=8000 (default), SOLUTION=1 for the reference
+	@$(MAKE) -s --no-print-directory $(EXB)/chat-server
+	@exec $(EXB)/chat-server $(if $(PORT),--port $(PORT)) $(ARGS)
+
+run-client: ex-valid ## start a chat client: NAME=you (else asked), PORT=8000, SOLUTION=1
+	@$(MAKE) -s --no-print-directory $(EXB)/chat-client
+	@exec $(EXB)/chat-client $(if $(PORT),--port $(PORT)) $(if $(NAME),--user '$(NAME)') $(ARGS)
 
 bench-loop: ## time the loop (touch a file of EX, default mpsc, rebuild, run its tests) and a cold build
 	@$(PYTHON) runtime/tools/bench_loop.py $(EX) $(BENCH_ARGS)
@@ -127,6 +155,7 @@ watch: ex-valid ## rerun EX's tests each time you save its files (Ctrl-C stops)
 
 submit: ## check your work and pack the files the grader takes: <STUDENT>.tar.gz
 	+@$(PYTHON) runtime/tools/submit.py $(if $(STUDENT),--student '$(STUDENT)') -- $(MAKE)
+
 
 # The lecture deck's rules live beside it; the handout carries the built deck instead.
 -include slides/slides.mk
@@ -165,5 +194,5 @@ clean: ## remove build outputs (grades are kept)
 # Header dependencies of the objects this invocation may build (not of every
 # build ever made: a scratch source that is gone must not break the next run).
 -include $(patsubst %.o,%.d,$(RT_OBJS) $(KT_OBJS) $(STUDENT_OBJS) $(STUDENT_BENCH_OBJS) \
-           $(EXKIT_OBJS) $(TEST_OBJS) \
-           $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS))
+           $(EXKIT_OBJS) $(TEST_OBJS) $(PROGRAM_MAIN_OBJS) \
+           $(BENCH_OBJS) $(BENCH_DEP_OBJS) $(RT_TEST_OBJS) $(RT_BENCH_OBJS) $(KIT_TEST_OBJS))

@@ -2,7 +2,7 @@
 # Included by the top-level Makefile when it is there; the student handout
 # leaves grader/ out, and with it these targets.
 
-.PHONY: play-student timeouts dist gradescope grade sample-class bench-grader check stubs stubs-check
+.PHONY: play-student timeouts dist gradescope grade grade-slurm sample-class bench-grader check stubs stubs-check
 
 # An instructor's `make deps` also installs the grader's tools (bubblewrap, binutils, mypy...).
 DEPS_FOR := instructor
@@ -20,10 +20,15 @@ sample-class: ## make the sample class from the references: build/samples/class
 grade: $(if $(SUBMISSIONS),,sample-class) ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir> (default grader/out)
 	@$(PYTHON) -m grader $(or $(SUBMISSIONS),$(SAMPLE_CLASS)) --out $(GRADE_OUT) $(GRADE_ARGS)
 
-gradescope: ## build the Gradescope autograder bundle in dist/
-	@$(PYTHON) -m grader --gradescope-bundle dist/gradescope-autograder.zip
+# On a Slurm cluster's login node: the same grading as one job array (grader/README.md, Slurm).
+# The output folder must be one every node sees.
+grade-slurm: $(if $(SUBMISSIONS),,sample-class) ## grade a class as a Slurm job array: as grade, plus SLURM_ARGS="--partition P --array-size N --wait"
+	@$(PYTHON) -m grader $(or $(SUBMISSIONS),$(SAMPLE_CLASS)) --out $(GRADE_OUT) --slurm $(SLURM_ARGS) $(GRADE_ARGS)
 
-bench-grader: ## grade a generated class of 100 students and print students per minute
+gradescope: ## build the Gradescope autograder bundle in dist/ (GRADESCOPE_HIDDEN=<visibility> of hidden tests)
+	@$(PYTHON) -m grader --gradescope-bundle dist/gradescope-autograder.zip $(if $(GRADESCOPE_HIDDEN),--gradescope-hidden $(GRADESCOPE_HIDDEN))
+
+bench-grader: ## students per minute: the sample class's mix scaled to 100, 200, 400 (BENCH_ARGS="--sizes 100 --slurm")
 	@$(PYTHON) -m grader.grading.bench $(BENCH_ARGS)
 
 check: ## the kit's full test (what CI runs)

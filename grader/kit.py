@@ -12,6 +12,7 @@ Each exercise is a folder exercises/<name>/ with an exercise.mk file of
     EX_POINTS_DEFAULT points of a test not named in EX_POINTS (default 1)
     EX_POINTS         suite/test:points pairs, shell-style patterns allowed
     EX_BONUS          suite/test patterns whose points are extra credit
+    EX_SANDBOX        'net' when the tests need loopback sockets and child processes
 """
 
 import fnmatch
@@ -37,6 +38,7 @@ class Exercise:
     points_default: float = 1.0
     points: List[Tuple[str, float]] = field(default_factory=list)  # [(pattern, points)]
     bonus: List[str] = field(default_factory=list)  # [pattern]
+    sandbox: str = ""  # EX_SANDBOX: "net" widens the test processes' system-call filter
 
     def test_points(self, test_id: str) -> float:
         """Points of one test, by its 'suite/name' id."""
@@ -71,6 +73,7 @@ def load_exercise(name: str, root: str = ROOT) -> Exercise:
             raise ValueError(f"{path}: EX_POINTS item '{item}' is not suite/test:points")
         ex.points.append((pattern, float(points)))
     ex.bonus = fields.get("EX_BONUS", "").split()
+    ex.sandbox = fields.get("EX_SANDBOX", "").strip()
     return ex
 
 

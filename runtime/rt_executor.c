@@ -17,11 +17,17 @@
  * in a row from the slot a wake goes to the shared queue instead, behind
  * everybody else (tokio does the same).
  *
- * Idle workers sleep on a condition variable. Waking one costs a system
- * call and moves work to another core, so a worker is woken only when the
- * queue holds more tasks than the busy workers will take on their own.
+ * An idle worker drives the reactor (rt_driver.h): if it can take the
+ * driver token, it waits in poll(2) rather than on the condition variable,
+ * and the wakes of that turn go to its own next slot, so a task woken by
+ * I/O runs on the thread that saw the descriptor ready, with no other
+ * thread woken on the way. Other idle workers sleep on the condition
+ * variable. Waking one costs a system call and moves work to another core,
+ * so a worker is woken only when the queue holds more tasks than the busy
+ * workers will take on their own; when the only idle worker is the one in
+ * poll(2), it is woken by a kick of the reactor's self-pipe instead.
  *
- * Lock order: a task's lock, then the executor's lock.
+ * Lock order: a task's lock, then the executor's lock, then the reactor's.
  */
 #include "rt_executor.h"
 
@@ -33,6 +39,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "rt_driver.h"
 #include "rt_internal.h"
 #include "rt_run_queue.h"
 #include "rt_shake.h"
@@ -48,6 +55,7 @@ typedef struct worker {
     rt_shake_rng rng;
     rt__task *next;     /* woken here; runs right after the current poll */
     unsigned next_runs; /* polls in a row taken from `next` */
+    unsigned ticks;     /* polls since this worker last looked at the reactor */
 } worker;
 
 struct rt_executor {
@@ -56,7 +64,8 @@ struct rt_executor {
     pthread_cond_t idle_cond;  /* signalled when every worker has gone idle */
     unsigned idle_waiters;     /* threads in rt_executor_wait_idle */
     rt__run_queue queue;       /* the shared run queue */
-    unsigned idle_workers;     /* asleep, waiting for work */
+    unsigned idle_workers;     /* waiting for work: asleep, or driving the reactor */
+    worker *driver;            /* the idle worker that waits in poll(2) for the reactor, or NULL */
     unsigned blocked_workers;  /* inside a blocking call in a poll (rt_block_on in a task) */
     atomic_bool shutting_down; /* written under lock; read without it by workers */
     rt__task *live;            /* every task not yet done, for shutdown */
@@ -74,23 +83,34 @@ static _Thread_local worker *current_worker; /* NULL outside worker threads */
 /* ---- the shared run queue, under the executor's lock ---- */
 
 /*
- * Wakes a sleeping worker if the queue holds more than the busy workers
- * will take when their polls return. In shake mode always: more threads
- * running at once make more interleavings.
+ * Wakes an idle worker if the queue holds more than the busy workers will
+ * take when their polls return. In shake mode always: more threads running
+ * at once make more interleavings. A worker asleep on the condition
+ * variable is signalled; true means the only idle worker is waiting in
+ * poll(2) for the reactor, and the caller must kick it (rt__driver_kick)
+ * once it has let go of the lock.
  */
-static void maybe_wake_worker_locked(rt_executor *ex) {
+static bool wake_worker_locked(rt_executor *ex) {
     unsigned busy = ex->worker_count - ex->idle_workers - ex->blocked_workers;
-    if (ex->idle_workers > 0 && (ex->shake || ex->queue.len > busy))
+    if (ex->idle_workers == 0 || !(ex->shake || ex->queue.len > busy))
+        return false;
+    if (ex->idle_workers > (ex->driver != NULL ? 1u : 0u)) {
         pthread_cond_signal(&ex->work_cond);
+        return false;
+    }
+    return ex->driver != NULL;
 }
 
 static void queue_push(rt_executor *ex, rt__task *t) {
+    bool kick = false;
     pthread_mutex_lock(&ex->lock);
     if (!atomic_load(&ex->shutting_down)) { /* at shutdown every unfinished task is cancelled */
         rt__run_queue_push(&ex->queue, t);
-        maybe_wake_worker_locked(ex);
+        kick = wake_worker_locked(ex);
     }
     pthread_mutex_unlock(&ex->lock);
+    if (kick)
+        rt__driver_kick();
 }
 
 /* ---- what tasks ask of their executor (rt_task.h) ---- */
@@ -158,6 +178,57 @@ static void run_task(worker *w, rt__task *t) {
         queue_push(ex, t);
 }
 
+/* Counts w idle; under the executor's lock. The last one to go idle tells rt_executor_wait_idle. */
+static void become_idle_locked(rt_executor *ex) {
+    ex->idle_workers++;
+    if (ex->idle_workers == ex->worker_count && ex->idle_waiters > 0)
+        pthread_cond_broadcast(&ex->idle_cond);
+}
+
+/* Called by the reactor when the turn w drives has tasks to wake: w is busy from then on, so
+ * that no wait_idle sees every worker idle while a woken task sits in w's next slot. */
+static void stop_driving(void *arg) {
+    worker *w = arg;
+    rt_executor *ex = w->executor;
+    pthread_mutex_lock(&ex->lock);
+    if (ex->driver == w) {
+        ex->driver = NULL;
+        ex->idle_workers--;
+    }
+    pthread_mutex_unlock(&ex->lock);
+}
+
+/*
+ * Idle worker w waits in poll(2) for the reactor, if it can take the
+ * driver token (rt_driver.h). Called and returns with the executor's lock
+ * held. False: the reactor has not started, or another worker drives; w
+ * sleeps on the condition variable instead.
+ */
+static bool drive_reactor(worker *w) {
+    rt_executor *ex = w->executor;
+    ex->driver = w; /* from now on a task scheduled here kicks poll(2) (wake_worker_locked) */
+    become_idle_locked(ex);
+    pthread_mutex_unlock(&ex->lock);
+    bool took = rt__driver_take(true);
+    pthread_mutex_lock(&ex->lock);
+    if (took) {
+        /* A last look for work, now that a kick would end the poll(2). */
+        if (!atomic_load(&ex->shutting_down) && ex->queue.len == 0) {
+            pthread_mutex_unlock(&ex->lock);
+            w->ticks = 0;
+            rt__driver_turn(true, stop_driving, w);
+            pthread_mutex_lock(&ex->lock);
+        } else {
+            rt__driver_release();
+        }
+    }
+    if (ex->driver == w) { /* the turn woke nothing of ours, or there was no turn */
+        ex->driver = NULL;
+        ex->idle_workers--;
+    }
+    return took;
+}
+
 /* The next task for worker w: its next slot first, else the shared queue. NULL: stop. */
 static rt__task *next_task(worker *w) {
     rt_executor *ex = w->executor;
@@ -168,20 +239,32 @@ static rt__task *next_task(worker *w) {
         return t;
     }
     w->next_runs = 0;
+    rt__task *t = NULL;
+    bool may_drive = true; /* false after a failed try, until something wakes w */
     pthread_mutex_lock(&ex->lock);
-    if (w->next != NULL) { /* shutting down: leave it to be cancelled */
-        w->next = NULL;
-    }
-    while (!atomic_load(&ex->shutting_down) && ex->queue.len == 0) {
-        ex->idle_workers++;
-        if (ex->idle_workers == ex->worker_count && ex->idle_waiters > 0)
-            pthread_cond_broadcast(&ex->idle_cond);
+    while (!atomic_load(&ex->shutting_down)) {
+        if (w->next != NULL) { /* woken by the turn of the reactor that w drove */
+            t = w->next;
+            w->next = NULL;
+            break;
+        }
+        if (ex->queue.len > 0) {
+            t = rt__run_queue_pop(&ex->queue, ex->shake ? &ex->queue_rng : NULL);
+            break;
+        }
+        if (may_drive && ex->driver == NULL) {
+            may_drive = drive_reactor(w);
+            continue;
+        }
+        become_idle_locked(ex);
+        rt__driver_worker_idle(); /* asleep here, w will not come back to drive by itself */
         pthread_cond_wait(&ex->work_cond, &ex->lock);
+        rt__driver_worker_busy();
         ex->idle_workers--;
+        may_drive = true;
     }
-    rt__task *t = atomic_load(&ex->shutting_down)
-                      ? NULL
-                      : rt__run_queue_pop(&ex->queue, ex->shake ? &ex->queue_rng : NULL);
+    if (t == NULL)
+        w->next = NULL; /* shutting down: leave it to be cancelled */
     pthread_mutex_unlock(&ex->lock);
     return t;
 }
@@ -189,9 +272,18 @@ static rt__task *next_task(worker *w) {
 static void *worker_main(void *arg) {
     worker *w = arg;
     set_current_worker(w);
+    rt__driver_worker_busy();
     rt__task *t;
-    while ((t = next_task(w)) != NULL)
+    while ((t = next_task(w)) != NULL) {
         run_task(w, t);
+        /* A worker that never runs out of tasks still lets I/O and timers in. */
+        if (++w->ticks >= RT__DRIVER_EVENT_INTERVAL) {
+            w->ticks = 0;
+            if (rt__driver_take(false))
+                rt__driver_turn(false, NULL, NULL);
+        }
+    }
+    rt__driver_worker_idle();
     set_current_worker(NULL);
     return NULL;
 }
@@ -213,8 +305,12 @@ void *rt__executor_enter_blocking(void) {
     if (w->next != NULL && !atomic_load(&ex->shutting_down))
         rt__run_queue_push(&ex->queue, w->next);
     w->next = NULL;
-    maybe_wake_worker_locked(ex);
+    bool kick = wake_worker_locked(ex);
     pthread_mutex_unlock(&ex->lock);
+    if (kick)
+        rt__driver_kick();
+    rt__driver_worker_idle(); /* blocked, it cannot drive: another worker or the reactor thread will
+                               */
     return w;
 }
 
@@ -222,6 +318,7 @@ void rt__executor_leave_blocking(void *saved) {
     worker *w = saved;
     if (w == NULL)
         return;
+    rt__driver_worker_busy();
     pthread_mutex_lock(&w->executor->lock);
     w->executor->blocked_workers--;
     pthread_mutex_unlock(&w->executor->lock);
@@ -280,18 +377,24 @@ rt_join_handle *rt_spawn(rt_executor *ex, rt_future *future, const char *name) {
     rt__task *t = rt__task_new(ex, future, name);
     pthread_mutex_lock(&ex->lock);
     if (atomic_load(&ex->shutting_down)) {
+        /* Spawned by a poll still under way while the executor stops (a
+         * server accepting a connection as it is told to stop, say). As
+         * tokio does, the task is cancelled at once: its future is dropped
+         * here and its handle reports RT_TASK_CANCELLED. */
         pthread_mutex_unlock(&ex->lock);
-        fprintf(stderr, "rt_spawn: executor is shutting down; task '%s' not started\n",
-                t->record.name);
-        abort();
+        rt__task_cancel(t);
+        rt__task_finish(t, RT_TASK_CANCELLED);
+        return t;
     }
     t->live_next = ex->live;
     if (ex->live != NULL)
         ex->live->live_prev = t;
     ex->live = t;
     rt__run_queue_push(&ex->queue, t);
-    maybe_wake_worker_locked(ex);
+    bool kick = wake_worker_locked(ex);
     pthread_mutex_unlock(&ex->lock);
+    if (kick)
+        rt__driver_kick();
     return t;
 }
 
@@ -309,7 +412,10 @@ void rt_executor_shutdown(rt_executor *ex) {
     pthread_mutex_lock(&ex->lock);
     atomic_store(&ex->shutting_down, true);
     pthread_cond_broadcast(&ex->work_cond);
+    bool kick = ex->driver != NULL; /* a worker in poll(2) must hear of it too */
     pthread_mutex_unlock(&ex->lock);
+    if (kick)
+        rt__driver_kick();
     for (unsigned i = 0; i < ex->worker_count; i++) {
         pthread_join(ex->threads[i], NULL);
         free(ex->workers[i]);

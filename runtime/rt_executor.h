@@ -60,7 +60,10 @@ rt_executor *rt_executor_new_config(const rt_executor_config *config);
  * Schedules `future` to be polled by the executor, as a task named `name`
  * (copied; NULL gives "task"). The future must stay valid until its drop
  * function runs, or until the task is joined when it has none. Returns the
- * task's join handle: join it or drop it, once.
+ * task's join handle: join it or drop it, once. A task spawned from a poll
+ * that is still under way when rt_executor_shutdown starts is cancelled at
+ * once (its future dropped, its handle saying RT_TASK_CANCELLED), as
+ * tokio's spawn on a runtime that is shutting down.
  */
 rt_join_handle *rt_spawn(rt_executor *executor, rt_future *future, const char *name);
 

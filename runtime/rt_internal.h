@@ -2,9 +2,9 @@
  * rt_internal.h - what the runtime's own files share; not for exercises.
  *
  * Names with two underscores (rt__) are the runtime's own: declared only in
- * its internal headers (this one, rt_refs.h, rt_task.h, rt_run_queue.h),
- * never to be called by an exercise or a test. The public API is the rt_
- * names of the headers rt.h includes.
+ * its internal headers (this one, rt_refs.h, rt_task.h, rt_run_queue.h,
+ * rt_driver.h), never to be called by an exercise or a test. The public
+ * API is the rt_ names of the headers rt.h includes.
  *
  * Tasks and block_on calls both own a wait record: their name, their state
  * word (with how many clones of their waker are alive), what they are

@@ -1,22 +1,26 @@
 /*
- * rt_reactor.c - one thread, one poll(2) loop: descriptors and timers wake their wakers.
+ * rt_reactor.c - one poll(2) loop: descriptors and timers wake their wakers.
  *
- * The loop (the shape of Redis's ae.c aeMain / aeProcessEvents):
+ * One turn of the loop (the shape of Redis's ae.c aeProcessEvents):
  *
  *   lock
- *   forever:
- *       build the pollfd array: the self-pipe, then every registered
- *           descriptor that has a waker stored, for the directions that have one
- *       timeout = time to the nearest timer (or none)
- *       unlock; poll(2); lock
- *       for each descriptor poll(2) reported: mark it ready in that direction
- *           and take its waker out of the table
- *       take out the wakers of every timer that is due
- *       unlock; wake them all; lock
+ *   build the pollfd array: the self-pipe, then every registered
+ *       descriptor that has a waker stored, for the directions that have one
+ *   timeout = time to the nearest timer (or none)
+ *   unlock; poll(2); lock
+ *   for each descriptor poll(2) reported: mark it ready in that direction
+ *       and take its waker out of the table
+ *   take out the wakers of every timer that is due
+ *   unlock; wake them all; lock
  *
- * Wakers are woken with the lock released, as everywhere in the kit: a wake
- * may run code (a block_on thread's, an executor's) that calls back into
- * the reactor.
+ * Who turns it: the thread that holds the driver token (rt_driver.h). An
+ * idle executor worker takes it and turns the loop itself, so a wake lands
+ * on the thread that will poll the woken task; the reactor's own thread
+ * (reactor_main) turns it only while no worker will come back to do so.
+ * The wakers are woken by the holder, with the lock released, as
+ * everywhere in the kit (a wake may run code that calls back into the
+ * reactor); the token is let go only after, so the list of wakers to wake
+ * is the holder's alone.
  *
  * Interest is one-shot: once poll(2) has reported a direction, the reactor
  * stops watching it until a task stores a waker again. poll(2) is level
@@ -26,10 +30,15 @@
  * poll(2) if the data came in between.
  *
  * The self-pipe. A new waker (or a new nearest timer) changes what poll(2)
- * should wait for. Under the lock, `sleeping` says whether the thread is
- * in (or about to enter) poll(2) on an array built earlier; if so, one byte
- * written to the pipe ends that poll at once, and `kicked` keeps further
- * changes from writing more bytes until the loop has drained the pipe.
+ * should wait for, and a task scheduled for an executor whose only idle
+ * worker is the holder must end its wait. Under the lock, `polling` says
+ * whether the holder is in (or about to enter) poll(2), and `built` whether
+ * its array is built already; one byte written to the pipe ends that poll
+ * at once, and `kicked` keeps further changes from writing more bytes until
+ * the turn has drained the pipe. No byte is written when it would change
+ * nothing: nobody is about to poll (whoever polls next builds a new array),
+ * the array is not built yet, or it already watches that descriptor in that
+ * direction, or already times out before the new timer's deadline.
  *
  * Registrations are counted: the owner holds one reference, and the loop
  * one for each turn that has the registration in its pollfd array, so a
@@ -54,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rt_driver.h"
 #include "rt_executor.h"
 #include "rt_internal.h"
 #include "rt_io_internal.h"
@@ -71,6 +81,7 @@ struct rt_reactor_fd {
     bool is_socket;
     bool dropped;     /* the owner let go; the loop may still hold a reference */
     bool watched;     /* in the pollfd array of the loop's current turn */
+    short polled;     /* what that array asks poll(2) about it (POLLIN, POLLOUT) */
     int refs;         /* under the lock: the owner's and the loop's */
     size_t index;     /* in registered[] while not dropped */
     direction dir[2]; /* [0] readable, [1] writable */
@@ -88,11 +99,21 @@ struct rt__timer {
 #define NOT_IN_HEAP SIZE_MAX
 
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
-static bool started;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
+static bool started;                                     /* the pipe and the thread exist */
 static int wake_pipe[2] = {-1, -1};
-static bool sleeping; /* in poll(2) on an array built earlier, or about to be */
-static bool kicked;   /* a byte is in the pipe, not yet drained */
+static bool polling;             /* the holder is in poll(2), or about to call it */
+static bool built;               /* ... on an array built already */
+static rt_instant poll_deadline; /* the deadline that poll(2) times out at, if built */
+static bool kicked;              /* a byte is in the pipe, not yet drained */
+
+/* The driver token (rt_driver.h): who turns the loop. */
+typedef enum holder { NOBODY, REACTOR_THREAD, A_WORKER } holder;
+static holder driver;
+static bool handback_wanted; /* a worker asks the thread for it */
+static pthread_cond_t handback_cond = PTHREAD_COND_INITIALIZER; /* ... and waits here */
+static pthread_cond_t fallback_cond = PTHREAD_COND_INITIALIZER; /* the thread waits here to drive */
+static atomic_uint busy_workers; /* workers that will come back to drive; not under the lock */
 
 static rt_reactor_fd **registered;
 static size_t registered_len, registered_cap;
@@ -125,9 +146,9 @@ static bool grow(void *array, size_t *cap, size_t need, size_t elem) {
     return true;
 }
 
-/* Makes the loop look again at what it waits for. Under the lock. */
+/* Ends the poll(2) the holder waits in or is about to call. Under the lock. */
 static void kick_locked(void) {
-    if (sleeping && !kicked) {
+    if (polling && !kicked) {
         kicked = true;
         char byte = 1;
         ssize_t ignored = write(wake_pipe[1], &byte, 1);
@@ -184,12 +205,13 @@ static void heap_remove(rt__timer *t) {
 
 /* ---- the loop ---- */
 
-/* What one turn watches: pollfd i+1 belongs to watched[i] (pollfd 0 is the pipe). */
+/* What one turn watches: pollfd i+1 belongs to watched[i] (pollfd 0 is the pipe).
+ * These arrays and the list below are the token holder's: one turn at a time. */
 static struct pollfd *pollfds;
 static size_t pollfds_cap;
 static rt_reactor_fd **watched;
 static size_t watched_cap;
-/* Wakers taken out under the lock, woken after it. Only the loop uses the list. */
+/* Wakers taken out under the lock, woken after it, before the token is let go. */
 static rt_waker *to_wake;
 static size_t to_wake_len, to_wake_cap;
 
@@ -216,85 +238,181 @@ static int timeout_ms_locked(void) {
     return ms > 1000000 ? 1000000 : (int)ms;
 }
 
+/* Empties the pipe if a kick wrote to it: one read, since `kicked` lets
+ * one byte in per turn and whatever writers raced in is less. */
+static void drain_locked(void) {
+    if (kicked) {
+        char drain[64];
+        while (read(wake_pipe[0], drain, sizeof drain) == (ssize_t)sizeof drain)
+            ;
+        kicked = false;
+    }
+}
+
+/*
+ * One turn of the loop, by the token's holder, with the lock held (let go
+ * around poll(2) and the wakes). `block`: wait until something happens;
+ * else only look. `before_wakes(arg)` runs before the wakes, if any.
+ */
+static void turn_locked(bool block, void (*before_wakes)(void *), void *arg) {
+    if (!grow(&pollfds, &pollfds_cap, registered_len + 1, sizeof *pollfds) ||
+        !grow(&watched, &watched_cap, registered_len + 1, sizeof *watched)) {
+        polling = false; /* out of memory: try again a little later */
+        drain_locked();
+        pthread_mutex_unlock(&lock);
+        struct timespec pause = {0, 10000000};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&lock);
+        return;
+    }
+    size_t n = 0;
+    pollfds[0] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
+    for (size_t i = 0; i < registered_len; i++) {
+        rt_reactor_fd *io = registered[i];
+        short events = 0;
+        if (!rt_waker_is_none(&io->dir[0].waker))
+            events |= POLLIN;
+        if (!rt_waker_is_none(&io->dir[1].waker))
+            events |= POLLOUT;
+        if (events == 0)
+            continue;
+        io->refs++;
+        io->watched = true;
+        io->polled = events;
+        watched[n] = io;
+        pollfds[n + 1] = (struct pollfd){.fd = io->fd, .events = events};
+        n++;
+    }
+    int timeout = block ? timeout_ms_locked() : 0;
+    poll_deadline = heap_len > 0 ? heap[0]->deadline : INT64_MAX;
+    polling = block;
+    built = true;
+    pthread_mutex_unlock(&lock);
+
+    int ready = poll(pollfds, (nfds_t)(n + 1), timeout);
+
+    pthread_mutex_lock(&lock);
+    polling = built = false;
+    drain_locked();
+    for (size_t i = 0; i < n; i++) {
+        rt_reactor_fd *io = watched[i];
+        short revents = ready > 0 ? pollfds[i + 1].revents : 0;
+        io->watched = false;
+        io->polled = 0;
+        if (revents != 0 && !io->dropped) {
+            /* An error or hang-up wakes both directions: the operation will say what. */
+            bool err = (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+            for (int d = 0; d < 2; d++) {
+                bool fired = err || (revents & (d == 0 ? POLLIN : POLLOUT));
+                if (fired && !rt_waker_is_none(&io->dir[d].waker)) {
+                    atomic_store(&io->dir[d].ready, true);
+                    take_waker_locked(&io->dir[d].waker);
+                }
+            }
+        }
+        if (--io->refs == 0) /* dropped during this turn's poll(2): ours to free */
+            free(io);
+    }
+    rt_instant now = rt_time_now();
+    while (heap_len > 0 && heap[0]->deadline <= now && room_to_wake()) {
+        rt__timer *t = heap[0];
+        heap_remove(t);
+        take_waker_locked(&t->waker);
+    }
+    if (to_wake_len == 0)
+        return;
+    pthread_mutex_unlock(&lock);
+    if (before_wakes != NULL)
+        before_wakes(arg);
+    for (size_t i = 0; i < to_wake_len; i++)
+        rt_waker_wake(&to_wake[i]);
+    to_wake_len = 0;
+    pthread_mutex_lock(&lock);
+}
+
+/*
+ * The reactor's own thread: the driver of last resort. It takes the token
+ * only while it is free and no worker will come back for it, and then
+ * turns the loop until a worker asks for the token (rt__driver_take):
+ * with no executor running, that is forever, as a thread in rt_block_on
+ * needs.
+ */
 static void *reactor_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&lock);
     for (;;) {
-        /* Build this turn's array. */
-        size_t n = 0;
-        if (!grow(&pollfds, &pollfds_cap, registered_len + 1, sizeof *pollfds) ||
-            !grow(&watched, &watched_cap, registered_len + 1, sizeof *watched)) {
-            pthread_mutex_unlock(&lock); /* out of memory: try again a little later */
-            struct timespec pause = {0, 10000000};
-            nanosleep(&pause, NULL);
-            pthread_mutex_lock(&lock);
-            continue;
+        while (driver != NOBODY || atomic_load(&busy_workers) > 0)
+            pthread_cond_wait(&fallback_cond, &lock);
+        driver = REACTOR_THREAD;
+        while (!handback_wanted) {
+            polling = true;
+            turn_locked(true, NULL, NULL);
         }
-        pollfds[0] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
-        for (size_t i = 0; i < registered_len; i++) {
-            rt_reactor_fd *io = registered[i];
-            short events = 0;
-            if (!rt_waker_is_none(&io->dir[0].waker))
-                events |= POLLIN;
-            if (!rt_waker_is_none(&io->dir[1].waker))
-                events |= POLLOUT;
-            if (events == 0)
-                continue;
-            io->refs++;
-            io->watched = true;
-            watched[n] = io;
-            pollfds[n + 1] = (struct pollfd){.fd = io->fd, .events = events};
-            n++;
-        }
-        int timeout = timeout_ms_locked();
-        sleeping = true;
-        pthread_mutex_unlock(&lock);
-
-        int ready = poll(pollfds, (nfds_t)(n + 1), timeout);
-
-        pthread_mutex_lock(&lock);
-        sleeping = false;
-        if (ready > 0 && (pollfds[0].revents & POLLIN)) {
-            /* One read empties it: at most one byte is written per turn
-             * (`kicked`), and whatever the writers raced in, it is less. */
-            char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) == (ssize_t)sizeof drain)
-                ;
-            kicked = false;
-        }
-        for (size_t i = 0; i < n; i++) {
-            rt_reactor_fd *io = watched[i];
-            short revents = ready > 0 ? pollfds[i + 1].revents : 0;
-            io->watched = false;
-            if (revents != 0 && !io->dropped) {
-                /* An error or hang-up wakes both directions: the operation will say what. */
-                bool err = (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
-                for (int d = 0; d < 2; d++) {
-                    bool fired = err || (revents & (d == 0 ? POLLIN : POLLOUT));
-                    if (fired && !rt_waker_is_none(&io->dir[d].waker)) {
-                        atomic_store(&io->dir[d].ready, true);
-                        take_waker_locked(&io->dir[d].waker);
-                    }
-                }
-            }
-            if (--io->refs == 0) /* dropped during this turn's poll(2): ours to free */
-                free(io);
-        }
-        rt_instant now = rt_time_now();
-        while (heap_len > 0 && heap[0]->deadline <= now && room_to_wake()) {
-            rt__timer *t = heap[0];
-            heap_remove(t);
-            take_waker_locked(&t->waker);
-        }
-        if (to_wake_len == 0)
-            continue;
-        pthread_mutex_unlock(&lock);
-        for (size_t i = 0; i < to_wake_len; i++)
-            rt_waker_wake(&to_wake[i]);
-        to_wake_len = 0;
-        pthread_mutex_lock(&lock);
+        handback_wanted = false;
+        driver = NOBODY;
+        pthread_cond_broadcast(&handback_cond);
     }
     return NULL;
+}
+
+/* ---- the driver token (rt_driver.h) ---- */
+
+void rt__driver_worker_busy(void) {
+    atomic_fetch_add(&busy_workers, 1);
+}
+
+void rt__driver_worker_idle(void) {
+    if (atomic_fetch_sub(&busy_workers, 1) == 1) {
+        /* The last worker that would have come back: the thread takes over.
+         * Signalled under the lock, so the thread cannot be between its
+         * look at the count and its wait. */
+        pthread_mutex_lock(&lock);
+        pthread_cond_signal(&fallback_cond);
+        pthread_mutex_unlock(&lock);
+    }
+}
+
+bool rt__driver_take(bool ask) {
+    pthread_mutex_lock(&lock);
+    bool took = false;
+    while (started) {
+        if (driver == NOBODY) {
+            driver = A_WORKER;
+            polling = true; /* from now on a kick ends the coming poll(2) */
+            took = true;
+            break;
+        }
+        if (driver == A_WORKER || !ask)
+            break;
+        /* The thread drives: it hands over at the end of its turn, which
+         * the kick ends at once. */
+        handback_wanted = true;
+        kick_locked();
+        pthread_cond_wait(&handback_cond, &lock);
+    }
+    pthread_mutex_unlock(&lock);
+    return took;
+}
+
+void rt__driver_turn(bool block, void (*before_wakes)(void *), void *arg) {
+    pthread_mutex_lock(&lock);
+    turn_locked(block, before_wakes, arg);
+    driver = NOBODY;
+    pthread_mutex_unlock(&lock);
+}
+
+void rt__driver_release(void) {
+    pthread_mutex_lock(&lock);
+    polling = false;
+    drain_locked();
+    driver = NOBODY;
+    pthread_mutex_unlock(&lock);
+}
+
+void rt__driver_kick(void) {
+    pthread_mutex_lock(&lock);
+    kick_locked();
+    pthread_mutex_unlock(&lock);
 }
 
 static void describe_waits(FILE *out);
@@ -314,7 +432,9 @@ static void start(void) {
     }
     pthread_detach(thread);
     rt__set_wait_describer(describe_waits);
+    pthread_mutex_lock(&lock);
     started = true;
+    pthread_mutex_unlock(&lock);
 }
 
 /* Starts the loop once; false if it could not be started (no pipe or thread). */
@@ -406,7 +526,11 @@ rt_poll rt_reactor_fd_poll_ready(rt_reactor_fd *io, rt_io_interest interest, rt_
     if (rt_waker_is_none(&old))
         d->since = rt_time_now();
     d->task = rt_current_task_name();
-    kick_locked();
+    /* Only a poll(2) on an array built without this direction needs ending;
+     * any later one builds its array with it. */
+    short event = interest == RT_IO_WRITABLE ? POLLOUT : POLLIN;
+    if (built && !(io->polled & event))
+        kick_locked();
     pthread_mutex_unlock(&lock);
     rt_waker_drop(&old);
     return RT_PENDING;
@@ -423,6 +547,12 @@ rt_poll rt_reactor_fd_poll_read(rt_reactor_fd *io, rt_context *cx, void *buf, si
             return RT_PENDING;
         ssize_t got = read(io->fd, buf, cap);
         if (got > 0) {
+            /* Fewer bytes than asked for: the buffer is most likely empty
+             * now, so the next read waits for poll(2) instead of trying and
+             * getting EAGAIN (tokio does the same). If more came meanwhile,
+             * poll(2) says so at once: it reports levels, not edges. */
+            if ((size_t)got < cap)
+                rt_reactor_fd_clear_ready(io, RT_IO_READABLE);
             *n = (size_t)got;
             *result = RT_IO_OK;
             return RT_READY;
@@ -460,6 +590,8 @@ rt_poll rt_reactor_fd_poll_write(rt_reactor_fd *io, rt_context *cx, const void *
             put = write(io->fd, buf, len);
         }
         if (put >= 0) {
+            if ((size_t)put < len) /* the send buffer is full: as for a short read */
+                rt_reactor_fd_clear_ready(io, RT_IO_WRITABLE);
             *n = (size_t)put;
             *result = RT_IO_OK;
             return RT_READY;
@@ -546,8 +678,8 @@ rt_poll rt__timer_poll(rt__timer **slot, rt_instant deadline, rt_context *cx) {
         t->waker = mine;
         t->task = rt_current_task_name();
     }
-    if (heap[0] == t)
-        kick_locked(); /* the nearest deadline changed: poll(2) must time out sooner */
+    if (built && deadline < poll_deadline)
+        kick_locked(); /* poll(2) must time out sooner than it was told */
     pthread_mutex_unlock(&lock);
     rt_waker_drop(&old);
     return RT_PENDING;

@@ -1,22 +1,25 @@
 /*
- * rt_reactor.h - the reactor: one thread that waits for file descriptors and timers.
+ * rt_reactor.h - the reactor: one loop that waits for file descriptors and timers.
  *
  * tokio's I/O driver (and its AsyncFd), in the shape of Redis's ae.c: one
- * loop, on its own thread, started the first time anything needs it. Each
+ * loop for the process, started the first time anything needs it. Each
  * turn it builds an array of the descriptors some task waits for, plus the
  * read end of a self-pipe, and calls poll(2) with a timeout that ends at
  * the nearest timer (rt_time.h). For each descriptor poll(2) says is ready
  * it takes the stored waker out of the table and wakes it; then it wakes
- * the timers that are due, and goes round again.
+ * the timers that are due, and goes round again. The loop is turned by an
+ * executor's idle worker, as in tokio, so the task woken runs on the
+ * thread that saw its descriptor ready; when no worker can, by the
+ * reactor's own thread.
  *
  * Who it wakes is whoever stored a waker: a task on any executor, or a
  * thread in rt_block_on. Both are woken the same way, by their waker, so
  * neither the executor nor block_on knows that the reactor exists.
  *
  * The self-pipe: a task that starts waiting for a descriptor changes what
- * poll(2) should watch, but the reactor thread may be asleep in poll(2) on
- * the old array. Writing one byte to the pipe ends that poll(2) at once,
- * and the next turn builds the array afresh.
+ * poll(2) should watch, but the loop may be asleep in poll(2) on the old
+ * array. Writing one byte to the pipe ends that poll(2) at once, and the
+ * next turn builds the array afresh.
  *
  * How a future waits for a descriptor (what rt_tcp.h does inside):
  *
@@ -62,7 +65,7 @@ typedef struct rt_reactor_fd rt_reactor_fd;
 
 /*
  * Registers `fd`, which must already be non-blocking (rt_io_set_nonblocking),
- * and starts the reactor thread if it is not running. `label` names it in
+ * and starts the reactor if it is not running. `label` names it in
  * diagnoses ("peer 127.0.0.1:40112", "pipe"); copied; may be NULL. The
  * descriptor stays the caller's: the reactor never closes it.
  * RT_IO_OK and *io set, or RT_IO_NO_MEMORY.

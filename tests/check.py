@@ -10,7 +10,8 @@ In order, each step a pass or a fail:
   4. per exercise, the visible and hidden tests against the reference
      solution, plain and under the three sanitizers (warnings are errors);
   5. per exercise, the same tests against the untouched stub: every test
-     must fail by crashing with "not implemented", none may time out;
+     must fail by crashing with "not implemented", none may time out; and
+     the tests of the exercise's own kit code (kit/tests/), if it has any;
   6. per exercise, the broken variants in grader/broken/ are all caught, and
      every "the tests catch X" of a README or slide names variants the
      visible tests catch (grader/checks/claims.py); the student-loop
@@ -172,7 +173,9 @@ def python_tests_step():
         code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".",
                         "-p", "test_*.py"])
         tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
-        return code == 0, out, ["python tests: " + " ".join(tail)]
+        # A test that cannot run here says why on a line of its own: shown, never a silent pass.
+        skipped = re.findall(r"SKIPPED: [^\n]*", out)
+        return code == 0, out, ["python tests: " + " ".join(tail)] + skipped
 
     return run
 
@@ -192,10 +195,16 @@ def steps():
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
                        criterion_step(args))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
+        if os.path.isdir(os.path.join(ROOT, "exercises", ex, "kit", "tests")):
+            for san in SANITIZERS:
+                args = ["test-kit", f"EX={ex}", "WERROR=1"] + ([f"SAN={san}"] if san else [])
+                yield Step(f"{ex} kit tests{sanitizer_label(san)}", criterion_step(args))
     report = os.path.join(ROOT, "build", "broken-report.json")
     yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken",
                                                       "--json", report],
                                                      keep=r"visible tests catch"))
+    yield Step("slides: snippets cut, examples compile, every slide fits",
+               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
     yield Step("claims of the READMEs and slides tied to broken variants",
                simple_step([sys.executable, "-m", "grader.checks.claims", "--report", report],
                            keep=r"^claims: \d+ claims"))
@@ -204,8 +213,6 @@ def steps():
     yield Step("the student's loop on broken variants (a subset; all: make play-student)",
                simple_step([sys.executable, "-m", "tests.play_student", "--subset"],
                            keep=r"^play_student: "))
-    yield Step("slides: snippets cut, examples compile, every slide fits",
-               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
     yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
 
 

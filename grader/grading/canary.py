@@ -9,11 +9,12 @@ uid cannot use, a policy that refuses the reference), and grading would
 give honest students zeros: the run stops with a message naming the
 failing tests and the sandbox, before anyone is graded.
 
-The same runs measure what the grading needs of the reference: the time of
-each test (timeouts are fitted to it), the number of assertions it
-evaluates (a pass that evaluates a different number is not a pass; kept
-only when it is the same on every run) and whether it starts threads (the
-tests that do run once more under ThreadSanitizer).
+The same runs measure what the grading needs of the reference: the
+processor time of each test (a student's is fitted to it), the number of
+assertions it evaluates (a pass that evaluates a different number is not a
+pass; kept only for tests that start no threads and count the same on
+every run) and whether it starts threads (the tests that do run once more
+under ThreadSanitizer).
 """
 
 import concurrent.futures
@@ -21,7 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from grader import markers
 
@@ -75,13 +76,14 @@ def race_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str)
 
 
 def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlist: List[str],
-          workdir: str, tsan: bool, jobs: int) -> None:
+          workdir: str, tsan: bool, jobs: int, seed: Optional[int] = None) -> None:
     """Grades the reference of kx; fills kx.tests and kx.reference, or raises CanaryError."""
     where = f"in this sandbox ({sandbox.describe()})"
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    variants = ("plain", "thread") if tsan else ("plain",)
-    b = B.build(kx, reference_files(root, kx), workdir, sandbox, allowlist, variants)
+    b = B.build(kx, reference_files(root, kx), workdir, sandbox, allowlist)
+    if b.ok and tsan and not B.build_thread(kx, workdir, sandbox, b, visible=True, hidden=True):
+        raise CanaryError(f"the reference solution of {kx.name} does not build with ThreadSanitizer {where}")
     if not b.ok:
         raise CanaryError(f"the reference solution of {kx.name} does not build {where}: "
                           f"{b.stage}:\n" + "\n".join(b.messages))
@@ -91,7 +93,7 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
 
     def measure(t: TestInfo) -> List[runner.TestRun]:
         timeout = runner.fitted_timeout(t, None, limits.wall_seconds)
-        return [runner.run_once(b.binary("plain", t.hidden), t, sandbox, limits, timeout, None, None)
+        return [runner.run_once(b.binary("plain", t.hidden), t, sandbox, limits, timeout, None, seed)
                 for _ in range(RUNS)]
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -115,7 +117,7 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
 
     def race_check(t: TestInfo) -> runner.TestRun:
         timeout = max(runner.TSAN_FLOOR, runner.fitted_timeout(t, kx.reference[t.id], limits.wall_seconds) * 3)
-        return runner.run_once(b.binary("thread", t.hidden), t, sandbox, limits, timeout, None, None, tsan=True)
+        return runner.run_once(b.binary("thread", t.hidden), t, sandbox, limits, timeout, None, seed, tsan=True)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         raced = [r for r in pool.map(race_check, threaded) if r.status != ST.PASS]

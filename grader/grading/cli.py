@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from grader import kit
 
 from . import cache as C
-from . import canary, core, kitbuild, policy, progress, reports, submissions
+from . import canary, core, kitbuild, policy, progress, reports, slurm, submissions
 from .kitbuild import KitExercise
 from .sandbox import Limits, Sandbox
 from .status import StudentResult
@@ -58,7 +58,11 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--gradescope-results", metavar="FILE",
                    help="with exactly one submission: also write its Gradescope results.json to FILE")
     p.add_argument("--gradescope-bundle", metavar="ZIP", help="write a Gradescope autograder bundle and exit")
+    p.add_argument("--gradescope-hidden", default="after_published",
+                   choices=["visible", "hidden", "after_due_date", "after_published"],
+                   help="Gradescope's visibility of the hidden tests (default after_published)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    slurm.add_arguments(p)  # --slurm and its options: grading as a Slurm job array (slurm.py)
     args = p.parse_args(argv)
     args.exercise = [e for item in args.exercise for e in item.split(",") if e]
     if not args.submissions and not args.gradescope_bundle:
@@ -133,7 +137,8 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
-                         os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs))
+                         os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
+                         ctx.seed)
         except canary.CanaryError as e:
             shutil.rmtree(ctx.workspace, ignore_errors=True)
             raise SystemExit(f"grade: stopped before grading anyone: {e}\n"
@@ -181,11 +186,12 @@ def _to_stderr(message: str) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_args(raw)
     log: Log = _quiet if args.quiet else _to_stderr
     if args.gradescope_bundle:
         from . import gradescope
-        path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle)
+        path = gradescope.bundle(os.path.abspath(args.kit), args.gradescope_bundle, args.gradescope_hidden)
         print(f"gradescope: wrote {path}")
         return 0
     if not os.path.isdir(args.submissions):
@@ -206,6 +212,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         for group in clashes:
             print("  " + ", ".join(display(p) for p in group), file=sys.stderr)
         return 2
+    if slurm.wanted(args):  # submit, one array task, or the merge (None: merge as a local run)
+        code = slurm.run(args, raw, entries, log)
+        if code is not None:
+            return code
     ctx = prepare(args, log)
     try:
         log(f"[grade] {len(entries)} submissions, exercises: {', '.join(ctx.exercises)}, "
@@ -229,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"[grade] flagged for review: {display(student)} {test_id}: {why}", file=sys.stderr)
     if args.gradescope_results:
         from . import gradescope
-        gradescope.write_results(args.gradescope_results, results[0])
+        gradescope.write_results(args.gradescope_results, results[0], args.gradescope_hidden)
     print(f"[grade] graded {len(results)} students in {seconds:.1f} s; gradebook: "
           f"{os.path.join(out, 'gradebook.csv')}")
     print(f"[grade] class report: {os.path.join(out, 'report.html')}")

@@ -61,12 +61,11 @@ def grade_exercise(ctx: "Context", kx: KitExercise, files: dict[str, bytes], wor
 
     Raises build.GraderError when the machine, not the submission, failed.
     """
-    variants = ("plain", "thread") if ctx.tsan else ("plain",)
-    b = B.build(kx, files, workdir, ctx.sandbox, ctx.allowlists[kx.name], variants)
+    b = B.build(kx, files, workdir, ctx.sandbox, ctx.allowlists[kx.name])
     if not b.ok:
         status = {"compile": ST.COMPILE_ERROR, "check": ST.REJECTED, "link": ST.LINK_ERROR}[b.stage]
         return exercise_result(kx, status, b.messages, [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
-    runs = run_tests(ctx, kx, b)
+    runs = run_tests(ctx, kx, b, workdir)
     tests: List[TestResult] = []
     for t in kx.tests:
         run = runs[t.id]
@@ -88,41 +87,48 @@ def _hidden_message(run: runner.TestRun) -> str:
                 run.status, "a hidden test crashed (its details are not shown)")
 
 
-def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult) -> Dict[str, runner.TestRun]:
+def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str) -> Dict[str, runner.TestRun]:
     """Every test of the exercise, in parallel, within the student's time budget.
 
-    The budget is the sum of the tests' fitted timeouts: a submission that
-    makes every test run to its timeout still ends, and one that cannot
-    finish within it gets TIMEOUT for the tests it left.
+    The budget is the sum of the tests' timeouts: a submission that makes
+    every test run to its timeout still ends, and one that cannot finish
+    within it gets TIMEOUT for the tests it left. The threaded tests that
+    passed then run once more under ThreadSanitizer (built only now, when
+    there is something to check).
     """
     timeouts = {t.id: runner.fitted_timeout(t, kx.reference.get(t.id), ctx.limits.wall_seconds)
                 for t in kx.tests}
     budget = sum(timeouts.values())
     started = time.monotonic()
-    out: Dict[str, runner.TestRun] = {}
 
     def one(t: TestInfo) -> runner.TestRun:
         if time.monotonic() - started > budget:
             return runner.TestRun(t.id, ST.TIMEOUT, "not run: the submission used up its time budget "
                                   f"({budget:.0f} s for this exercise) on the tests before")
-        ref = kx.reference.get(t.id)
-        run = runner.run_test(b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits, timeouts[t.id],
-                              ref, ctx.reruns, ctx.seed)
-        threaded = ref is not None and ref.threads > 1
-        if run.status == ST.PASS and ctx.tsan and threaded and b.binary("thread", t.hidden):
-            tsan_timeout = max(runner.TSAN_FLOOR, timeouts[t.id] * 3)
-            raced = runner.run_once(b.binary("thread", t.hidden), t, ctx.sandbox, ctx.limits,
-                                    tsan_timeout, ref, ctx.seed, tsan=True)
-            if raced.status == ST.FAIL:  # a race report; any other trouble there leaves the verdict
-                raced.seconds += run.seconds
-                raced.diagnosis = raced.diagnosis.replace(os.path.dirname(b.binary("plain", False))
-                                                          + "/src/", "")
-                return raced
-        return run
+        return runner.run_test(b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits, timeouts[t.id],
+                               kx.reference.get(t.id), ctx.reruns, ctx.seed)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
-        for run in pool.map(one, kx.tests):
-            out[run.test_id] = run
+        out = {run.test_id: run for run in pool.map(one, kx.tests)}
+    threaded = [t for t in kx.tests if out[t.id].status == ST.PASS
+                and kx.reference.get(t.id) is not None and kx.reference[t.id].threads > 1]
+    if not (ctx.tsan and threaded):
+        return out
+    if not B.build_thread(kx, workdir, ctx.sandbox, b, visible=any(not t.hidden for t in threaded),
+                          hidden=any(t.hidden for t in threaded)):
+        return out  # the plain verdicts stand; the canary showed the sanitizer works here
+
+    def race(t: TestInfo) -> runner.TestRun:
+        tsan_timeout = max(runner.TSAN_FLOOR, timeouts[t.id] * 3)
+        return runner.run_once(b.binary("thread", t.hidden), t, ctx.sandbox, ctx.limits, tsan_timeout,
+                               kx.reference.get(t.id), ctx.seed, tsan=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
+        for raced in pool.map(race, threaded):
+            if raced.status == ST.FAIL:  # a race report; any other trouble there leaves the verdict
+                raced.seconds += out[raced.test_id].seconds
+                raced.diagnosis = raced.diagnosis.replace(workdir + "/src/", "").replace(ctx.root + "/", "")
+                out[raced.test_id] = raced
     return out
 
 

@@ -28,7 +28,7 @@ import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from grader.kit import Exercise
 
@@ -40,7 +40,10 @@ PRINT_VARS = (
     "grader-vars: ; @echo 'TEST_SRCS=$(TEST_SRCS)'; echo 'TEST_OBJS=$(TEST_OBJS)';"
     " echo 'EXKIT_OBJS=$(EXKIT_OBJS)'; echo 'RT_OBJS=$(RT_OBJS)'; echo 'KT_OBJS=$(KT_OBJS)';"
     " echo 'CFLAGS=$(STUDENT_CFLAGS)'; echo 'KIT_CFLAGS=$(KIT_CFLAGS)';"
-    " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)'"
+    " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
+    " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
+    " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)';"
+    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'"
 )
 # The variants a student's code is built in: make's SAN value for each.
 VARIANTS = {"plain": "", "thread": "thread"}
@@ -76,6 +79,7 @@ class ReferenceRun:
     seconds: float
     assertions: Optional[int]  # None: not the same on every run, so not compared
     threads: int
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -93,6 +97,14 @@ class KitExercise:
     api: Set[str] = field(default_factory=set)  # the only global names a student object may define
     reference: Dict[str, ReferenceRun] = field(default_factory=dict)  # by test id, from the canary
     link_objs: List[str] = field(default_factory=list)  # every kit object (for the names they define)
+    # The exercise's programs (EX_PROGRAMS), linked with the student's objects beside the
+    # test binary, where process-level tests run them: [(name, [objects but the student's])].
+    programs: List[Tuple[str, List[str]]] = field(default_factory=list)
+    program_ldflags: List[str] = field(default_factory=list)
+    # The command that renames the student's allocation and lock calls to the kit's counting
+    # allocator and schedule explorer (runtime/testing/kt_student.syms), object path appended:
+    # the student's object is tested as `make test` tests it.
+    rename: List[str] = field(default_factory=list)
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -116,8 +128,12 @@ def _run(argv: List[str], what: str, cwd: Optional[str] = None) -> None:
         raise KitError(f"{what} failed:\n{(r.stdout + r.stderr)[-3000:]}")
 
 
-def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]]) -> Dict[str, str]:
-    """The system-call filters and the runner object of each variant: {variant: runner.o}."""
+def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
+                  profile: str = "") -> Dict[str, str]:
+    """The system-call filters and the runner object of each variant: {variant: runner.o}.
+
+    `profile` "net" adds what an exercise whose tests run programs over loopback needs.
+    """
     folder = os.path.join(build, "harness")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(HARNESS, "seccomp_gen.c"), "rb") as f:
@@ -129,10 +145,11 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]]) -> Dict
         os.replace(gen + ".tmp", gen)
     runners = {}
     for variant, cflags in kit_cflags.items():
-        vdir = os.path.join(folder, variant)
+        vdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
         os.makedirs(vdir, exist_ok=True)
         header = os.path.join(vdir, "seccomp_filter.h")
-        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain"], capture_output=True,
+        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain", *([profile] if profile else [])],
+                           capture_output=True,
                            text=True, check=False)
         if r.returncode != 0:
             raise KitError(f"the system-call filter generator failed: {r.stderr}")
@@ -160,13 +177,15 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
     cc = plain.get("CC") or "cc"
     # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
     cc = os.path.realpath(shutil.which(cc) or cc)
-    runners = build_harness(build, cc, {v: shlex.split(values[v]["KIT_CFLAGS"]) for v in VARIANTS})
+    runners = build_harness(build, cc, {v: shlex.split(values[v]["KIT_CFLAGS"]) for v in VARIANTS},
+                            decl.sandbox)
     k = KitExercise(name=ex, decl=decl, cc=cc)
     for variant, san in VARIANTS.items():
         v = values[variant]
         tests = v["TEST_OBJS"].split()
         kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
-        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt
+        mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
+        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
         _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
               f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *objs],
              f"the kit's build of {ex} ({variant})", cwd=root)
@@ -181,6 +200,14 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         if variant == "plain":
             k.exkit_objs = [absolute(p) for p in v["EXKIT_OBJS"].split()]
             k.link_objs = visible + hidden + common
+            names = [p.split(":", 1)[0] for p in v.get("PROGRAMS", "").split()]
+            program_objs = [absolute(p) for p in v["EXKIT_OBJS"].split() + v["RT_OBJS"].split()
+                            + v.get("PROGRAM_KT_OBJS", "").split()]
+            k.programs = [(name, [absolute(main)] + program_objs) for name, main in zip(names, mains)]
+            k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
+            if v.get("KT_SYMS"):
+                objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
+                k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
             for src in v["TEST_SRCS"].split():
                 with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
                     for t in testlist.parse_declarations(f.read(), src.startswith("grader/")):

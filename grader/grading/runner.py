@@ -8,18 +8,24 @@ and, for a pass, from the record the runner wrote through the result
 descriptor (which the test's own code cannot write: see runner.c), checked
 against the reference solution's run of the same test.
 
-Timeouts are fitted to the reference: its measured time per test with a
-wide margin and a floor, never more than the test's declared timeout. A
-test that failed is run again only with --reruns (a test that passes on a
-rerun is flaky); tests of one student run in parallel.
+Time limits are fitted to the reference: each test may use twenty times
+the processor time the reference's run used, at least 1 s, so a test that
+spins stops early, whatever else the machine is doing (processor time, not
+the wall clock, is what a busy machine does not stretch). A test that waits
+for a wake that never comes uses no processor time: the wall clock stops it
+at the test's declared timeout, after the runtime's watchdog has said which
+task waits. A test that failed is run again only with --reruns (a test
+that passes on a rerun is flaky); tests of one student run in parallel.
 """
 
+import math
 import os
 import re
 import signal
+import subprocess
 import tempfile
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import status as ST
 from .build import GraderError
@@ -27,11 +33,11 @@ from .kitbuild import ReferenceRun
 from .sandbox import Limits, Result, Sandbox
 from .testlist import TestInfo
 
-# Fitted timeouts: the reference's time times MARGIN, at least FLOOR seconds.
-MARGIN = 10.0
-FLOOR = 2.0
-TSAN_FLOOR = 6.0
-EXIT_FAILED, EXIT_SKIPPED, EXIT_UNFINISHED, EXIT_UNUSABLE = 1, 77, 86, 87
+# Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds.
+CPU_MARGIN = 20.0
+CPU_FLOOR = 1
+TSAN_FLOOR = 6.0  # wall seconds of a ThreadSanitizer run, at least
+EXIT_FAILED, EXIT_SKIPPED, EXIT_UNFINISHED, EXIT_UNUSABLE, EXIT_NO_RECORD = 1, 77, 86, 87, 88
 TSAN_EXIT = 66
 TSAN_OPTIONS = f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:external_symbolizer_path="
 RECORD = re.compile(r"^pass (\S+) (\d+) (\d+)\n$")
@@ -48,18 +54,24 @@ class TestRun:
     assertions: Optional[int] = None  # of a pass: how many the test evaluated
     threads: int = 0  # of a pass: threads the test started
     flagged: str = ""  # for the instructor: why this result looks forged
+    cpu_seconds: float = 0.0
 
 
-def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float, floor: float = FLOOR) -> float:
-    """The time one test may take: the reference's with a wide margin, within the declared timeout."""
-    declared = test.timeout or 5.0
+def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> float:
+    """The wall-clock time one test may take: its declared timeout (within the grader's cap)."""
+    return min(test.timeout or 5.0, cap)
+
+
+def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> int:
+    """The processor seconds one test may use: the reference's with a wide margin and a floor."""
+    ceiling = int(math.ceil(fitted_timeout(test, ref, cap) * 4))  # a few threads busy all along
     if ref is None:
-        return min(declared, cap)
-    return min(declared, cap, max(floor, ref.seconds * MARGIN))
+        return max(CPU_FLOOR, ceiling)
+    return max(CPU_FLOOR, min(ceiling, int(math.ceil(ref.cpu_seconds * CPU_MARGIN))))
 
 
-def limits_for(timeout: float, base: Limits, tsan: bool = False) -> Limits:
-    return Limits(cpu_seconds=int(max(base.cpu_seconds, timeout * 4 + 2)),
+def limits_for(timeout: float, base: Limits, tsan: bool = False, cpu: Optional[int] = None) -> Limits:
+    return Limits(cpu_seconds=cpu if cpu is not None else int(max(base.cpu_seconds, timeout * 4 + 2)),
                   wall_seconds=timeout + 2.0,
                   # ThreadSanitizer reserves terabytes of shadow address space: no RLIMIT_AS there.
                   memory_bytes=resource_infinity() if tsan else base.memory_bytes,
@@ -96,16 +108,23 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float) -> TestRun:
+def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float,
+          cpu: int = 0) -> TestRun:
     """A test's verdict from its exit status and its record (never from what it printed)."""
     diag = _diagnosis(r.stdout, r.stderr)
-    run = TestRun(test.id, ST.CRASH, "", diag, r.seconds)
+    run = TestRun(test.id, ST.CRASH, "", diag, r.seconds, cpu_seconds=r.cpu_seconds)
     sig, code = r.signal, r.exit_code
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu and r.cpu_seconds >= cpu):
+        run.status = ST.TIMEOUT
+        run.message = f"the test used more than {cpu} s of processor time without finishing"
+        if ref is not None:
+            run.message += f" (the reference solution's run uses {ref.cpu_seconds:.2f} s)"
+        return run
     if r.timed_out or sig == signal.SIGALRM:
         run.status = ST.TIMEOUT
-        run.message = f"the test did not finish within {timeout:g} s"
+        run.message = f"the test did not finish within its {timeout:g} s timeout"
         if ref is not None:
-            run.message += f" (the reference solution needs {ref.seconds:.2f} s)"
+            run.message += f" (the reference solution's run takes {ref.seconds:.2f} s)"
         return run
     if sig == signal.SIGKILL:
         # Not the wall clock (that is timed_out): the machine's out-of-memory killer.
@@ -129,11 +148,18 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
     if code == EXIT_UNUSABLE:
         raise GraderError(f"{test.id}: the grader's runner could not start the test: {r.stderr.strip()[:300]}")
     if code == EXIT_FAILED:
-        run.status = ST.FAIL
-        run.message = _failure_message(r.stderr) or "an assertion failed"
+        run.message = _failure_message(r.stderr)
+        if run.message:
+            run.status = ST.FAIL
+        else:  # no assertion said so: the sandbox itself may have failed to start the test
+            first = next((ln for ln in r.stderr.splitlines() if ln.strip()), "")
+            run.message = f"the test process exited with status 1 without a failed assertion: {first[:200]}"
         return run
     if code == EXIT_UNFINISHED:
         run.message = "the process ended in the middle of the test (exit() called?)"
+        return run
+    if code == EXIT_NO_RECORD:
+        run.message = "the test closed the descriptor the grader's runner reports through"
         return run
     if code == EXIT_SKIPPED:
         run.status = ST.FAIL
@@ -162,38 +188,87 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
 
 
 def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
-             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False) -> TestRun:
-    """Runs one test once in a fresh sandboxed process and judges it."""
+             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
+             cpu: Optional[int] = None) -> TestRun:
+    """Runs one test once in a fresh sandboxed process and judges it.
+
+    timeout: wall-clock seconds; cpu: processor seconds (default: fitted to ref).
+    """
+    if cpu is None:
+        cpu = fitted_cpu(test, ref, timeout) if not tsan else int(math.ceil(timeout * 4))
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     if tsan:
         env["TSAN_OPTIONS"] = TSAN_OPTIONS
     with tempfile.TemporaryFile() as result:
         fd = result.fileno()
         argv = [binary, "--run", test.id, "--timeout", f"{timeout:g}", "--result-fd", str(fd)]
-        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], limits=limits_for(timeout, base, tsan),
-                        env=env, pass_fd=fd)
+        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)],
+                        limits=limits_for(timeout, base, tsan, cpu), env=env, pass_fd=fd)
         result.seek(0)
         record = result.read(1024).decode("utf-8", errors="replace")
     if tsan:
-        return judge_tsan(r, record, test)
-    return judge(r, record, test, ref, timeout)
+        return judge_tsan(r, record, test, binary)
+    return judge(r, record, test, ref, timeout, cpu)
 
 
-def judge_tsan(r: Result, record: str, test: TestInfo) -> TestRun:
+TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size (\d+) at 0x[0-9a-f]+ "
+                         r"by (main thread|thread T\d+)")
+TSAN_FRAME = re.compile(r"^\s*#(\d+) .*\((\S+?)\+0x([0-9a-f]+)\)\s*$")
+
+
+def race_report(stderr: str, binary: str) -> str:
+    """ThreadSanitizer's report, rebuilt from its addresses alone.
+
+    The process that printed the report ran the student's code and could print
+    anything (even, in the fallback sandbox, text of files it was allowed to read
+    for the symbolizer): only the report's structure is kept, and every frame is
+    symbolized again here, from the binary, with addr2line.
+    """
+    rows: List[Tuple[str, List[int]]] = []
+    collecting = False  # frames belong to the access just above (not to "Location is ...")
+    for line in stderr.splitlines():
+        access = TSAN_ACCESS.match(line)
+        if access:
+            if len(rows) == 4:
+                break
+            rows.append((f"{access.group(1)} of size {access.group(2)} by {access.group(3)}:", []))
+            collecting = True
+            continue
+        frame = TSAN_FRAME.match(line)
+        if frame is None:
+            collecting = False
+            continue
+        address = int(frame.group(3), 16)
+        if (collecting and os.path.basename(binary) == frame.group(2) and len(rows[-1][1]) < 8
+                and address not in rows[-1][1][-1:]):  # an inlined call repeats its caller's address
+            rows[-1][1].append(address)
+    addresses = [a for _, frames in rows for a in frames]
+    names: Dict[int, str] = {}
+    if addresses:
+        out = subprocess.run(["addr2line", "-f", "-e", binary, *[hex(a) for a in addresses]],
+                             capture_output=True, text=True, check=False).stdout.splitlines()
+        for i, a in enumerate(addresses):
+            if 2 * i + 1 < len(out):
+                where = out[2 * i + 1].split(" (")[0]
+                names[a] = f"{out[2 * i]} {where}"
+    text = ["WARNING: ThreadSanitizer: data race"]
+    for head, frames in rows:
+        text.append("  " + head)
+        text += [f"    #{n} {names.get(a, hex(a))}" for n, a in enumerate(frames)]
+    return "\n".join(text)
+
+
+def judge_tsan(r: Result, record: str, test: TestInfo, binary: str = "") -> TestRun:
     """Under ThreadSanitizer a race report fails the test; a clean, finished run passes.
 
     Anything else (a crash, a timeout: the sanitizer slows threads down a lot)
     comes back as CRASH, which a student's grading ignores (the plain run
     decided) and the canary does not accept (the sanitizer must work here).
     """
-    text = r.stderr
-    if "WARNING: ThreadSanitizer:" in text or r.exit_code == TSAN_EXIT:
-        start = text.find("WARNING: ThreadSanitizer:")
-        report = text[start if start >= 0 else 0:]
-        rows = [ln for ln in report.splitlines() if ln.strip() and not ln.startswith("==")][:40]
+    if r.exit_code == TSAN_EXIT:
         return TestRun(test.id, ST.FAIL, "ThreadSanitizer found a data race: two threads touch the "
                        "same memory without a lock or atomic between them (the report below says "
-                       "where)", "\n".join(rows)[:4000], r.seconds)
+                       "where)", race_report(r.stderr, binary), r.seconds)
     m = RECORD.match(record)
     if r.exit_code == 0 and m is not None and m.group(1) == test.id:
         return TestRun(test.id, ST.PASS, "", "", r.seconds)
@@ -220,11 +295,20 @@ def run_test(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeou
 
 
 def reference_runs(runs: Dict[str, list]) -> Dict[str, ReferenceRun]:
-    """ReferenceRun per test from several canary runs: the slowest time, a count seen every time."""
+    """ReferenceRun per test from several canary runs: the slowest time, and a fingerprint.
+
+    The fingerprint (the assertion count) is kept only for tests that start no
+    threads of their own (the runtime's watchdog is one) and counted the same
+    on every run: a threaded test's count can follow the schedule (a late
+    subscriber drains however much is left), so the same count twice proves
+    nothing, and an honest student must never fail on it.
+    """
     out = {}
     for test_id, seen in runs.items():
         counts = {r.assertions for r in seen}
+        threads = max(r.threads for r in seen)
         out[test_id] = ReferenceRun(seconds=max(r.seconds for r in seen),
-                                    assertions=counts.pop() if len(counts) == 1 else None,
-                                    threads=max(r.threads for r in seen))
+                                    assertions=counts.pop() if len(counts) == 1 and threads <= 1 else None,
+                                    threads=max(r.threads for r in seen),
+                                    cpu_seconds=max(r.cpu_seconds for r in seen))
     return out

@@ -50,7 +50,7 @@ UID_COUNT = 100
 
 @dataclass
 class Limits:
-    cpu_seconds: int = 10
+    cpu_seconds: int = 10  # RLIMIT_CPU: SIGXCPU at this many seconds, SIGKILL one later
     wall_seconds: float = 15.0
     memory_bytes: int = 2 << 30
     processes: int = 256  # threads count as processes for RLIMIT_NPROC
@@ -68,6 +68,7 @@ class Result:
     stderr: str
     seconds: float
     sandbox: str
+    cpu_seconds: float = 0.0  # user + system time of the program and everything it waited for
 
     @property
     def signal(self) -> int:
@@ -174,14 +175,23 @@ class Sandbox:
                 pass_fds=(pass_fd,) if pass_fd is not None else (),
                 preexec_fn=lambda: _confine(lim, uid),
             )
-            timed_out = False
+            # wait4 rather than Popen.wait: it also says how much CPU the run used.
+            timed_out = threading.Event()
+
+            def wall_clock() -> None:
+                timed_out.set()
+                _kill_group(proc.pid)
+
+            timer = threading.Timer(lim.wall_seconds, wall_clock)
+            timer.start()
             try:
-                proc.wait(timeout=lim.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                _, status, usage = os.wait4(proc.pid, 0)
+            finally:
+                timer.cancel()
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            cpu = usage.ru_utime + usage.ru_stime
             # Whatever happened, nothing of this run may outlive it.
             _kill_group(proc.pid)
-            proc.wait()
             if uid is not None:
                 # A killed pid namespace dies asynchronously, and without one a
                 # process may have left the group: the uid goes back to the pool
@@ -191,7 +201,7 @@ class Sandbox:
             stdout, stderr = _read_capped(out, lim.output_bytes), _read_capped(err, lim.output_bytes)
         if own_scratch and scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-        return Result(proc.returncode, timed_out, stdout, stderr, seconds, self.kind)
+        return Result(proc.returncode, timed_out.is_set(), stdout, stderr, seconds, self.kind, cpu)
 
 
 def bwrap_argv(ro_dirs: Sequence[str], rw_dir: Optional[str], cwd: str,
@@ -221,7 +231,7 @@ def _confine(limits: Limits, uid: Optional[int]) -> None:
     def cap(kind: int, value: int) -> None:
         resource.setrlimit(kind, (value, value))
 
-    cap(resource.RLIMIT_CPU, limits.cpu_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     cap(resource.RLIMIT_AS, limits.memory_bytes)
     cap(resource.RLIMIT_FSIZE, limits.file_bytes)
     cap(resource.RLIMIT_NOFILE, limits.open_files)

@@ -46,8 +46,11 @@ def display(text: str) -> str:
 
 
 def csv_cell(text: str) -> str:
-    """A cell spreadsheets show as text: a leading =, +, -, @, tab or CR would start a formula."""
-    text = clean_unicode(text)
+    """A cell spreadsheets show as text: a leading =, +, -, @, tab or CR would start a formula.
+
+    Control characters are escaped too: `cat gradebook.csv` is a terminal.
+    """
+    text = display(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -9,7 +9,8 @@ tests, benchmarks), the slides (built: HTML and PDF, `make slides`), the
 Makefile and a student README. The Makefile's instructor part
 (grader/instructor.mk) stays out with the rest of grader/, so the
 handout's `make help` lists only what a student can run. Solutions, hidden tests, the grader and the kit's own
-tests stay out. The build fails if anything that looks like a solution
+tests stay out. It also writes .github/workflows/classroom.yml, GitHub
+Classroom's autograding of the visible tests (classroom.py). The build fails if anything that looks like a solution
 slipped in (a solution marker, a hidden test), so a handout is safe to
 publish. The tarball is reproducible: same inputs, same bytes.
 """
@@ -26,6 +27,7 @@ from typing import List, Tuple
 
 from grader.kit import ROOT
 from runtime.tools import kit_info
+from grader.release import classroom
 
 NAME = "async-channels-handout"
 INCLUDE = ("runtime/", "exercises/", "Makefile", ".clang-format", ".gitignore")
@@ -74,6 +76,7 @@ def build(out_dir: str) -> Tuple[str, str, int]:
     for name in DECK:
         shutil.copy2(os.path.join(ROOT, "build", "slides", name), os.path.join(target, "slides", name))
         files.append(f"slides/{name}")
+    files.append(classroom.write(target))  # GitHub Classroom's autograding workflow (classroom.py)
     problems = verify(target, files)
     if problems:
         for p in problems:

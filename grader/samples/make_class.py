@@ -9,6 +9,7 @@ class is generated, never committed: `make grade` and `make check` make
 it into the build folder when they need it. Same inputs, same bytes.
 
     python3 -m grader.samples.make_class [--out DIR]   write the class (default build/samples/class)
+    python3 -m grader.samples.make_class --scale N     N students with the same mix (the benchmark's)
     python3 -m grader.samples.make_class --record      also grade it and record the points in
                                                        grader/samples/expected.json (review the diff:
                                                        the numbers are the grader's own)
@@ -19,6 +20,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,7 +82,7 @@ STUDENTS: Dict[str, Student] = {
     "dan_double_free": ("flat", {"mpsc": ["double_free"]}, {},
                         "a failed send frees the message and also hands it back"),
     "eve_race_no_lock": ("flat", {"mpsc": ["no_lock_in_send"]}, {},
-                         "send touches the queue without the lock (a race: its score may vary)"),
+                         "send touches the queue without the lock: the threaded tests fail under ThreadSanitizer, on every run"),
     "finn_wake_under_lock": ("flat", {"mpsc": ["wake_under_lock"]}, {},
                              "send wakes the receiver with the lock held"),
     "gus_compile_error": ("flat", {"mpsc": ["syntax_error"]}, {}, "a missing semicolon"),
@@ -114,10 +116,77 @@ STUDENTS: Dict[str, Student] = {
                                                          "/tmp/absolute-escape.txt": "outside!\n"},
                          "a .tar.gz with ../ and absolute members (refused); the rest graded"),
     "x_constructor": ("flat", {"mpsc": ["constructor"]}, {}, "installs a constructor: refused by the section check"),
+    # ---- verdicts no submission can forge ----
+    "x_shadow_symbol": ("flat", {"mpsc": ["shadow_symbol"]}, {},
+                        "defines the runtime's rt_watchdog_arm and a global helper: refused (only the "
+                        "header's functions may be defined)"),
+    "x_descriptor_frames": ("flat", {"mpsc": ["descriptor_frames"]}, {},
+                            "writes forged pass records through stdout pointed at inherited descriptors: "
+                            "the system-call filter stops every test (0)"),
+    "x_asm_syscall": ("flat", {"mpsc": ["asm_syscall"]}, {},
+                      "exit_group(0) hidden in overlapping instructions behind a macro: refused (inline "
+                      "assembly, found after the preprocessor)"),
+    "x_init_array_section": ("flat", {"mpsc": ["init_array_section"]}, {},
+                             "a constructor in a data-named section of type INIT_ARRAY: refused by type"),
+    "x_computed_exit": ("flat", {"mpsc": ["computed_exit"]}, {},
+                        "_exit(0) through a computed pointer: ends without the runner's record (0)"),
+    "x_computed_ptrace": ("flat", {"mpsc": ["computed_ptrace"]}, {},
+                          "ptrace, process_vm_writev and unshare through a computed pointer to syscall(): "
+                          "stopped by the system-call filter (0)"),
+    "x_hidden_probe": ("flat", {"mpsc": ["lost_waker", "hidden_probe"]}, {},
+                       "the lost-waker bug, printing a marker: scores as ben_lost_waker, and no hidden "
+                       "test's output reaches the feedback"),
+    # ---- one submission never harms another ----
+    "x_huge_object": ("flat", {"mpsc": ["huge_object"]}, {},
+                      "a 48 MiB object file: the compiler's file-size limit stops it (compile error)"),
+    "x_zip_encrypted": ("zip-encrypted", {"mpsc": "reference"}, {},
+                        "an encrypted .zip: the member cannot be read (a note), nothing graded"),
+    "x_zip_bad_name": ("zip-bad-name", {"mpsc": "reference"}, {},
+                       "a .zip that says its names are UTF-8 and they are not: unreadable, a note"),
+    "x_zip_corrupt": ("zip-corrupt", {"mpsc": "reference"}, {},
+                      "a .zip whose deflate data is damaged: a note, nothing graded"),
+    "x_tar_raw_names": ("tar-raw-names", {"mpsc": "reference"}, {},
+                        "a .tar.gz with file and folder names that are not UTF-8: the rest graded"),
+    "x_zip_many": ("zip-many", {"mpsc": "reference"}, {},
+                   f"a .zip with more members than the limit: refused before it is read"),
+    "x_tar_huge": ("tar-huge", {"mpsc": "reference"}, {},
+                   "a .tar.gz larger than the archive size limit: refused before it is read"),
+    "=HYPERLINK(\"http:evil\")": ("flat", {"mpsc": "reference"}, {},
+                                   "a name that is a spreadsheet formula: a text cell in gradebook.csv"),
+    "<img src=x onerror=alert(1)>": ("flat", {"mpsc": "reference"}, {},
+                                     "a name that is HTML: shown as text in every report"),
+    "\x1b[2J\x1b[31mterminal": ("flat", {"mpsc": "reference"}, {},
+                                "a name with terminal control sequences: escaped on the console"),
+    "jürgen": ("flat", {"mpsc": ["lost_waker"]}, {}, "scores as ben_lost_waker, in a folder of its own"),
+    "j_rgen": ("flat", {"mpsc": "reference"}, {},
+               "the reference; its feedback folder is not jürgen's (names map to folders one to one)"),
+    "ctl\x01char": ("flat", {"mpsc": "reference"}, {},
+                    "a name with a character XML forbids: junit.xml stays valid"),
 }
 
 # How the sample class is graded by `make check` (tight limits: the hostile students).
 SAMPLE_OPTIONS = ["--max-test-seconds", "10", "--memory-mb", "1024", "--reruns", "0"]
+
+
+def libc_offsets() -> Dict[str, int]:
+    """Where each function lies in this machine's C library (for the computed-pointer students)."""
+    path = subprocess.run(["cc", "-print-file-name=libc.so.6"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    out = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True,
+                         check=True).stdout
+    offsets: Dict[str, int] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            offsets.setdefault(parts[2].split("@")[0], int(parts[0], 16))
+    return offsets
+
+
+def fill_offsets(text: str) -> str:
+    if "LIBC_OFFSET(" not in text:
+        return text
+    offsets = libc_offsets()
+    return re.sub(r"LIBC_OFFSET\((\w+)\)", lambda m: f"{offsets[m.group(1)]:#x}L", text)
 
 
 def files_of(spec: Student) -> Tuple[str, Dict[str, str]]:
@@ -130,7 +199,7 @@ def files_of(spec: Student) -> Tuple[str, Dict[str, str]]:
         elif work == "stub":
             text = stub(ex)
         else:
-            text = mutate(solution(ex), ex, list(work))
+            text = fill_offsets(mutate(solution(ex), ex, list(work)))
         path = f"exercises/{ex}/{ex}.c" if layout != "flat" else f"{ex}.c"
         files[path] = text
     files.update(extra)
@@ -149,6 +218,8 @@ def write(folder: str, name: str, layout: str, files: Dict[str, str]) -> None:
         with zipfile.ZipFile(os.path.join(folder, name + ".zip"), "w") as z:
             for rel, text in sorted(files.items()):
                 z.writestr(zipfile.ZipInfo(f"{name}-main/{rel}", date_time=(2024, 1, 1, 0, 0, 0)), text)
+    elif layout.startswith(("zip-", "tar-")):
+        broken_upload(folder, name, layout, files)
     else:
         # A fixed gzip time too, so that regenerating gives the same bytes.
         with gzip.GzipFile(os.path.join(folder, name + ".tar.gz"), "wb", mtime=0) as gz, \
@@ -160,6 +231,58 @@ def write(folder: str, name: str, layout: str, files: Dict[str, str]) -> None:
                 t.addfile(info, io.BytesIO(data))
 
 
+def broken_upload(folder: str, name: str, layout: str, files: Dict[str, str]) -> None:
+    """The uploads that break an unpacker: each must become its student's row, nothing more."""
+    members = sorted((f"{name}-main/{rel}".encode(), text.encode()) for rel, text in files.items())
+    if layout == "tar-huge":
+        with open(os.path.join(folder, name + ".tar.gz"), "wb") as f:
+            f.truncate(65 << 20)  # sparse: larger than the limit, costs no disk
+        return
+    if layout == "tar-raw-names":
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
+                          errors="surrogateescape") as t:
+            extra = [(b"caf\xe9-latin1/notes.txt", b"not UTF-8\n"), (b"\xff\xfe.c", b"int x;\n")]
+            for raw, data in members + extra:
+                info = tarfile.TarInfo(raw.decode("utf-8", errors="surrogateescape"))
+                info.size, info.mtime = len(data), 1704067200
+                t.addfile(info, io.BytesIO(data))
+        with gzip.GzipFile(os.path.join(folder, name + ".tar.gz"), "wb", mtime=0) as gz:
+            gz.write(buf.getvalue())
+        return
+    buf = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if layout == "zip-corrupt" else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buf, "w", method) as z:
+        if layout == "zip-many":
+            for i in range(10001):
+                z.writestr(zipfile.ZipInfo(f"{name}-main/empty/{i}", date_time=(2024, 1, 1, 0, 0, 0)), b"")
+        for raw, data in members:
+            entry = zipfile.ZipInfo(raw.decode().replace("mpsc.c", "mpsc.c" if layout != "zip-bad-name"
+                                                         else "mpsc.c\u00e9"), date_time=(2024, 1, 1, 0, 0, 0))
+            entry.compress_type = method
+            z.writestr(entry, data)
+    data = bytearray(buf.getvalue())
+    if layout == "zip-encrypted":  # the "encrypted" flag bit, in the local header and the directory
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(sig)
+            while at >= 0:
+                data[at + flag_at] |= 1
+                at = data.find(sig, at + 4)
+    elif layout == "zip-bad-name":  # says UTF-8 (bit 11), holds a Latin-1 byte
+        data = bytearray(bytes(data).replace("mpsc.c\u00e9".encode(), b"mpsc.c\xe9\xe9"[:len("mpsc.c\u00e9".encode())]))
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(sig)
+            while at >= 0:
+                data[at + flag_at + 1] |= 0x08
+                at = data.find(sig, at + 4)
+    elif layout == "zip-corrupt":  # the deflate stream of the first member overwritten
+        at = data.find(b"PK\x03\x04")
+        start = at + 30 + int.from_bytes(data[at + 26:at + 28], "little") + int.from_bytes(data[at + 28:at + 30], "little")
+        data[start:start + 32] = b"\xff" * 32
+    with open(os.path.join(folder, name + ".zip"), "wb") as f:
+        f.write(bytes(data))
+
+
 def make(folder: str) -> int:
     """Writes the whole class into folder (emptied first); returns the number of students."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -168,6 +291,25 @@ def make(folder: str) -> int:
         layout, files = files_of(spec)
         write(folder, name, layout, files)
     return len(STUDENTS)
+
+
+def make_scaled(folder: str, count: int) -> int:
+    """A class of `count` students with the sample's mix, for the grader's benchmark.
+
+    Student i is a copy of the sample student i modulo the sample's size,
+    named <sample name>_<copy>, its C files opened by a comment with its
+    number: the same code, but no two students share a cached result.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    names = list(STUDENTS)
+    for i in range(count):
+        base = names[i % len(names)]
+        layout, files = files_of(STUDENTS[base])
+        files = {rel: f"/* student {i:04d} */\n{text}" if rel.endswith(".c") else text
+                 for rel, text in files.items()}
+        write(folder, f"{base}_{i // len(names):03d}", layout, files)
+    return count
 
 
 def record(folder: str) -> None:
@@ -197,7 +339,7 @@ def record(folder: str) -> None:
         students[r["student"]] = entry
     expected["students"] = students
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(expected, f, indent=2, sort_keys=True)
+        json.dump(expected, f, indent=2, sort_keys=True, ensure_ascii=False)
         f.write("\n")
 
 
@@ -207,8 +349,12 @@ def main(argv: List[str]) -> int:
     p.add_argument("--out", default=DEFAULT_OUT, help="the class folder (default build/samples/class)")
     p.add_argument("--record", action="store_true",
                    help="also grade it and record the points in grader/samples/expected.json")
+    p.add_argument("--scale", type=int, metavar="N",
+                   help="instead, N students with the sample's mix, each unique (the grader's benchmark)")
     args = p.parse_args(argv)
-    count = make(args.out)
+    if args.scale is not None and (args.scale < 1 or args.record):
+        p.error("--scale takes a number of students (1 or more), without --record")
+    count = make_scaled(args.out, args.scale) if args.scale else make(args.out)
     print(f"make_class: wrote {count} students into {os.path.relpath(args.out, ROOT)}/")
     if args.record:
         record(args.out)

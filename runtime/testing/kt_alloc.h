@@ -7,7 +7,9 @@
  * allocated it. The kit's own code, the tests and the libraries are not
  * renamed and not counted. At the end of each KT_TEST every handle has
  * been dropped, so nothing the student allocated may still be live: the
- * test fails naming each leaked block's size and allocation site.
+ * test fails naming each leaked block's size and allocation site. (So no
+ * kit function may take over a block the student's code allocated and free
+ * it itself: the count would call it a leak. None does.)
  *
  * Without a sanitizer (and under UndefinedBehaviorSanitizer), freed blocks
  * wait in a small quarantine before they are really freed, so that a block

@@ -268,30 +268,74 @@ void kt_stopped_call_join(kt_stopped_call *call) {
     pthread_join(call->thread, NULL);
 }
 
-int kt_explore_mutex_lock(pthread_mutex_t *mutex) {
+/* Before a lock of any kind is taken: a forced stop, then the seed's detour. */
+static void before_lock(void *site, point p) {
     stop_if_armed(KT_STOP_AT_LOCK);
     uint64_t s = SEED();
     if (s != 0)
-        take_detour(s, __builtin_return_address(0), LOCK, false);
-    return note_locked(pthread_mutex_lock(mutex), __builtin_return_address(0));
+        take_detour(s, site, p, false);
 }
 
-int kt_explore_mutex_trylock(pthread_mutex_t *mutex) {
-    stop_if_armed(KT_STOP_AT_LOCK);
-    uint64_t s = SEED();
-    if (s != 0)
-        take_detour(s, __builtin_return_address(0), TRYLOCK, false);
-    return note_locked(pthread_mutex_trylock(mutex), __builtin_return_address(0));
-}
-
-int kt_explore_mutex_unlock(pthread_mutex_t *mutex) {
-    int result = pthread_mutex_unlock(mutex);
+/* After a lock of any kind was released. */
+static int after_unlock(int result, void *site) {
     note_unlocked();
     stop_if_armed(KT_STOP_AFTER_UNLOCK);
     uint64_t s = SEED();
     if (s != 0)
-        take_detour(s, __builtin_return_address(0), UNLOCK, false);
+        take_detour(s, site, UNLOCK, false);
     return result;
+}
+
+int kt_explore_mutex_lock(pthread_mutex_t *mutex) {
+    before_lock(__builtin_return_address(0), LOCK);
+    return note_locked(pthread_mutex_lock(mutex), __builtin_return_address(0));
+}
+
+int kt_explore_spin_lock(pthread_spinlock_t *lock) {
+    before_lock(__builtin_return_address(0), LOCK);
+    return note_locked(pthread_spin_lock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_spin_trylock(pthread_spinlock_t *lock) {
+    before_lock(__builtin_return_address(0), TRYLOCK);
+    return note_locked(pthread_spin_trylock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_spin_unlock(pthread_spinlock_t *lock) {
+    return after_unlock(pthread_spin_unlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_rwlock_rdlock(pthread_rwlock_t *lock) {
+    before_lock(__builtin_return_address(0), LOCK);
+    return note_locked(pthread_rwlock_rdlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_rwlock_wrlock(pthread_rwlock_t *lock) {
+    before_lock(__builtin_return_address(0), LOCK);
+    return note_locked(pthread_rwlock_wrlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_rwlock_tryrdlock(pthread_rwlock_t *lock) {
+    before_lock(__builtin_return_address(0), TRYLOCK);
+    return note_locked(pthread_rwlock_tryrdlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_rwlock_trywrlock(pthread_rwlock_t *lock) {
+    before_lock(__builtin_return_address(0), TRYLOCK);
+    return note_locked(pthread_rwlock_trywrlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_rwlock_unlock(pthread_rwlock_t *lock) {
+    return after_unlock(pthread_rwlock_unlock(lock), __builtin_return_address(0));
+}
+
+int kt_explore_mutex_trylock(pthread_mutex_t *mutex) {
+    before_lock(__builtin_return_address(0), TRYLOCK);
+    return note_locked(pthread_mutex_trylock(mutex), __builtin_return_address(0));
+}
+
+int kt_explore_mutex_unlock(pthread_mutex_t *mutex) {
+    return after_unlock(pthread_mutex_unlock(mutex), __builtin_return_address(0));
 }
 
 int kt_explore_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex) {

@@ -50,6 +50,15 @@ int kt_explore_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                               const struct timespec *deadline);
 int kt_explore_cond_signal(pthread_cond_t *cond);
 int kt_explore_cond_broadcast(pthread_cond_t *cond);
+/* The other locks a student may choose are treated as the mutex is. */
+int kt_explore_spin_lock(pthread_spinlock_t *lock);
+int kt_explore_spin_trylock(pthread_spinlock_t *lock);
+int kt_explore_spin_unlock(pthread_spinlock_t *lock);
+int kt_explore_rwlock_rdlock(pthread_rwlock_t *lock);
+int kt_explore_rwlock_wrlock(pthread_rwlock_t *lock);
+int kt_explore_rwlock_tryrdlock(pthread_rwlock_t *lock);
+int kt_explore_rwlock_trywrlock(pthread_rwlock_t *lock);
+int kt_explore_rwlock_unlock(pthread_rwlock_t *lock);
 
 /*
  * Forced schedules, with or without a seed: the calling thread's next lock

@@ -48,6 +48,9 @@ TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
 INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \
             $(foreach d,$(EX_DEPENDS) $(EX_BENCH_DEPENDS),-Iexercises/$(d) -Iexercises/$(d)/kit)
+# Libraries the exercise declares (EX_LIBS = cjson): flags found by config.sh.
+INCLUDES += $(foreach l,$(EX_LIBS),$(LIB_CFLAGS_$(l)))
+KIT_LDFLAGS += $(foreach l,$(EX_LIBS),$(LIB_LIBS_$(l)))
 endif
 
 CRITERION_RUN_FLAGS := --short-filename $(if $(T),--filter='*/*$(T)*') $(CRITERION_FLAGS)
@@ -84,6 +87,36 @@ $(EXB)/O2/%.o: $(SRC)/%.c $(FLAGS_MK) | check-deps
 	$(QUIET_CC)mkdir -p $(@D) && $(CC) $(KIT_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(KT_OBJS)
+	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
+
+# The exercise's programs (EX_PROGRAMS = name:kit/main.c ...): the kit's
+# main linked with the student's files, next to the test binary, where the
+# process-level tests look for them.
+ex_program_name = $(firstword $(subst :, ,$(1)))
+ex_program_main = $(lastword $(subst :, ,$(1)))
+EX_PROGRAM_BINS := $(foreach p,$(EX_PROGRAMS),$(EXB)/$(call ex_program_name,$(p)))
+define ex_program_rule
+$(EXB)/$(call ex_program_name,$(1)): $(OBJ)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(1))) \
+    $(STUDENT_OBJS) $(EXKIT_OBJS) $(RT_OBJS) $(PROGRAM_KT_OBJS)
+	$$(QUIET_LD)$$(CC) $$^ -o $$@ $$(KIT_LDFLAGS)
+endef
+# The student's objects call the kit's allocation count and explorer (their
+# malloc and locks are renamed, as in the tests); a program needs those, and
+# nothing of Criterion (whose start-up in a child of a test would abort).
+PROGRAM_KT_OBJS := $(filter %/kt_alloc.o %/kt_explore.o %/kt_symbols.o %/kt_gate.o %/kt_latch.o,$(KT_OBJS))
+$(foreach p,$(EX_PROGRAMS),$(eval $(call ex_program_rule,$(p))))
+PROGRAM_MAIN_OBJS := $(foreach p,$(EX_PROGRAMS),$(OBJ)/$(EX_DIR)/$(patsubst %.c,%.o,$(call ex_program_main,$(p))))
+
+# The kit's own code in an exercise (the chat's message codec) has tests of
+# its own in kit/tests/. They test no student file, so they are not graded:
+# `make check` runs them. The kit's objects go through an archive, so that
+# a test links only what it uses (not, say, a main() that needs the student).
+KIT_TEST_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(EX_DIR)/kit/tests/*.c))
+KIT_TEST_BIN := $(OBJ)/$(EX)/test_$(EX)_kit
+KIT_ARCHIVE := $(OBJ)/$(EX)/libkit_$(EX).a
+$(KIT_ARCHIVE): $(addprefix $(OBJ)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o))
+	$(QUIET_LD)mkdir -p $(@D) && rm -f $@ && ar rcs $@ $^
+$(KIT_TEST_BIN): $(KIT_TEST_OBJS) $(KIT_ARCHIVE) $(RT_OBJS) $(KT_OBJS)
 	$(QUIET_LD)$(CC) $^ -o $@ $(KIT_LDFLAGS) $(CRITERION_LIBS)
 
 BENCH_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard $(EX_DIR)/kit/bench/*.c))

@@ -11,7 +11,7 @@ BUILD ?= build
 # asked here would cost a process on every `make test`. Not written while
 # something is missing, so a later run asks again. Bump the version when
 # config.sh changes what it writes.
-CONFIG_MK := $(BUILD)/config-1.mk
+CONFIG_MK := $(BUILD)/config-2.mk
 write-config = $(shell mkdir -p $(BUILD) && sh runtime/tools/config.sh > $(CONFIG_MK).$$$$ \
                  && mv -f $(CONFIG_MK).$$$$ $(CONFIG_MK); rm -f $(CONFIG_MK).$$$$)
 ifeq ($(wildcard $(CONFIG_MK)),)
@@ -30,6 +30,8 @@ ifeq ($(CONFIG_FOUND),)
 NPROC := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRITERION_LIBS := $(or $(shell pkg-config --libs criterion 2>/dev/null),-lcriterion)
+LIB_CFLAGS_cjson := $(shell pkg-config --cflags libcjson 2>/dev/null)
+LIB_LIBS_cjson := $(or $(shell pkg-config --libs libcjson 2>/dev/null),-lcjson)
 endif
 # Build in parallel unless the caller chose a job count (sub-makes inherit it).
 ifeq ($(MAKELEVEL),0)

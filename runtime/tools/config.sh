@@ -30,6 +30,12 @@ if [ -n "$libdir" ] && [ -f "$libdir/libcriterion.a" ] && [ -f "$libdir/libboxfo
     criterion_libs="$criterion_libs -lnanomsg -lffi -lrt -lm"
 fi
 
+# Libraries an exercise asks for (EX_LIBS in its exercise.mk): their flags.
+# Debian's libcjson.pc says -I/usr/include/cjson, so sources include <cJSON.h>.
+cjson_cflags=$(pkg-config --cflags libcjson 2>/dev/null)
+cjson_libs=$(pkg-config --libs libcjson 2>/dev/null)
+[ -n "$cjson_libs" ] || { cjson_cflags=-I/usr/include/cjson; cjson_libs=-lcjson; }
+
 # gold links the test programs in about two thirds of the time of the
 # default linker; use it where the compiler driver can.
 linker=""
@@ -43,3 +49,5 @@ echo "NPROC := $nproc"
 echo "CRITERION_CFLAGS := $criterion_cflags"
 echo "CRITERION_LIBS := $criterion_libs"
 echo "KIT_LINKER := $linker"
+echo "LIB_CFLAGS_cjson := $cjson_cflags"
+echo "LIB_LIBS_cjson := $cjson_libs"

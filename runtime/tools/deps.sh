@@ -6,7 +6,8 @@
 #   deps.sh install   install what is missing with apt-get when run as root;
 #                     otherwise print the commands to run
 #
-# Students need a C compiler, make, pkg-config, Criterion, python3 (the test
+# Students need a C compiler, make, pkg-config, Criterion, cJSON (the chat
+# exercise's JSON library), python3 (the test
 # runner and the student targets), binutils (objcopy: the tests count the
 # student's allocations) and clang-format; instructors also want bubblewrap
 # (the grader's sandbox), git, mypy (make check types the grader's code) and
@@ -17,11 +18,11 @@ set -u
 mode=${1:-check}
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
-APT_PACKAGES="build-essential make pkg-config libcriterion-dev libnanopb-dev python3 binutils clang-format"
+APT_PACKAGES="build-essential make pkg-config libcriterion-dev libcjson-dev libnanopb-dev python3 binutils clang-format"
 if [ "${DEPS_FOR:-student}" = instructor ]; then
     APT_PACKAGES="$APT_PACKAGES bubblewrap git mypy libseccomp-dev"
 fi
-BREW_PACKAGES="criterion pkg-config python3 clang-format"
+BREW_PACKAGES="criterion cjson pkg-config python3 clang-format"
 
 missing=""
 need() { # need <what> <test command...>
@@ -36,12 +37,19 @@ have_criterion() {
         ${CC:-cc} -x c - -o /dev/null -lcriterion
 }
 
+have_cjson() {
+    pkg-config --exists libcjson 2>/dev/null && return 0
+    printf '#include <cjson/cJSON.h>\nint main(void){return cJSON_Parse("1")==0;}\n' |
+        ${CC:-cc} -x c - -o /dev/null -lcjson
+}
+
 need "a C compiler (cc)" have_cmd "${CC:-cc}"
 need "make" have_cmd make
 need "pkg-config" have_cmd pkg-config
 need "Criterion (the test framework)" have_criterion
 need "python3" have_cmd python3
 need "binutils (objcopy, nm, readelf)" have_cmd objcopy
+need "cJSON (the chat exercise reads and writes JSON with it)" have_cjson
 if [ "${DEPS_FOR:-student}" = instructor ]; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
     need "mypy (type check of the grader)" have_cmd mypy
@@ -66,17 +74,22 @@ fi
 optional=""
 if command -v apt-get >/dev/null 2>&1 &&
     ! [ -f "$(pkg-config --variable=libdir criterion 2>/dev/null)/libprotobuf-nanopb.a" ]; then
-    optional="libnanopb-dev"
+    optional=" libnanopb-dev"
+fi
+# Optional for instructors, Debian only: Slurm, for the grader's one-machine cluster test.
+if [ "${DEPS_FOR:-student}" = instructor ] && command -v apt-get >/dev/null 2>&1 &&
+    ! command -v slurmctld >/dev/null 2>&1 && ! [ -x /usr/sbin/slurmctld ]; then
+    optional="$optional slurmctld slurmd slurm-client munge"
 fi
 
 if [ -z "$missing" ]; then
     if [ "$mode" = install ] && [ -n "$optional" ]; then
         if [ "$(id -u)" = 0 ]; then
-            echo "deps: installing $optional (tests start faster with it)"
+            echo "deps: installing the optional$optional (faster test starts; the grader's Slurm test)"
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null ||
-                echo "deps: could not install $optional; the kit works without it, only slower." >&2
+                echo "deps: could not install$optional; the kit works without them." >&2
         else
-            echo "deps: optional, for faster tests: sudo apt-get install -y $optional"
+            echo "deps: optional (faster test starts; the grader's Slurm test): sudo apt-get install -y$optional"
         fi
     fi
     [ "$mode" = install ] && echo "deps: everything the kit needs is installed."
@@ -97,6 +110,8 @@ if [ "$mode" = install ]; then
             echo "deps: apt-get failed; see its message above." >&2
             exit 1
         }
+        [ -n "$optional" ] && { apt-get install -y -qq $optional >/dev/null ||
+            echo "deps: could not install$optional; the kit works without them." >&2; }
         exec "$0" check
     fi
     echo "deps: missing:$missing"

@@ -54,6 +54,15 @@ def include_dirs(header: str) -> list[str]:
     if len(rel) >= 3 and rel[0] == "exercises":
         folder = os.path.join(ROOT, "exercises", rel[1])
         dirs += [folder, os.path.join(folder, "kit")]
+        # ... and those of the exercises it builds on (EX_DEPENDS: the chat's broadcast).
+        try:
+            with open(os.path.join(folder, "exercise.mk"), encoding="utf-8") as f:
+                m = re.search(r"^EX_DEPENDS\s*=(.*)$", f.read(), re.M)
+        except OSError:
+            m = None
+        for dep in (m.group(1).split("#")[0].split() if m else []):
+            dep_folder = os.path.join(ROOT, "exercises", dep)
+            dirs += [dep_folder, os.path.join(dep_folder, "kit")]
     return dirs + [os.path.join(ROOT, "runtime")]
 
 

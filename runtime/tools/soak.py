@@ -49,6 +49,14 @@ def main(argv):
     try:
         binary = os.path.join(scratch, os.path.basename(built))
         shutil.copy2(built, binary)
+        # The exercise's programs (EX_PROGRAMS) sit beside the test binary, where
+        # its process-level tests look for them: copy them along.
+        folder = os.path.dirname(built) or "."
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if (name != os.path.basename(built) and os.path.isfile(path)
+                    and os.access(path, os.X_OK) and not name.endswith((".o", ".a", ".d"))):
+                shutil.copy2(path, os.path.join(scratch, name))
         return soak(binary, built, args.runs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

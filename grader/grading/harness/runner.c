@@ -23,7 +23,8 @@
  *
  * Exit statuses: 0 passed (and the record written), 1 an assertion failed,
  * 77 skipped, 86 the process ended in the middle of the test (exit() called
- * by the code under test), 87 the runner could not start the test.
+ * by the code under test), 87 the runner could not start the test, 88 the
+ * record could not be written (the code under test closed its descriptor).
  */
 #include <criterion/criterion.h>
 
@@ -52,6 +53,7 @@ enum {
     EXIT_SKIPPED = 77,
     EXIT_UNFINISHED = 86,
     EXIT_UNUSABLE = 87,
+    EXIT_NO_RECORD = 88,
     RESULT_FD = 3,
 };
 
@@ -173,8 +175,11 @@ static void write_record(const char *id) {
                      (unsigned long)atomic_load(&threads_started));
     if (n <= 0 || (size_t)n >= sizeof record)
         unusable("test id too long");
-    if (pwrite(RESULT_FD, record, (size_t)n, 0) != n)
-        unusable("cannot write the result record");
+    if (pwrite(RESULT_FD, record, (size_t)n, 0) != n) {
+        fputs("[grader] runner: the result descriptor is gone (closed by the code under test?)\n",
+              stderr);
+        _exit(EXIT_NO_RECORD);
+    }
 }
 
 /* --race-selftest: two threads write one variable, under the filter, as a racy submission

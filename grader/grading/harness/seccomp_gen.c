@@ -14,6 +14,13 @@
  * process with SIGSYS: processes, exec, ptrace, process_vm_*,
  * perf_event_open, namespaces, sockets, and the rest.
  *
+ * With "net" (seccomp_gen plain net), for an exercise whose tests start
+ * its programs and talk to them over loopback (the chat): sockets, pipes,
+ * poll, fork, exec, wait and kill are allowed too, files may be opened
+ * read-only (the dynamic loader of an exec'd program needs its libraries)
+ * or as unnamed temporary files, and writing reaches any descriptor but
+ * the record's (fd 3), which no call may duplicate either.
+ *
  * The "tsan" profile is for ThreadSanitizer builds, whose runtime also
  * reads /proc/self/maps and the binary when it reports a race: files may be
  * opened read-only there (the sandbox shows nothing else of the host).
@@ -53,8 +60,90 @@ static void answer(const char *name, int error) {
     rule(SCMP_ACT_ERRNO((uint32_t)error), seccomp_syscall_resolve_name(name), 0, NULL);
 }
 
+/* The "net" additions (see the top of this file). */
+static void allow_network_and_processes(void) {
+    static const char *calls[] = {
+        "socket",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "connect",
+        "getsockname",
+        "getpeername",
+        "setsockopt",
+        "getsockopt",
+        "shutdown",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "poll",
+        "ppoll",
+        "pipe",
+        "pipe2",
+        "wait4",
+        "kill",
+        "getppid",
+        "prctl",
+        "execve",
+        "rt_sigtimedwait",
+        "rt_sigsuspend",
+        "pause",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "uname",
+        "sysinfo",
+        "unlink",
+        "unlinkat",
+        "readlink",
+        "readlinkat",
+        "pread64",
+        "getdents64",
+        "close_range",
+        "access",
+        "faccessat",
+        "faccessat2",
+        "getcwd",
+        "arch_prctl",
+        "sched_getparam",
+        "sched_getscheduler",
+        "statx",
+        "setrlimit",
+        "getrlimit",
+        "getrusage",
+        "times",
+        "socketpair",
+        "select",
+        "pselect6",
+        "setpgid",
+        "getpgid",
+        "setsid",
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        allow(calls[i]);
+    /* Processes too (fork is clone without CLONE_THREAD), and raising the open-file limit. */
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), 0, NULL);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 0, NULL);
+    /* Writing to any descriptor but the record's; nothing may copy or change the record's. */
+    struct scmp_arg_cmp not_record = SCMP_A0(SCMP_CMP_NE, 3);
+    static const char *on_fd[] = {"write", "writev", "dup", "dup2", "dup3", "fcntl", "sendfile"};
+    for (size_t i = 0; i < sizeof on_fd / sizeof on_fd[0]; i++)
+        rule(SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(on_fd[i]), 1, &not_record);
+    /* Files: read-only, or an unnamed temporary file (tmpfile()); mappings private. */
+    struct scmp_arg_cmp read_only = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT, O_RDONLY);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &read_only);
+    struct scmp_arg_cmp tmpfile_only = SCMP_A2(SCMP_CMP_MASKED_EQ, __O_TMPFILE, __O_TMPFILE);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &tmpfile_only);
+    struct scmp_arg_cmp private_map = SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED, 0);
+    rule(SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, &private_map);
+}
+
 int main(int argc, char **argv) {
     int tsan = argc > 1 && strcmp(argv[1], "tsan") == 0;
+    int net = argc > 2 && strcmp(argv[2], "net") == 0;
     ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (ctx == NULL)
         return 1;
@@ -118,11 +207,13 @@ int main(int argc, char **argv) {
     struct scmp_arg_cmp no_new_limit = SCMP_A2(SCMP_CMP_EQ, 0);
     rule(SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, &no_new_limit);
     /* Output: standard output and error only; the record: fd 3 only, by pwrite. */
-    for (int fd = 1; fd <= 2; fd++) {
+    for (int fd = 1; fd <= 2 && !net; fd++) {
         struct scmp_arg_cmp to_fd = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd);
         rule(SCMP_ACT_ALLOW, SCMP_SYS(write), 1, &to_fd);
         rule(SCMP_ACT_ALLOW, SCMP_SYS(writev), 1, &to_fd);
     }
+    if (net)
+        allow_network_and_processes();
     struct scmp_arg_cmp to_record = SCMP_A0(SCMP_CMP_EQ, 3);
     rule(SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1, &to_record);
     answer("ioctl", ENOTTY);
@@ -144,7 +235,7 @@ int main(int argc, char **argv) {
                                      "getuid",     "geteuid",        "getppid"};
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
             allow(more[i]);
-    } else {
+    } else if (!net) {
         answer("openat", EACCES);
         answer("open", EACCES);
     }
