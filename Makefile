@@ -115,11 +115,11 @@ else
 endif
 
 # ---- a chat lab: one server, clients in other terminals (or `nc 127.0.0.1 8000`) ----
-run-server: ex-valid ## start the chat server: PORT=8000 (default), SOLUTION=1 for the reference
+run-server: ex-valid ## start the chat server of EX=chat: PORT=8000 (default)
 	@$(MAKE) -s --no-print-directory $(EXB)/chat-server
 	@exec $(EXB)/chat-server $(if $(PORT),--port $(PORT)) $(ARGS)
 
-run-client: ex-valid ## start a chat client: NAME=you (else asked), PORT=8000, SOLUTION=1
+run-client: ex-valid ## start a chat client of EX=chat: NAME=you (else asked), PORT=8000
 	@$(MAKE) -s --no-print-directory $(EXB)/chat-client
 	@exec $(EXB)/chat-client $(if $(PORT),--port $(PORT)) $(if $(NAME),--user '$(NAME)') $(ARGS)
 

@@ -44,6 +44,7 @@ RUNS: Dict[str, Tuple[List[str], Optional[str]]] = {
     "hint": (["hint", "EX=mpsc"], r"Hint 1 of"),
     "status": (["status"], r"mpsc\s+\S+\s+[1-9]\d*/[1-9]"),
     "submit": (["submit", "STUDENT=ci"], r"exercises/mpsc/mpsc.c"),
+    "test-kit": (["test-kit", "EX=chat"], r"Tested: [1-9]\d* \| Passing: [1-9]"),
     "slides": (["slides"], None),
     "format": (["format"], None),
     "format-check": (["format-check"], None),
@@ -51,6 +52,8 @@ RUNS: Dict[str, Tuple[List[str], Optional[str]]] = {
 }
 # Runs until stopped: given this long, then it must have run the tests once and be waiting.
 LONG_RUNNING = {"watch": (["watch", "EX=mpsc"], r"Tested: [1-9].*waiting for a change")}
+# The chat lab: a server (on a port the kernel picks), then a client that joins it and ends.
+CHAT_LAB = ("run-server", "run-client")
 
 
 class HandoutTargets(unittest.TestCase):
@@ -88,9 +91,11 @@ class HandoutTargets(unittest.TestCase):
     def test_every_listed_target_works(self) -> None:
         targets = self.listed()
         self.assertIn("test", targets)
-        unknown = [t for t in targets if t not in RUNS and t not in LONG_RUNNING]
+        unknown = [t for t in targets
+                   if t not in RUNS and t not in LONG_RUNNING and t not in CHAT_LAB]
         self.assertEqual(unknown, [], "targets the handout lists that this test cannot run")
-        runs = [t for t in targets if t not in LONG_RUNNING and t != "clean"]
+        runs = [t for t in targets if t not in LONG_RUNNING and t not in CHAT_LAB
+                and t != "clean"]
         runs += [extra for extra in RUNS if " " in extra and extra.split()[0] in targets]
         for target in runs:
             args, expected = RUNS[target]
@@ -104,6 +109,9 @@ class HandoutTargets(unittest.TestCase):
             if target in targets:
                 with self.subTest(target=target):
                     self.long_running(*LONG_RUNNING[target])
+        if "run-server" in targets:
+            with self.subTest(target="run-server, run-client"):
+                self.chat_lab("run-client" in targets)
         if "clean" in targets:
             code, out = self.make(["clean"])
             self.assertEqual(code, 0, out)
@@ -135,8 +143,41 @@ class HandoutTargets(unittest.TestCase):
                 proc.wait()
                 self.fail(f"make {' '.join(args)} did not stop at Ctrl-C")
         reader.join(timeout=10)
+        stream.close()
         out = "".join(seen)
         self.assertRegex(out.replace("\n", " "), expected, out[-3000:])
+
+    def chat_lab(self, with_client: bool) -> None:
+        """make run-server on port 0; make run-client joins it, sends a line, ends at EOF."""
+        server = subprocess.Popen(["make", "run-server", "EX=chat", "PORT=0"], cwd=self.root,
+                                  env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, errors="replace", start_new_session=True)
+        try:
+            stream = cast(IO[str], server.stderr)
+            said = ""
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline and server.poll() is None:
+                said = stream.readline()
+                if "listening on" in said:
+                    break
+            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", said)
+            self.assertIsNotNone(match, f"make run-server did not listen: {said}")
+            assert match is not None
+            if with_client:
+                client = subprocess.run(["make", "run-client", "EX=chat", f"PORT={match.group(1)}",
+                                         "NAME=ci"], cwd=self.root, env=ENV, input="hello\n",
+                                        capture_output=True, text=True, timeout=120)
+                self.assertEqual(client.returncode, 0, client.stdout + client.stderr)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGINT)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait()
+            if server.stderr is not None:
+                server.stderr.close()
 
     def test_solution_option_explains_itself(self) -> None:
         code, out = self.make(["test", "EX=mpsc", "SOLUTION=1"], timeout=120)
