@@ -2,9 +2,11 @@
 
     python3 -m tests.play_student [--limit SECONDS] [--subset] [exercise...]
 
-Builds the handout, unpacks it in an empty folder, and for each broken
-variant in grader/broken/<ex>/ puts the reference solution with that one
-mistake in the student's place (exercises/<ex>/<file>), runs
+Builds the handout, unpacks it in an empty folder, puts the reference
+solutions in the student's place (a student who has done every exercise:
+the chat builds on the channels), and for each broken variant in
+grader/broken/<ex>/ puts the reference solution with that one mistake
+in the student's place (exercises/<ex>/<file>), runs
 `make test EX=<ex>` there as a student would, and prints the variant, the
 wall time and the first diagnosis line the student reads (the "Start with"
 line). Fails when a run takes longer than --limit (5 s), when the tests
@@ -73,6 +75,11 @@ def main(argv: List[str]) -> int:
     problems = []
     with tempfile.TemporaryDirectory(prefix="play-student-") as tmp:
         home = unpack_handout(tmp)
+        # A student who has done the other exercises: the chat builds on them (EX_DEPENDS).
+        for other in kit.exercise_names():
+            for f in kit.load_exercise(other).student_files:
+                shutil.copy(os.path.join(kit.ROOT, "solutions", other, f),
+                            os.path.join(home, "exercises", other, f))
         for ex_name in names:
             ex = kit.load_exercise(ex_name)
             folder = os.path.join(kit.ROOT, "grader", "broken", ex_name)

@@ -171,6 +171,7 @@ def fresh_folder(work: str) -> str:
         import tempfile
 
         return tempfile.mkdtemp(prefix="kt-loop-")
+    work = os.path.abspath(work)  # the test processes may change their folder
     os.makedirs(work, exist_ok=True)
     for name in os.listdir(work):
         os.unlink(os.path.join(work, name))
