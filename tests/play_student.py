@@ -34,7 +34,7 @@ from grader import bugs, kit
 from grader.release import handout
 
 SUBSET = ("no_waker_stored", "last_drop_no_wake", "wake_before_push", "wake_under_lock",
-          "pending_without_waker", "wake_only_one", "send_does_not_wake")
+          "pending_without_waker", "wake_only_one", "send_does_not_wake", "hangup_never_sent")
 ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS",
                                                        "RT_SHAKE", "KT_EXPLORE")}
 
