@@ -115,11 +115,11 @@ else
 endif
 
 # ---- a chat lab: one server, clients in other terminals (or `nc 127.0.0.1 8000`) ----
-run-server: ex-valid ## start the chat server on your files: PORT=8000 (default)
+run-server: ex-valid ## start the chat server of EX=chat: PORT=8000 (default)
 	@$(MAKE) -s --no-print-directory $(EXB)/chat-server
 	@exec $(EXB)/chat-server $(if $(PORT),--port $(PORT)) $(ARGS)
 
-run-client: ex-valid ## start a chat client on your files: NAME=you (else asked), PORT=8000
+run-client: ex-valid ## start a chat client of EX=chat: NAME=you (else asked), PORT=8000
 	@$(MAKE) -s --no-print-directory $(EXB)/chat-client
 	@exec $(EXB)/chat-client $(if $(PORT),--port $(PORT)) $(if $(NAME),--user '$(NAME)') $(ARGS)
 

@@ -41,10 +41,10 @@ RUNS: Dict[str, Tuple[List[str], Optional[str]]] = {
     "soak EX=runtime": (["soak", "EX=runtime", "N=1"], r"1 runs in a row passed"),
     "test-runtime": (["test-runtime"], r"Tested: [1-9]\d* \| Passing: [1-9]"),
     "explore": (["explore", "EX=mpsc", "N=1"], r"[1-9]"),
-    "test-kit": (["test-kit", "EX=chat"], r"Tested: [1-9]\d* \| Passing: [1-9]"),
     "hint": (["hint", "EX=mpsc"], r"Hint 1 of"),
     "status": (["status"], r"mpsc\s+\S+\s+[1-9]\d*/[1-9]"),
     "submit": (["submit", "STUDENT=ci"], r"exercises/mpsc/mpsc.c"),
+    "test-kit": (["test-kit", "EX=chat"], r"Tested: [1-9]\d* \| Passing: [1-9]"),
     "slides": (["slides"], None),
     "format": (["format"], None),
     "format-check": (["format-check"], None),
@@ -52,6 +52,8 @@ RUNS: Dict[str, Tuple[List[str], Optional[str]]] = {
 }
 # Runs until stopped: given this long, then it must have run the tests once and be waiting.
 LONG_RUNNING = {"watch": (["watch", "EX=mpsc"], r"Tested: [1-9].*waiting for a change")}
+# The chat lab: a server (on a port the kernel picks), then a client that joins it and ends.
+CHAT_LAB = ("run-server", "run-client")
 
 
 class HandoutTargets(unittest.TestCase):
@@ -89,12 +91,11 @@ class HandoutTargets(unittest.TestCase):
     def test_every_listed_target_works(self) -> None:
         targets = self.listed()
         self.assertIn("test", targets)
-        # The chat's lab targets start a server or a client that waits for people
-        # typing; tests/ and the chat's own process tests cover the programs.
-        unknown = [t for t in targets if t not in RUNS and t not in LONG_RUNNING
-                   and t not in ("run-server", "run-client")]
+        unknown = [t for t in targets
+                   if t not in RUNS and t not in LONG_RUNNING and t not in CHAT_LAB]
         self.assertEqual(unknown, [], "targets the handout lists that this test cannot run")
-        runs = [t for t in targets if t not in LONG_RUNNING and t != "clean"]
+        runs = [t for t in targets if t not in LONG_RUNNING and t not in CHAT_LAB
+                and t != "clean"]
         runs += [extra for extra in RUNS if " " in extra and extra.split()[0] in targets]
         for target in runs:
             args, expected = RUNS[target]
@@ -108,6 +109,9 @@ class HandoutTargets(unittest.TestCase):
             if target in targets:
                 with self.subTest(target=target):
                     self.long_running(*LONG_RUNNING[target])
+        if "run-server" in targets:
+            with self.subTest(target="run-server, run-client"):
+                self.chat_lab("run-client" in targets)
         if "clean" in targets:
             code, out = self.make(["clean"])
             self.assertEqual(code, 0, out)
@@ -139,8 +143,41 @@ class HandoutTargets(unittest.TestCase):
                 proc.wait()
                 self.fail(f"make {' '.join(args)} did not stop at Ctrl-C")
         reader.join(timeout=10)
+        stream.close()
         out = "".join(seen)
         self.assertRegex(out.replace("\n", " "), expected, out[-3000:])
+
+    def chat_lab(self, with_client: bool) -> None:
+        """make run-server on port 0; make run-client joins it, sends a line, ends at EOF."""
+        server = subprocess.Popen(["make", "run-server", "EX=chat", "PORT=0"], cwd=self.root,
+                                  env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, errors="replace", start_new_session=True)
+        try:
+            stream = cast(IO[str], server.stderr)
+            said = ""
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline and server.poll() is None:
+                said = stream.readline()
+                if "listening on" in said:
+                    break
+            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", said)
+            self.assertIsNotNone(match, f"make run-server did not listen: {said}")
+            assert match is not None
+            if with_client:
+                client = subprocess.run(["make", "run-client", "EX=chat", f"PORT={match.group(1)}",
+                                         "NAME=ci"], cwd=self.root, env=ENV, input="hello\n",
+                                        capture_output=True, text=True, timeout=120)
+                self.assertEqual(client.returncode, 0, client.stdout + client.stderr)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGINT)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait()
+            if server.stderr is not None:
+                server.stderr.close()
 
     def test_solution_option_explains_itself(self) -> None:
         code, out = self.make(["test", "EX=mpsc", "SOLUTION=1"], timeout=120)
@@ -167,6 +204,14 @@ class KitWithoutGit(unittest.TestCase):
                 os.makedirs(os.path.dirname(os.path.join(copy, rel)), exist_ok=True)
                 shutil.copy2(os.path.join(kit.ROOT, rel), os.path.join(copy, rel))
             self.assertFalse(os.path.exists(os.path.join(copy, ".git")))
+            # The deck's tool chain and the built deck, as the kit has them (no npm, no render
+            # again: both are what they are in the kit, and this test is about git, not slides).
+            if os.path.isdir(os.path.join(kit.ROOT, "slides", "node_modules")):
+                os.symlink(os.path.join(kit.ROOT, "slides", "node_modules"),
+                           os.path.join(copy, "slides", "node_modules"))
+            if os.path.isdir(os.path.join(kit.ROOT, "build", "slides")):
+                shutil.copytree(os.path.join(kit.ROOT, "build", "slides"),
+                                os.path.join(copy, "build", "slides"), symlinks=True)
             for args in (["dist"], ["format-check"], ["stubs-check"]):
                 proc = subprocess.run(["make", *args], cwd=copy, env=ENV, capture_output=True,
                                       text=True, timeout=300)

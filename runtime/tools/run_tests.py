@@ -84,7 +84,14 @@ class Outcome:
                     return rank, line.strip()
         said = [m for m in self.messages if m and "The test crashed" not in m]
         if said:
-            return 3, said[0]
+            # The first assertion's message, with its continuation lines (those that do not
+            # start with another file:line:), on one line.
+            first = [said[0].strip()]
+            for more in said[1:]:
+                if re.match(r"^[\w.-]+\.c:\d+:", more.strip()):
+                    break
+                first.append(more.strip())
+            return 3, " ".join(first)
         if self.status == "ERRORED":
             return 3, "the test crashed (run it under gdb, or with SAN=address, to see where)"
         return 3, "failed"
@@ -120,13 +127,37 @@ def short(message: str) -> str:
     return re.sub(r"^(?:[\w.-]+/)+([\w.-]+\.c:\d+:)", r"\1", message)
 
 
+def repair_report(text: str) -> str:
+    """Criterion 2.4 writes each line of a message as a JSON string without escaping it (a
+    message that quotes JSON breaks the file): escape the lines of every "messages" list."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if inside and re.match(r"^\s*\]", line):
+            inside = False
+        elif inside:
+            match = re.match(r'^(\s*)"(.*)"(,?)\s*$', line)
+            if match:
+                line = match.group(1) + json.dumps(match.group(2)) + match.group(3)
+        elif re.search(r'"messages":\s*\[\s*$', line):
+            inside = True
+        out.append(line)
+    return "\n".join(out)
+
+
 def read_report(path: str) -> Dict[str, Tuple[str, List[str]]]:
     """{suite/name: (status, messages)} from a Criterion (or stand-in) JSON report."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+            text = f.read()
+    except OSError:
         return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            data = json.loads(repair_report(text))
+        except ValueError:
+            return {}
     found = {}
     for suite in data.get("test_suites", []):
         for test in suite.get("tests", []):
@@ -171,6 +202,7 @@ def fresh_folder(work: str) -> str:
         import tempfile
 
         return tempfile.mkdtemp(prefix="kt-loop-")
+    work = os.path.abspath(work)  # the test processes may change their folder
     os.makedirs(work, exist_ok=True)
     for name in os.listdir(work):
         os.unlink(os.path.join(work, name))
