@@ -21,6 +21,13 @@ In order, each step a pass or a fail:
      every slide rendered and nothing cut off (slides/README.md);
   8. the Python tests in tests/ (grader, stub generator, handout, tools).
 
+Steps 3 to 8 run in two lanes at once (CHECK_LANES=1 runs them one by one):
+the plain and AddressSanitizer/UBSan builds with the broken variants in one,
+the ThreadSanitizer builds, the slides and the Python tests in the other;
+each lane has build folders of its own (build/<sanitizer>/), so nothing is
+built twice at the same time. The student-loop steps come last, alone: they
+time what a student waits for.
+
 Ends with one line per Criterion suite and a "N passed, N failed" line.
 `make check ONLY=<step word>` (e.g. ONLY=stub) runs only the steps whose
 name contains that word.
@@ -33,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from grader import kit
@@ -43,9 +51,14 @@ SYNTHESIS = re.compile(r"\[====\] Synthesis: .*")
 SANITIZERS = ["", "address", "thread", "undefined"]
 
 
+# Which lane a step runs in: FIRST and LAST alone, before and after the two
+# lanes that run side by side.
+FIRST, MAIN, SIDE, LAST = "first", "main", "side", "last"
+
+
 class Step:
-    def __init__(self, name, run):
-        self.name, self.run = name, run
+    def __init__(self, name, run, lane=MAIN):
+        self.name, self.run, self.lane = name, run, lane
 
 
 def clean_env():
@@ -180,62 +193,92 @@ def python_tests_step():
     return run
 
 
+def lane_of(san):
+    # ThreadSanitizer builds are the slowest: they go beside the rest.
+    return SIDE if san == "thread" else MAIN
+
+
 def steps():
-    yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]))
-    yield Step("stubs fresh", simple_step([sys.executable, "-m", "grader.release.stubs", "check"]))
-    yield Step("C formatting", format_step())
-    yield Step("Python types", types_step())
+    yield Step("tools installed", simple_step(["sh", "runtime/tools/deps.sh", "check"]), FIRST)
+    yield Step("stubs fresh", simple_step([sys.executable, "-m", "grader.release.stubs", "check"]),
+               FIRST)
+    yield Step("C formatting", format_step(), FIRST)
+    yield Step("Python types", types_step(), FIRST)
     for san in SANITIZERS:
         args = ["test-runtime", "WERROR=1"] + ([f"SAN={san}"] if san else [])
-        yield Step(f"runtime tests{sanitizer_label(san)}", criterion_step(args))
+        yield Step(f"runtime tests{sanitizer_label(san)}", criterion_step(args), lane_of(san))
     for ex in kit.exercise_names():
         for san in SANITIZERS:
             args = ["test", f"EX={ex}", "SOLUTION=1", "HIDDEN=1", "WERROR=1"]
             args += [f"SAN={san}"] if san else []
             yield Step(f"{ex} solution, visible+hidden tests{sanitizer_label(san)}",
-                       criterion_step(args))
+                       criterion_step(args), lane_of(san))
         yield Step(f"{ex} untouched stub fails fast", stub_step(ex))
         if os.path.isdir(os.path.join(ROOT, "exercises", ex, "kit", "tests")):
             for san in SANITIZERS:
                 args = ["test-kit", f"EX={ex}", "WERROR=1"] + ([f"SAN={san}"] if san else [])
-                yield Step(f"{ex} kit tests{sanitizer_label(san)}", criterion_step(args))
+                yield Step(f"{ex} kit tests{sanitizer_label(san)}", criterion_step(args),
+                           lane_of(san))
     report = os.path.join(ROOT, "build", "broken-report.json")
+    # Two variants at a time: each builds in a folder of its own, and a variant's
+    # suite spends much of its time waiting (timeouts, sockets), not computing.
     yield Step("broken variants caught", simple_step([sys.executable, "-m", "grader.checks.broken",
-                                                      "--json", report],
+                                                      "--jobs", "2", "--json", report],
                                                      keep=r"visible tests catch"))
-    yield Step("slides: snippets cut, examples compile, every slide fits",
-               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"))
     yield Step("claims of the READMEs and slides tied to broken variants",
                simple_step([sys.executable, "-m", "grader.checks.claims", "--report", report],
                            keep=r"^claims: \d+ claims"))
+    yield Step("slides: snippets cut, examples compile, every slide fits",
+               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"), SIDE)
+    yield Step("python tests (grader, stubs, handout, tools)", python_tests_step(), SIDE)
     yield Step("student-loop timeouts fitted", simple_step([sys.executable, "-m",
-                                                            "grader.release.timeouts", "check"]))
+                                                            "grader.release.timeouts", "check"]),
+               LAST)
     yield Step("the student's loop on broken variants (a subset; all: make play-student)",
                simple_step([sys.executable, "-m", "tests.play_student", "--subset"],
-                           keep=r"^play_student: "))
-    yield Step("python tests (grader, stubs, handout, tools)", python_tests_step())
+                           keep=r"^play_student: "), LAST)
+
+
+def run_lane(chosen, results, recap, lock, prefix=""):
+    """Runs steps one after the other; prints each one's outcome when it ends."""
+    for step in chosen:
+        t0 = time.monotonic()
+        if not prefix:
+            print(f"== {step.name} ...", flush=True)
+        ok, out, summary = step.run()
+        elapsed = time.monotonic() - t0
+        with lock:  # a step's lines stay together, whichever lane ends first
+            if prefix:
+                print(f"== {step.name}{prefix}", flush=True)
+            if not ok:
+                print(out.rstrip())
+            elif "broken" in step.name:
+                for line in out.splitlines():
+                    if line.startswith(("broken variants", "  ")):
+                        print(line)
+            print(f"   {'ok' if ok else 'FAILED'}: {step.name} ({elapsed:.1f} s)", flush=True)
+            results.append((step.name, ok))
+            recap += [(step.name, s) for s in summary]
 
 
 def main():
     only = os.environ.get("ONLY", "")
-    results, recap = [], []
+    side_by_side = os.environ.get("CHECK_LANES", "2") != "1"
+    chosen = [step for step in steps() if not only or only in step.name]
+    results, recap, lock = [], [], threading.Lock()
     started = time.monotonic()
-    for step in steps():
-        if only and only not in step.name:
-            continue
-        t0 = time.monotonic()
-        print(f"== {step.name} ...", flush=True)
-        ok, out, summary = step.run()
-        elapsed = time.monotonic() - t0
-        if not ok:
-            print(out.rstrip())
-        else:
-            for line in out.splitlines():
-                if line.startswith(("broken variants", "  ")) and "broken" in step.name:
-                    print(line)
-        print(f"   {'ok' if ok else 'FAILED'}: {step.name} ({elapsed:.1f} s)", flush=True)
-        results.append((step.name, ok))
-        recap += [(step.name, s) for s in summary]
+    run_lane([s for s in chosen if s.lane == FIRST], results, recap, lock)
+    main_lane = [s for s in chosen if s.lane == MAIN]
+    side_lane = [s for s in chosen if s.lane == SIDE]
+    if side_by_side and main_lane and side_lane:
+        side = threading.Thread(target=run_lane, args=(side_lane, results, recap, lock,
+                                                       " (side lane)"))
+        side.start()
+        run_lane(main_lane, results, recap, lock, " (main lane)")
+        side.join()
+    else:
+        run_lane(main_lane + side_lane, results, recap, lock)
+    run_lane([s for s in chosen if s.lane == LAST], results, recap, lock)
     failed = [name for name, ok in results if not ok]
     print(f"\ncheck finished in {time.monotonic() - started:.0f} s")
     for name in failed:

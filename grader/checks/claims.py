@@ -98,7 +98,7 @@ def caught_by_running(names: List[str]) -> Dict[str, Tuple[bool, bool]]:
     for ex in sorted({n.split("/")[0] for n in names}):
         rows, _ = broken.check_exercise(ex, runs=3, only=[n.split("/")[1] for n in names
                                                           if n.startswith(ex + "/")])
-        for variant, _, visible, both, _ in rows:
+        for variant, _, visible, both, _, _ in rows:
             found[f"{ex}/{variant}"] = (visible, both)
     return found
 

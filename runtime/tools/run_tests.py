@@ -274,22 +274,25 @@ def main(argv: List[str]) -> int:
         except OSError:
             pass
         outcomes = []
-        for t in chosen:
-            out = Outcome(t)
-            if t.id in results:
-                out.status, out.messages = results[t.id]
-            log = os.path.join(tmp, f"{t.suite}.{t.name}.log")
+        def with_log(out: Outcome) -> Outcome:
+            log = os.path.join(tmp, f"{out.test.suite}.{out.test.name}.log")
             if os.path.exists(log):
                 with open(log, encoding="utf-8", errors="replace") as f:
                     out.log, said = clean_log(f.read())
                 out.messages = out.messages or said
-            outcomes.append(out)
+            return out
+
+        for t in chosen:
+            out = Outcome(t)
+            if t.id in results:
+                out.status, out.messages = results[t.id]
+            outcomes.append(with_log(out))
         # Tests the sources do not show (declared another way): as the report has them.
         known = {t.id for t in chosen}
         for tid, (status, messages) in results.items():
             if tid not in known:
                 suite, name = tid.split("/", 1)
-                outcomes.append(Outcome(kit_info.Test(suite, name, ""), status, messages))
+                outcomes.append(with_log(Outcome(kit_info.Test(suite, name, ""), status, messages)))
     finally:
         if not args.work:
             import shutil
