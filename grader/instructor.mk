@@ -17,8 +17,13 @@ dist: ## build the student handout in dist/ (no solutions, no hidden tests)
 sample-class: ## make the sample class from the references: build/samples/class
 	@$(PYTHON) -m grader.samples.make_class --out $(SAMPLE_CLASS)
 
-grade: $(if $(SUBMISSIONS),,sample-class) ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir> (default grader/out)
-	@$(PYTHON) -m grader $(or $(SUBMISSIONS),$(SAMPLE_CLASS)) --out $(GRADE_OUT) $(GRADE_ARGS)
+# Grading and checking install what is missing first (as root with apt-get; else
+# they say what and how), so that a fresh machine needs no step before them.
+# In the recipe, not as a prerequisite: make -j would run the two side by side.
+grade: ## grade a class: SUBMISSIONS=<dir> (default: the sample class), OUT=<dir> (default grader/out)
+	@DEPS_FOR=grader sh runtime/tools/deps.sh ensure
+	@$(if $(SUBMISSIONS),,$(PYTHON) -m grader.samples.make_class --out $(SAMPLE_CLASS) && )\
+	 $(PYTHON) -m grader $(or $(SUBMISSIONS),$(SAMPLE_CLASS)) --out $(GRADE_OUT) $(GRADE_ARGS)
 
 # On a Slurm cluster's login node: the same grading as one job array (grader/README.md, Slurm).
 # The output folder must be one every node sees.
@@ -32,6 +37,7 @@ bench-grader: ## students per minute: the sample class's mix scaled to 100, 200,
 	@$(PYTHON) -m grader.grading.bench $(BENCH_ARGS)
 
 check: ## the kit's full test (what CI runs)
+	@DEPS_FOR=instructor sh runtime/tools/deps.sh ensure
 	@$(PYTHON) runtime/tools/vocab_check.py && $(PYTHON) runtime/tools/header_examples.py && \
 	 $(PYTHON) -m tests.check
 

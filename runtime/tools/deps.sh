@@ -5,6 +5,13 @@
 #                     missing and the command that installs it, exit 1
 #   deps.sh install   install what is missing with apt-get when run as root;
 #                     otherwise print the commands to run
+#   deps.sh ensure    what `make grade` and `make check` do first: check, and
+#                     when something is missing, install it as `install` does
+#                     (as root with apt-get), else say what and how, exit 1
+#
+# DEPS_FOR says for whom: student (the default), grader (the student's tools
+# and the grader's sandbox), instructor (all: the grader's, the deck's, and
+# what the kit's own checks run).
 #
 # Students need a C compiler, make, pkg-config, Criterion, cJSON (the chat
 # exercise's JSON library), python3 (the test
@@ -16,11 +23,29 @@
 # and each test process starts several times faster (see the Makefile).
 set -u
 mode=${1:-check}
+for_whom=${DEPS_FOR:-student}
+case $for_whom in
+student | grader | instructor) ;;
+*) echo "deps: DEPS_FOR=$for_whom is not one of: student grader instructor" >&2; exit 2 ;;
+esac
+grading() { [ "$for_whom" != student ]; }
+if [ "$mode" = ensure ]; then
+    # Quiet when all is there: this runs before every grading and every check.
+    DEPS_FOR=$for_whom sh "$0" check 2>/dev/null && exit 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "deps: something the kit needs is missing; installing it first (as make deps does)"
+        exec env DEPS_FOR="$for_whom" sh "$0" install
+    fi
+    exec env DEPS_FOR="$for_whom" sh "$0" check
+fi
 
 # Debian/Ubuntu package names, and the Homebrew ones for macOS.
 APT_PACKAGES="build-essential make pkg-config libcriterion-dev libcjson-dev libnanopb-dev python3 binutils clang-format"
-if [ "${DEPS_FOR:-student}" = instructor ]; then
-    APT_PACKAGES="$APT_PACKAGES bubblewrap git mypy libseccomp-dev"
+if grading; then
+    APT_PACKAGES="$APT_PACKAGES bubblewrap libseccomp-dev"
+fi
+if [ "$for_whom" = instructor ]; then
+    APT_PACKAGES="$APT_PACKAGES git mypy"
 fi
 BREW_PACKAGES="criterion cjson pkg-config python3 clang-format"
 
@@ -50,10 +75,12 @@ need "Criterion (the test framework)" have_criterion
 need "python3" have_cmd python3
 need "binutils (objcopy, nm, readelf)" have_cmd objcopy
 need "cJSON (the chat exercise reads and writes JSON with it)" have_cjson
-if [ "${DEPS_FOR:-student}" = instructor ]; then
+if grading; then
     need "bubblewrap (bwrap, the grader's sandbox)" have_cmd bwrap
-    need "mypy (type check of the grader)" have_cmd mypy
     need "libseccomp-dev (the grader's system-call filter)" test -f /usr/include/seccomp.h
+fi
+if [ "$for_whom" = instructor ]; then
+    need "mypy (type check of the grader)" have_cmd mypy
 fi
 
 # The lecture deck's tool chain (instructors only: the handout carries the
@@ -62,7 +89,7 @@ fi
 # Node.js from elsewhere is left alone.
 SLIDES_APT=""
 have_chromium() { [ -n "${CHROME_PATH:-}" ] && [ -x "$CHROME_PATH" ] || have_cmd chromium || have_cmd chromium-browser; }
-if [ "${DEPS_FOR:-student}" = instructor ]; then
+if [ "$for_whom" = instructor ]; then
     have_cmd node >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT nodejs"
     have_cmd npm >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT npm"
     have_chromium >/dev/null 2>&1 || SLIDES_APT="$SLIDES_APT chromium"
@@ -77,7 +104,7 @@ if command -v apt-get >/dev/null 2>&1 &&
     optional=" libnanopb-dev"
 fi
 # Optional for instructors, Debian only: Slurm, for the grader's one-machine cluster test.
-if [ "${DEPS_FOR:-student}" = instructor ] && command -v apt-get >/dev/null 2>&1 &&
+if [ "$for_whom" = instructor ] && command -v apt-get >/dev/null 2>&1 &&
     ! command -v slurmctld >/dev/null 2>&1 && ! [ -x /usr/sbin/slurmctld ]; then
     optional="$optional slurmctld slurmd slurm-client munge"
 fi
