@@ -6,22 +6,28 @@
  * poll function is a switch on the line it last stopped at, and RT_AWAIT
  * returns PENDING and records where to resume.
  *
+ *     #include <stdlib.h>
+ *     #include "mpsc.h" // the first exercise's channel
+ *
  *     typedef struct {
  *         rt_future base;
- *         rt_async co;           // where to resume
+ *         rt_async co; // where to resume
  *         mpsc_receiver *receiver;
- *         void *message;         // everything that lives across an await
- *         int seen;              // must be a field, not a local
+ *         void *message;           // everything that lives across an await
+ *         mpsc_recv_result result; // is a field, not a local
+ *         int seen;
  *     } consumer_task;
  *
- *     static rt_poll consumer_poll(rt_future *f, rt_context *cx) {
+ *     rt_poll consumer_poll(rt_future *f, rt_context *cx) {
  *         consumer_task *t = (consumer_task *)f;
  *         RT_ASYNC_BEGIN(&t->co);
  *         for (;;) {
- *             mpsc_recv_result result;
- *             RT_AWAIT_POLL(&t->co, cx, mpsc_receiver_poll_recv(t->receiver, cx, &t->message,
- * &result));
- *             ...
+ *             RT_AWAIT_POLL(&t->co, cx,
+ *                           mpsc_receiver_poll_recv(t->receiver, cx, &t->message, &t->result));
+ *             if (t->result == MPSC_RECV_CLOSED)
+ *                 break; // every sender is gone: the task is done
+ *             t->seen++;
+ *             free(t->message); // the message is the task's now
  *         }
  *         RT_ASYNC_END(&t->co);
  *     }

@@ -5,6 +5,8 @@
  * struct whose first member is an rt_future, so a pointer to it is also a
  * pointer to its rt_future, and its result lives in its own fields:
  *
+ *     #include "mpsc.h" // the first exercise's channel
+ *
  *     typedef struct {
  *         rt_future base;          // first: poll, drop and name
  *         mpsc_receiver *receiver; // what the future works on

@@ -7,12 +7,32 @@
  * reads as much as the descriptor has into it, so a burst of short lines
  * costs one system call, not one per line.
  *
- *     rt_line_reader *lines;
- *     rt_line_reader_new(rt_tcp_read_half_reader(half), 1024, &lines);
- *     ...
- *     RT_AWAIT_POLL(&t->co, cx, rt_line_reader_poll_line(t->lines, cx, &t->line, &t->len,
- *                                                        &t->result));
- *     switch (t->result) { case RT_IO_OK: ... case RT_IO_EOF: ... default: ... }
+ *     #include "rt_async.h"
+ *     #include "rt_tcp.h"
+ *
+ *     typedef struct {
+ *         rt_future base;
+ *         rt_async co;
+ *         rt_line_reader *lines; // made with rt_line_reader_new over the connection:
+ *         const char *line;      //   rt_line_reader_new(rt_tcp_read_half_reader(half),
+ *         size_t len;            //                      1024, &t->lines)
+ *         rt_io_result result;
+ *         size_t count;
+ *     } count_lines_task;
+ *
+ *     rt_poll count_lines_poll(rt_future *f, rt_context *cx) {
+ *         count_lines_task *t = (count_lines_task *)f;
+ *         RT_ASYNC_BEGIN(&t->co);
+ *         for (;;) {
+ *             RT_AWAIT_POLL(&t->co, cx, rt_line_reader_poll_line(t->lines, cx, &t->line,
+ *                                                                &t->len, &t->result));
+ *             if (t->result == RT_IO_OK)
+ *                 t->count++; // t->line holds t->len bytes, valid until the next poll
+ *             else if (t->result != RT_IO_LINE_TOO_LONG)
+ *                 break; // RT_IO_EOF: the peer is done; anything else: an error
+ *         }
+ *         RT_ASYNC_END(&t->co);
+ *     }
  *
  * What is a line:
  *   - the bytes up to a '\n', without it; a "\r\n" ending loses its '\r' too;

@@ -4,10 +4,17 @@
  * Read lines from it with a line reader, as in tokio's
  * BufReader::new(stdin()).lines():
  *
- *     rt_stdin *in;
- *     rt_line_reader *lines;
- *     rt_stdin_open(&in);
- *     rt_line_reader_new(rt_stdin_reader(in), 1024, &lines);
+ *     #include "rt_line_reader.h"
+ *
+ *     rt_io_result open_typed_lines(rt_stdin **in, rt_line_reader **lines) {
+ *         rt_io_result result = rt_stdin_open(in);
+ *         if (result != RT_IO_OK)
+ *             return result;
+ *         result = rt_line_reader_new(rt_stdin_reader(*in), 1024, lines);
+ *         if (result != RT_IO_OK)
+ *             rt_stdin_drop(*in); // nothing leaks on an error path
+ *         return result;
+ *     }
  *
  * It works the same whether stdin is a terminal, a pipe or a file.
  *

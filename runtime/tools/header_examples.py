@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""header_examples.py - the example at the top of each exercise header compiles.
+"""header_examples.py - the example at the top of each header compiles.
 
 The first code a student reads is the example in a header's top comment, so
 it must not drift from the API. For each header of the exercises
@@ -8,9 +8,12 @@ of the top comment indented four spaces past the ` * `, compiles it as
 file-scope C after an #include of the header, with the kit's flags and
 warnings as errors (-fsyntax-only: it is checked, not run), and fails
 naming the header and the compiler's message. A header without an example
-fails too.
+fails too. The runtime's headers mostly open with tables (tokio's name beside
+the kit's) and sketches; those whose top comment shows code to copy are
+listed in RUNTIME_EXAMPLES and checked the same way (an example may
+#include what it uses, an exercise's header among them).
 
-    header_examples.py [header...]     (default: every exercise header)
+    header_examples.py [header...]     (default: every exercise header, and RUNTIME_EXAMPLES)
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The runtime headers whose top comment shows code to copy, not a table or a sketch.
+RUNTIME_EXAMPLES = ["rt_async.h", "rt_future.h", "rt_line_reader.h", "rt_stdin.h"]
 CFLAGS = ["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
 
 
@@ -63,6 +68,8 @@ def include_dirs(header: str) -> list[str]:
         for dep in (m.group(1).split("#")[0].split() if m else []):
             dep_folder = os.path.join(ROOT, "exercises", dep)
             dirs += [dep_folder, os.path.join(dep_folder, "kit")]
+    elif len(rel) == 2 and rel[0] == "runtime":  # may show an exercise's channel in use
+        dirs += sorted(glob.glob(os.path.join(ROOT, "exercises", "*", "")))
     return dirs + [os.path.join(ROOT, "runtime")]
 
 
@@ -89,7 +96,8 @@ def check(header: str, cc: str) -> str | None:
 def main(argv: list[str]) -> int:
     headers = [os.path.abspath(h) for h in argv[1:]] or sorted(
         glob.glob(os.path.join(ROOT, "exercises", "*", "*.h"))
-        + glob.glob(os.path.join(ROOT, "exercises", "*", "kit", "*.h")))
+        + glob.glob(os.path.join(ROOT, "exercises", "*", "kit", "*.h"))) + [
+            os.path.join(ROOT, "runtime", name) for name in RUNTIME_EXAMPLES]
     cc = os.environ.get("CC", "cc")
     problems = [p for p in (check(h, cc) for h in headers) if p]
     for p in problems:
