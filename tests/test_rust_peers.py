@@ -113,13 +113,14 @@ def build_reference() -> str:
     args = ["make", "-s", "--no-print-directory", "EX=chat", "SOLUTION=1"]
     test_bin = subprocess.run(args + ["print-test-bin"], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=60, check=True).stdout.strip()
-    folder = os.path.dirname(os.path.join(ROOT, test_bin))
+    folder = os.path.dirname(test_bin)
+    # Relative, as make's rules name them (an absolute path would match no rule).
     programs = [os.path.join(folder, p) for p in ("chat-server", "chat-client")]
     proc = subprocess.run(args + programs, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=600)
     if proc.returncode != 0:
         raise AssertionError(f"the reference programs did not build:\n{proc.stdout[-4000:]}")
-    return folder
+    return os.path.join(ROOT, folder)
 
 
 def _pump(stream: IO[bytes], lines: "queue.Queue[Optional[bytes]]") -> None:
