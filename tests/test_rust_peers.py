@@ -492,6 +492,56 @@ class RustPeers(unittest.TestCase):
         # The yardstick: the same checks pass against serde_json itself.
         self.wire_bytes(rust=True)
 
+    # ---- (c, continued) what counts as a message: as serde_json decides ----
+    def relayed(self, rust: bool, probes: Sequence[bytes]) -> List[bytes]:
+        """What a watcher gets when one client sends each probe line, then a marker line."""
+        _, port = self.server(rust)
+        watcher = self.raw_client(port, '"w"')
+        talker = self.raw_client(port, '"t"')
+        self.assertEqual(watcher.lines(2), [b'{"User":"w"}', b'{"User":"t"}'])
+        got: List[bytes] = []
+        for i, probe in enumerate(probes):
+            talker.send(probe + b'\n{"ClientMessage":"mark %d"}\n' % i)
+            mark = b'{"Chat":{"user":"t","content":"mark %d"}}' % i
+            while True:
+                line = watcher.lines(1)[0]
+                got.append(line)
+                if line == mark:
+                    break
+        return got
+
+    def test_both_servers_take_the_same_lines(self) -> None:
+        # Every line either server takes (or ignores), the other takes (or ignores) alike.
+        probes = [
+            b'{"ClientMessage":"a"} ', b'\t{"ClientMessage":"a"}', b' {"ClientMessage" : "w" } ',
+            b'{"ClientMessage":"a"}\r', b'{"ClientMessage":"a"}\r\r', b'{"\\u0043lientMessage":"k"}',
+            b'{"ClientMessage":"\\ud83d\\ude00 \\uD834\\uDD1E \\udbff\\udfff \\u00e9\\u00E9 \\/"}',
+            b'{"ClientMessage":"del \x7f, U+10FFFF \xf4\x8f\xbf\xbf, [[["}',
+            b'{"ClientMessage":"a"}x', b'{"ClientMessage":"a"}{"ClientMessage":"b"}',
+            b'{"ClientMessage":"a","ClientMessage":"b"}', b'{"ClientMessage":"a",}',
+            b'{"ClientMessage":1}', b'{"ClientMessage":null}', b'{"ClientMessage":["a"]}',
+            b'{"clientmessage":"a"}', b'"ClientMessage"', b'{}', b'[]', b'null', b'',
+            b'{"ClientMessage":"\\ud83d"}', b'{"ClientMessage":"\\uDE00\\uD83D"}',
+            b'{"ClientMessage":"\\u00"}', b'{"ClientMessage":"x\\u"}', b'{"ClientMessage":"\\U0041"}',
+            b'{"ClientMessage":"a\\x"}', b'{"ClientMessage":"tab\there"}',
+            b'{"ClientMessage":"a"} // no comments', b"{'ClientMessage':'a'}",
+            b'\xef\xbb\xbf{"ClientMessage":"byte order mark"}', b'\x0c{"ClientMessage":"ff"}',
+            b'{"ClientMessage":"a"}\x00', b'{ "ClientMessage":"nbsp"\xc2\xa0}',
+            b'{"Chat":{"user":"x","content":"y"}}', b'{"Chat":["x","y"]}', b'{"Chat":{"user":"x"}}',
+            b'{"User":"other"}', b'[' * 300 + b']' * 300,
+        ]
+        ours = self.relayed(False, probes)
+        self.assertEqual(ours, self.relayed(True, probes))
+        self.assertEqual(len(ours), len(probes) + 8, "the probes that are messages")
+        # The kit's two documented exceptions: U+0000, which C strings cannot hold, is
+        # refused (the Rust server relays it); and a line that is not UTF-8 is ignored
+        # (tokio's lines() ends the connection there), as the next lines show.
+        nul = b'{"ClientMessage":"\\u0000"}'
+        self.assertEqual(self.relayed(False, [nul]), [b'{"Chat":{"user":"t","content":"mark 0"}}'])
+        self.assertEqual(self.relayed(True, [nul])[0], b'{"Chat":{"user":"t","content":"\\u0000"}}')
+        self.assertEqual(len(self.relayed(False, [b'{"ClientMessage":"\xed\xa0\x80"}',
+                                                  b'{"ClientMessage":"\xc0\xaf"}'])), 2)
+
     # ---- (d) the ends ----
     def test_rust_client_ends_after_its_input_on_the_reference_server(self) -> None:
         _, port = self.server(rust=False)
