@@ -97,6 +97,7 @@ def build_peers() -> str:
         "CARGO_HOME": os.path.join(PEERS_BUILD, "cargo-home"),  # no user configuration
         "CARGO_TARGET_DIR": os.path.join(PEERS_BUILD, "target"),
         "RUSTC": RUSTC,
+        "CARGO_INCREMENTAL": "0",  # built once, not edited: no incremental state to write
         "PATH": "/usr/bin:/bin:" + env.get("PATH", ""),
     })
     proc = subprocess.run([CARGO, "build", "--offline", "--quiet", "--bins"], cwd=src, env=env,
