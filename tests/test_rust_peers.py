@@ -371,7 +371,7 @@ class RustPeers(unittest.TestCase):
                  make: Callable[[int, str], Peer]) -> List[Peer]:
         """Starts a client per user, one after the other; each sees its own join and the later ones."""
         clients: List[Peer] = []
-        for i, user in enumerate(users):
+        for user in users:
             clients.append(make(port, user))
             for c in clients:
                 self.assertEqual(c.lines(1), [join_line(user)],
