@@ -42,7 +42,8 @@ CARGO = "/usr/bin/cargo"
 RUSTC = "/usr/bin/rustc"
 REGISTRY = "/usr/share/cargo/registry"
 CRATES = ("tokio", "serde", "serde_derive", "serde_json")
-PACKAGES = "rustc cargo librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev"
+PACKAGES = ("rustc cargo librust-tokio-dev librust-serde-dev librust-serde-derive-dev "
+            "librust-serde-json-dev")
 
 WAIT = 20.0  # seconds: the longest any single step may take (the machine may be busy)
 PROMPT = b"Enter your username"  # what the course's client prints first
@@ -314,7 +315,8 @@ class RustPeers(unittest.TestCase):
 
     def server(self, rust: bool) -> Tuple[Peer, int]:
         if rust:
-            peer = self.start("the Rust server", [os.path.join(self.peers, "server"), "--port", "0"])
+            peer = self.start("the Rust server",
+                              [os.path.join(self.peers, "server"), "--port", "0"])
         else:
             peer = self.start("chat-server", [os.path.join(self.reference, "chat-server"),
                                               "--port", "0"])
@@ -335,7 +337,7 @@ class RustPeers(unittest.TestCase):
         return self.start(f"chat-client {user!r}", argv)
 
     def raw_client(self, port: int, user_json: str) -> RawClient:
-        """A bare client that has joined: it has got its own join back (so joins keep their order)."""
+        """A bare client that has joined: its own join came back (so joins keep their order)."""
         raw = RawClient(port)
         self.sockets.append(raw)
         raw.send(b'{"User":' + user_json.encode() + b"}\n")
@@ -369,7 +371,7 @@ class RustPeers(unittest.TestCase):
 
     def join_all(self, port: int, users: List[str],
                  make: Callable[[int, str], Peer]) -> List[Peer]:
-        """Starts a client per user, one after the other; each sees its own join and the later ones."""
+        """A client per user, one after the other; each sees its own join and the later ones."""
         clients: List[Peer] = []
         for user in users:
             clients.append(make(port, user))
@@ -403,7 +405,7 @@ class RustPeers(unittest.TestCase):
             self.assertEqual(client.lines(1), [chat_line(users[1], "still here")], client.name)
 
     def many(self, rust_server: bool) -> None:
-        """8 clients send 100 lines each at once; all of them get all 800, in each sender's order."""
+        """8 clients send 100 lines each at once; each gets all 800, in each sender's order."""
         _, port = self.server(rust_server)
         users = [f"user {i} ✓" for i in range(8)]
         make = self.reference_client if rust_server else self.rust_client
@@ -536,7 +538,8 @@ class RustPeers(unittest.TestCase):
         # Every line either server takes (or ignores), the other takes (or ignores) alike.
         probes = [
             b'{"ClientMessage":"a"} ', b'\t{"ClientMessage":"a"}', b' {"ClientMessage" : "w" } ',
-            b'{"ClientMessage":"a"}\r', b'{"ClientMessage":"a"}\r\r', b'{"\\u0043lientMessage":"k"}',
+            b'{"ClientMessage":"a"}\r', b'{"ClientMessage":"a"}\r\r',
+            b'{"\\u0043lientMessage":"k"}',
             b'{"ClientMessage":"\\ud83d\\ude00 \\uD834\\uDD1E \\udbff\\udfff \\u00e9\\u00E9 \\/"}',
             b'{"ClientMessage":"del \x7f, U+10FFFF \xf4\x8f\xbf\xbf, [[["}',
             b'{"ClientMessage":"a"}x', b'{"ClientMessage":"a"}{"ClientMessage":"b"}',
@@ -544,7 +547,8 @@ class RustPeers(unittest.TestCase):
             b'{"ClientMessage":1}', b'{"ClientMessage":null}', b'{"ClientMessage":["a"]}',
             b'{"clientmessage":"a"}', b'"ClientMessage"', b'{}', b'[]', b'null', b'',
             b'{"ClientMessage":"\\ud83d"}', b'{"ClientMessage":"\\uDE00\\uD83D"}',
-            b'{"ClientMessage":"\\u00"}', b'{"ClientMessage":"x\\u"}', b'{"ClientMessage":"\\U0041"}',
+            b'{"ClientMessage":"\\u00"}', b'{"ClientMessage":"x\\u"}',
+            b'{"ClientMessage":"\\U0041"}',
             b'{"ClientMessage":"a\\x"}', b'{"ClientMessage":"tab\there"}',
             b'{"ClientMessage":"a"} // no comments', b"{'ClientMessage':'a'}",
             b'\xef\xbb\xbf{"ClientMessage":"byte order mark"}', b'\x0c{"ClientMessage":"ff"}',
