@@ -21,6 +21,8 @@
 # libseccomp-dev (the grader's system-call filter for test processes).
 # libnanopb-dev is optional: with it the Makefile links Criterion statically
 # and each test process starts several times faster (see the Makefile).
+# Instructors may add Debian's rustc, cargo and librust-*-dev crates: the chat's
+# test against Rust peers (tests/test_rust_peers.py) builds with them offline.
 set -u
 mode=${1:-check}
 for_whom=${DEPS_FOR:-student}
@@ -108,15 +110,24 @@ if [ "$for_whom" = instructor ] && command -v apt-get >/dev/null 2>&1 &&
     ! command -v slurmctld >/dev/null 2>&1 && ! [ -x /usr/sbin/slurmctld ]; then
     optional="$optional slurmctld slurmd slurm-client munge"
 fi
+# Optional for instructors, Debian only: Debian's Rust and its packaged crates, for the
+# chat's test against Rust peers in the course's shape (tests/test_rust_peers.py, which
+# says SKIPPED without them). Only the missing ones are installed.
+if [ "${DEPS_FOR:-student}" = instructor ] && command -v dpkg >/dev/null 2>&1; then
+    for p in rustc cargo librust-tokio-dev librust-serde-dev librust-serde-derive-dev \
+        librust-serde-json-dev; do
+        dpkg -s "$p" >/dev/null 2>&1 || optional="$optional $p"
+    done
+fi
 
 if [ -z "$missing" ]; then
     if [ "$mode" = install ] && [ -n "$optional" ]; then
         if [ "$(id -u)" = 0 ]; then
-            echo "deps: installing the optional$optional (faster test starts; the grader's Slurm test)"
+            echo "deps: installing the optional$optional (faster test starts; the grader's Slurm test; the chat's Rust peer test)"
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null ||
                 echo "deps: could not install$optional; the kit works without them." >&2
         else
-            echo "deps: optional (faster test starts; the grader's Slurm test): sudo apt-get install -y$optional"
+            echo "deps: optional (faster test starts; the grader's Slurm test; the chat's Rust peer test): sudo apt-get install -y$optional"
         fi
     fi
     [ "$mode" = install ] && echo "deps: everything the kit needs is installed."

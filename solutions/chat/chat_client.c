@@ -191,7 +191,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
         s->user = strdup(s->config->user);
     }
     while (s->user == NULL) {
-        fputs("Your name: ", errors);
+        fputs("Enter your username\n", errors); /* the course client's prompt */
         fflush(errors);
         RT_AWAIT_POLL(&s->co, cx,
                       rt_line_reader_poll_line(s->input, cx, &s->line, &s->len, &s->result));
