@@ -112,7 +112,9 @@ def build_peers() -> str:
 def build_reference() -> str:
     """Builds the reference chat-server and chat-client; returns their folder."""
     env = _clean_env()
-    args = ["make", "-s", "--no-print-directory", "EX=chat", "SOLUTION=1"]
+    # A build folder of its own: make check runs this beside the kit's own chat builds.
+    args = ["make", "-s", "--no-print-directory", "EX=chat", "SOLUTION=1",
+            "BUILD=" + os.path.relpath(os.path.join(PEERS_BUILD, "kit"), ROOT)]
     test_bin = subprocess.run(args + ["print-test-bin"], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=60, check=True).stdout.strip()
     folder = os.path.dirname(test_bin)
