@@ -133,7 +133,7 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
                               os.path.join(ctx.workspace, "include", n))
         ctx.kit[n] = kx
         # A student's file may call what the exercise's own kit files define.
-        ctx.allowlists[n] = policy.load_allowlist(n) + sorted(policy.taken_names(kx.exkit_objs, []))
+        ctx.allowlists[n] = policy.load_allowlist(n, root, kx.cc) + sorted(policy.taken_names(kx.exkit_objs, []))
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
