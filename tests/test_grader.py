@@ -866,6 +866,28 @@ class SampleClassTest(unittest.TestCase):
             self.assertEqual(mpsc[broken]["status"], "missing", broken)
             self.assertTrue(got[broken]["notes"], broken)
 
+    def test_chat_parts_are_graded_on_their_own(self):
+        got = self.results()
+        chat = {n: {e["exercise"]: e for e in r["exercises"] if e["exercise"].startswith("chat")}
+                for n, r in got.items()}
+        full = {part: chat["ada_perfect"][part]["max"] for part in ("chat_server", "chat_client")}
+        self.assertEqual({p: e["total"] for p, e in chat["ada_perfect"].items()}, full)
+        # The client, the reference every time, keeps its points whatever the server does.
+        for name in ("kai_chat_rebroadcast", "lea_chat_client_only", "max_chat_server_typo",
+                     "x_chat_harness_fds"):
+            self.assertEqual((chat[name]["chat_client"]["status"], chat[name]["chat_client"]["total"]),
+                             (ST.GRADED, full["chat_client"]), name)
+        server = {n: chat[n]["chat_server"] for n in chat}
+        self.assertEqual([t["id"] for t in server["kai_chat_rebroadcast"]["tests"] if t["status"] != ST.PASS],
+                         ["chat_server/malformed_lines_and_client_chat_are_ignored"])
+        self.assertEqual(server["lea_chat_client_only"]["status"], ST.MISSING)
+        self.assertEqual(server["max_chat_server_typo"]["status"], ST.COMPILE_ERROR)
+        self.assertEqual(server["x_chat_harness_fds"]["status"], ST.REJECTED)
+        self.assertIn("`rt_reactor_fd_open`", " ".join(server["x_chat_harness_fds"]["messages"]))
+        with open(os.path.join(self.out, "gradebook.csv")) as f:
+            self.assertEqual(f.readline().strip(),
+                             "student,broadcast,chat_server,chat_client,mpsc,oneshot,total,max")
+
     def test_no_hidden_test_output_reaches_a_student(self):
         folder = os.path.join(self.out, "students", "x_hidden_probe")
         with open(os.path.join(folder, "results.json")) as f:
