@@ -13,15 +13,17 @@ Each exercise is a folder exercises/<name>/ with an exercise.mk file of
     EX_POINTS         suite/test:points pairs, shell-style patterns allowed
     EX_BONUS          suite/test patterns whose points are extra credit
     EX_SANDBOX        'net' when the tests need loopback sockets and child processes
+    EX_PARTS          name:file:suite-pattern items: parts graded on their own, each a
+                      gradebook column (default: one part named after the exercise)
 """
 
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 # One reader of exercise.mk for the grader and the student's tools (the handout has no grader/).
-from runtime.tools.kit_info import parse_declaration
+from runtime.tools.kit_info import Part, parse_declaration, parse_parts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,6 +41,21 @@ class Exercise:
     points: List[Tuple[str, float]] = field(default_factory=list)  # [(pattern, points)]
     bonus: List[str] = field(default_factory=list)  # [pattern]
     sandbox: str = ""  # EX_SANDBOX: "net" widens the test processes' system-call filter
+    parts: List[Part] = field(default_factory=list)  # EX_PARTS, or the one part of the whole
+
+    def __post_init__(self) -> None:
+        if not self.parts:  # built by hand (the tests do): the one part of the whole
+            self.parts = [Part(self.name, list(self.student_files), ["*"])]
+
+    def part_of(self, test_id: str) -> Optional[Part]:
+        """The part a test grades (by its suite), or None when no part claims it."""
+        suite = test_id.split("/", 1)[0]
+        return next((p for p in self.parts if any(fnmatch.fnmatchcase(suite, s) for s in p.suites)),
+                    None)
+
+    def part_title(self, part: Part) -> str:
+        """What reports call a part: the exercise's title, and the part's files when it has several."""
+        return self.title if len(self.parts) == 1 else f"{self.title} ({', '.join(part.files)})"
 
     def test_points(self, test_id: str) -> float:
         """Points of one test, by its 'suite/name' id."""
@@ -74,6 +91,10 @@ def load_exercise(name: str, root: str = ROOT) -> Exercise:
         ex.points.append((pattern, float(points)))
     ex.bonus = fields.get("EX_BONUS", "").split()
     ex.sandbox = fields.get("EX_SANDBOX", "").strip()
+    try:
+        ex.parts = parse_parts(fields, name)  # replaces the default __post_init__ made
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from e
     return ex
 
 

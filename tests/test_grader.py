@@ -602,6 +602,163 @@ class GraderErrorTest(unittest.TestCase):
         self.assertFalse(build.machine_short("/"))  # this machine, while the tests run
 
 
+class PartsTest(unittest.TestCase):
+    """An exercise in parts (EX_PARTS): each part is graded, cached and reported on its own."""
+
+    def test_declarations(self):
+        from grader import kit
+        from runtime.tools.kit_info import parse_parts
+        self.assertEqual([(p.name, p.files, p.suites) for p in kit.load_exercise("mpsc").parts],
+                         [("mpsc", ["mpsc.c"], ["*"])])
+        chat = kit.load_exercise("chat")
+        self.assertEqual([(p.name, p.files) for p in chat.parts],
+                         [("chat_server", ["chat_server.c"]), ("chat_client", ["chat_client.c"])])
+        self.assertEqual(chat.part_of("chat_server_hidden/x").name, "chat_server")
+        self.assertEqual(chat.part_of("chat_client/x").name, "chat_client")
+        self.assertIsNone(chat.part_of("other/x"))
+        files = {"EX_STUDENT_FILES": "a.c b.c"}
+        for bad in ("a:a.c:a*", "a:a.c:a* b:a.c,b.c:b*", "a:a.c b:b.c:b*", "a:a.c:a* a:b.c:b*",
+                    "A:a.c:a* b:b.c:b*"):
+            with self.assertRaises(ValueError, msg=bad):
+                parse_parts(dict(files, EX_PARTS=bad), "ex")
+
+    def context(self, tmp):
+        from types import SimpleNamespace
+        from grader.kit import Exercise
+        from grader.grading.kitbuild import KitExercise
+        from runtime.tools.kit_info import Part
+        decl = Exercise(name="chat", student_files=["chat_server.c", "chat_client.c"],
+                        parts=[Part("chat_server", ["chat_server.c"], ["chat_server*"]),
+                               Part("chat_client", ["chat_client.c"], ["chat_client*"])],
+                        points=[("chat_server*/*", 2.0)])
+        kx = KitExercise(name="chat", decl=decl, tests=[
+            testlist.TestInfo("chat_server", "s", "d", 2.0), testlist.TestInfo("chat_client", "c", "d", 2.0),
+            testlist.TestInfo("chat_server_hidden", "h", "d", 2.0, hidden=True)])
+        return SimpleNamespace(kit={"chat": kx}, exercises=["chat"], flaky_pass=False, use_cache=True,
+                               cache=cache.Cache(os.path.join(tmp, "cache")), fingerprints={"chat": "fp"},
+                               cache_options={}, workspace=os.path.join(tmp, "work"), root=ROOT,
+                               allowlists={"chat": []}, sandbox=None)
+
+    def grade(self, tmp, files, fails=lambda built: None):
+        """Grades one student handing in `files` with build and tests faked: every test run passes."""
+        from unittest import mock
+        from grader.grading import core
+        folder = os.path.join(tmp, "student")
+        os.makedirs(folder, exist_ok=True)
+        for name, text in files.items():
+            with open(os.path.join(folder, name), "w") as f:
+                f.write(text)
+        builds, runs = [], []
+
+        def fake_build(kx, built, workdir, sandbox, allowlist):
+            builds.append({k: v.decode() for k, v in built.items()})
+            return fails(builds[-1]) or build.BuildResult(True)
+
+        def fake_run(ctx, kx, b, workdir, wanted):
+            runs.append([t.id for t in wanted])
+            return {t.id: runner.TestRun(t.id, ST.PASS) for t in wanted}
+
+        reference = {"chat_server.c": b"ref server", "chat_client.c": b"ref client"}
+        with mock.patch.object(core.B, "build", fake_build), mock.patch.object(core, "run_tests", fake_run), \
+                mock.patch.object(core.canary, "reference_files", lambda root, kx: reference):
+            r = core.grade_student(self.ctx, "s", folder, 0)
+        return {e["exercise"]: e for e in r["exercises"]}, builds, runs
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.ctx = self.context(self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_both_parts_are_graded_in_one_build_each_with_its_points(self):
+        got, builds, runs = self.grade(self.tmp, {"chat_server.c": "server", "chat_client.c": "client"})
+        self.assertEqual(list(got), ["chat_server", "chat_client"])
+        self.assertEqual([(e["status"], e["total"], e["max"]) for e in got.values()],
+                         [(ST.GRADED, 4.0, 4.0), (ST.GRADED, 1.0, 1.0)])
+        self.assertEqual([t["id"] for t in got["chat_server"]["tests"]],
+                         ["chat_server/s", "chat_server_hidden/h"])
+        self.assertEqual(builds, [{"chat_server.c": "server", "chat_client.c": "client"}])
+        self.assertEqual(runs, [["chat_server/s", "chat_server_hidden/h", "chat_client/c"]])
+        # Each part is cached on its own: a new client regrades only the client.
+        got, builds, runs = self.grade(self.tmp, {"chat_server.c": "server", "chat_client.c": "new"})
+        self.assertEqual(builds, [{"chat_server.c": "ref server", "chat_client.c": "new"}])
+        self.assertEqual(runs, [["chat_client/c"]])
+        self.assertEqual(got["chat_server"]["total"], 4.0)
+
+    def test_a_part_alone_is_built_with_the_reference_for_the_other(self):
+        got, builds, runs = self.grade(self.tmp, {"chat_client.c": "client"})
+        self.assertEqual(got["chat_server"]["status"], ST.MISSING)
+        self.assertEqual((got["chat_server"]["total"], got["chat_server"]["max"]), (0.0, 4.0))
+        self.assertEqual({t["status"] for t in got["chat_server"]["tests"]}, {ST.NOT_RUN})
+        self.assertEqual((got["chat_client"]["status"], got["chat_client"]["total"]), (ST.GRADED, 1.0))
+        self.assertEqual(builds, [{"chat_server.c": "ref server", "chat_client.c": "client"}])
+        self.assertEqual(runs, [["chat_client/c"]])
+
+    def test_a_file_that_does_not_compile_loses_only_its_part(self):
+        def server_broken(built):
+            if built["chat_server.c"] == "broken":
+                return build.BuildResult(False, stage="compile", messages=["chat_server.c: no"],
+                                         faults={"chat_server.c": ["chat_server.c: no"]})
+            return None
+
+        got, builds, runs = self.grade(self.tmp, {"chat_server.c": "broken", "chat_client.c": "client"},
+                                       server_broken)
+        self.assertEqual((got["chat_server"]["status"], got["chat_server"]["messages"]),
+                         (ST.COMPILE_ERROR, ["chat_server.c: no"]))
+        self.assertEqual((got["chat_client"]["status"], got["chat_client"]["total"]), (ST.GRADED, 1.0))
+        self.assertEqual(builds[-1], {"chat_server.c": "ref server", "chat_client.c": "client"})
+        self.assertEqual(runs, [["chat_client/c"]])
+
+    def test_a_link_that_fails_is_tried_part_by_part(self):
+        def server_does_not_link(built):
+            if built["chat_server.c"] == "server":
+                return build.BuildResult(False, stage="link", messages=["undefined reference"])
+            return None
+
+        got, builds, _ = self.grade(self.tmp, {"chat_server.c": "server", "chat_client.c": "client"},
+                                    server_does_not_link)
+        self.assertEqual(got["chat_server"]["status"], ST.LINK_ERROR)
+        self.assertEqual(got["chat_client"]["status"], ST.GRADED)
+        self.assertEqual(len(builds), 3)
+
+    def test_reports_have_a_column_per_part(self):
+        from grader.grading import gradebook, junit
+        got, _, _ = self.grade(self.tmp, {"chat_client.c": "client"})
+        r = {"student": "s", "notes": [], "exercises": list(got.values()), "total": 1.0, "max": 5.0}
+        csv = gradebook.render([r], {"exercises": ["chat_server", "chat_client"]})
+        self.assertEqual(csv.splitlines(), ["student,chat_server,chat_client,total,max", "s,0,1,1,5"])
+        self.assertIn('name="s.chat_client"', junit.render([r]))
+
+
+class RuntimePolicyTest(unittest.TestCase):
+    """A submission may call the runtime's public functions, not its descriptor-level ones or hooks."""
+
+    def test_the_runtime_api_is_read_from_its_public_header(self):
+        api = policy.runtime_api()
+        for name in ("rt_spawn", "rt_waker_wake", "rt_tcp_listener_bind", "rt_line_reader_poll_line",
+                     "rt_todo_at"):
+            self.assertIn(name, api)
+        self.assertFalse([n for n in api if n.startswith("rt__")], api)
+
+    def test_internals_descriptors_and_hooks_are_refused(self):
+        allow = policy.load_allowlist("chat")
+        for name in ("rt_spawn", "rt_tcp_connect_future_init", "rt_waker_clone_at"):
+            self.assertTrue(policy.allowed(name, allow), name)
+        for name in ("rt__task_poll", "rt_reactor_fd_open", "rt_stdin_open_fd", "rt_tcp_stream_fileno",
+                     "rt_set_diagnosis_handler", "rt_watchdog_disarm", "rt_shake_note_seed",
+                     "rt_not_declared_anywhere"):
+            self.assertFalse(policy.allowed(name, allow), name)
+        with tempfile.TemporaryDirectory() as tmp:
+            obj = compile_object("int rt_reactor_fd_open(int, const char *, void **);\n"
+                                 "int chat_x(void) { void *io; return rt_reactor_fd_open(3, \"x\", &io); }\n",
+                                 tmp)
+            problems = policy.check_object(obj, "chat", {"chat_x"}, allow)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("`rt_reactor_fd_open`", problems[0])
+        self.assertIn("raw descriptors", problems[0])
+
+
 class CacheTest(unittest.TestCase):
     def test_key_depends_on_content_and_options_only(self):
         a = cache.key("fp", {"mpsc.c": b"x"}, {"reruns": 1})
@@ -708,6 +865,28 @@ class SampleClassTest(unittest.TestCase):
         for broken in ("x_zip_encrypted", "x_zip_bad_name", "x_zip_corrupt", "x_zip_many", "x_tar_huge"):
             self.assertEqual(mpsc[broken]["status"], "missing", broken)
             self.assertTrue(got[broken]["notes"], broken)
+
+    def test_chat_parts_are_graded_on_their_own(self):
+        got = self.results()
+        chat = {n: {e["exercise"]: e for e in r["exercises"] if e["exercise"].startswith("chat")}
+                for n, r in got.items()}
+        full = {part: chat["ada_perfect"][part]["max"] for part in ("chat_server", "chat_client")}
+        self.assertEqual({p: e["total"] for p, e in chat["ada_perfect"].items()}, full)
+        # The client, the reference every time, keeps its points whatever the server does.
+        for name in ("kai_chat_rebroadcast", "lea_chat_client_only", "max_chat_server_typo",
+                     "x_chat_harness_fds"):
+            self.assertEqual((chat[name]["chat_client"]["status"], chat[name]["chat_client"]["total"]),
+                             (ST.GRADED, full["chat_client"]), name)
+        server = {n: chat[n]["chat_server"] for n in chat}
+        self.assertEqual([t["id"] for t in server["kai_chat_rebroadcast"]["tests"] if t["status"] != ST.PASS],
+                         ["chat_server/malformed_lines_and_client_chat_are_ignored"])
+        self.assertEqual(server["lea_chat_client_only"]["status"], ST.MISSING)
+        self.assertEqual(server["max_chat_server_typo"]["status"], ST.COMPILE_ERROR)
+        self.assertEqual(server["x_chat_harness_fds"]["status"], ST.REJECTED)
+        self.assertIn("`rt_reactor_fd_open`", " ".join(server["x_chat_harness_fds"]["messages"]))
+        with open(os.path.join(self.out, "gradebook.csv")) as f:
+            self.assertEqual(f.readline().strip(),
+                             "student,broadcast,chat_server,chat_client,mpsc,oneshot,total,max")
 
     def test_no_hidden_test_output_reaches_a_student(self):
         folder = os.path.join(self.out, "students", "x_hidden_probe")

@@ -1,9 +1,13 @@
 EX_TITLE = TCP chat: a server and a client on the broadcast channel
 EX_STARS = 3
-# The server (part A) and the client (part B) are graded on their own:
-# tests of the suites chat_server* drive only the server, chat_client* only
-# the client, each against the kit's harness (a scripted client or server).
 EX_STUDENT_FILES = chat_server.c chat_client.c
+# The server (part A) and the client (part B) are graded on their own, each a
+# column of the gradebook (name:file:suites): tests of the suites chat_server*
+# drive only the server, chat_client* only the client, each against the kit's
+# harness (a scripted client or server). A part handed in alone is graded
+# with the reference's file for the other; a part missing, not compiling or
+# refused costs only its own points.
+EX_PARTS = chat_server:chat_server.c:chat_server* chat_client:chat_client.c:chat_client*
 # The message codec and the shared line; the programs' main functions are the kit's too.
 EX_KIT_FILES = kit/chat_message.c kit/chat_line.c
 EX_PROGRAMS = chat-server:kit/chat_server_main.c chat-client:kit/chat_client_main.c

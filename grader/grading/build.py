@@ -62,6 +62,9 @@ class BuildResult:
     stage: str = ""  # where it stopped: compile, check, link
     messages: List[str] = field(default_factory=list)
     stems: List[str] = field(default_factory=list)  # obj/<file> of each student file (.i, .plain.o...)
+    # The files a failed compile or check is the fault of, with their own messages (an exercise
+    # in parts fails only their parts); empty for a link, which no one file is to blame for.
+    faults: Dict[str, List[str]] = field(default_factory=dict)
 
     def binary(self, variant: str, hidden: bool) -> str:
         return self.binaries.get(variant + ("-hidden" if hidden else ""), "")
@@ -117,20 +120,26 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
                  [kx.cc, *plain, "-fpreprocessed", "-c", pre, "-o", f"{stem}.plain.o"]]
         failed = _compile(kx, sandbox, steps, src, obj_dir, workdir, name, [f"{stem}.plain.o"])
         if failed is not None:
+            failed.faults = {name: failed.messages}
             return failed
         with open(pre, encoding="utf-8", errors="replace") as f:
             asm_lines = inline_assembly(f.read(), path)
         if asm_lines:
-            problems.append(f"{name}: uses inline assembly (line {', '.join(map(str, asm_lines[:5]))}): "
-                            "not allowed in a submission (it can hide system calls from every check)")
+            result.faults.setdefault(name, []).append(
+                f"{name}: uses inline assembly (line {', '.join(map(str, asm_lines[:5]))}): "
+                "not allowed in a submission (it can hide system calls from every check)")
         result.stems.append(stem)
-    for stem in result.stems:
+    for name, stem in zip(sorted(files), result.stems):
         try:
-            problems += policy.check_object(f"{stem}.plain.o", kx.name, kx.api, allowlist)
+            found = policy.check_object(f"{stem}.plain.o", kx.name, kx.api, allowlist)
         except ValueError as e:
-            problems.append(str(e))
+            found = [str(e)]
+        if found:
+            result.faults.setdefault(name, []).extend(found)
+    # In the order of the files, each file's inline assembly before its symbols (as always).
+    problems += [p for name in sorted(files) for p in result.faults.get(name, [])]
     if problems:
-        return BuildResult(False, stage="check", messages=problems)
+        return BuildResult(False, stage="check", messages=problems, faults=result.faults)
     # The exercise's programs (the chat's server and client): the kit's main
     # linked with the student's (renamed) plain objects, copied by _link into
     # each test binary's folder, where the process-level tests start them.

@@ -90,6 +90,9 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
     visible = list_tests(b.binary("plain", False))
     hidden = [t for t in list_tests(b.binary("plain", True)) if t not in visible]
     kx.tests = [_info(kx, t, False) for t in visible] + [_info(kx, t, True) for t in hidden]
+    unclaimed = [t.id for t in kx.tests if kx.decl.part_of(t.id) is None]
+    if unclaimed:  # a test no part's suites claim would be graded nowhere
+        raise CanaryError(f"no part of {kx.name}'s EX_PARTS claims the tests {', '.join(unclaimed)}")
 
     def measure(t: TestInfo) -> List[runner.TestRun]:
         timeout = runner.fitted_timeout(t, None, limits.wall_seconds)

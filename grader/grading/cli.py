@@ -133,7 +133,7 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
                               os.path.join(ctx.workspace, "include", n))
         ctx.kit[n] = kx
         # A student's file may call what the exercise's own kit files define.
-        ctx.allowlists[n] = policy.load_allowlist(n) + sorted(policy.taken_names(kx.exkit_objs, []))
+        ctx.allowlists[n] = policy.load_allowlist(n, root, kx.cc) + sorted(policy.taken_names(kx.exkit_objs, []))
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
@@ -224,9 +224,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         shutil.rmtree(ctx.workspace, ignore_errors=True)
     out = os.path.abspath(args.out)
-    meta = {"sandbox": ctx.sandbox.describe(), "exercises": ctx.exercises,
-            "tests": {n: [t.__dict__ for t in ctx.kit[n].tests] for n in ctx.exercises},
-            "titles": {n: ctx.kit[n].decl.title for n in ctx.exercises}}
+    # The reports' columns are the parts graded on their own (an exercise without EX_PARTS is one).
+    parts = [(ctx.kit[n], p) for n in ctx.exercises for p in ctx.kit[n].decl.parts]
+    meta = {"sandbox": ctx.sandbox.describe(), "exercises": [p.name for _, p in parts],
+            "tests": {p.name: [t.__dict__ for t in core.part_tests(kx, p)] for kx, p in parts},
+            "titles": {p.name: kx.decl.part_title(p) for kx, p in parts}}
     code = 0
     try:
         reports.write_all(out, results, meta)

@@ -1,9 +1,15 @@
-"""core.py - grade one student's submission, exercise by exercise.
+"""core.py - grade one student's submission, exercise by exercise, part by part.
 
 Each exercise is graded on its own: only the files it declares are taken
 from the submission, everything else comes from the kit, and the exercises
 it depends on are linked from their reference solutions (kitbuild.py), so
 one broken exercise cannot sink another.
+
+An exercise in parts (EX_PARTS: the chat's server and client) is graded
+part by part the same way: a part's result is its own (a gradebook column,
+its own cache entry), its tests are only those of its suites, and a part
+that is missing, does not compile or is refused is replaced by the
+reference's file for it, so the other part is still built and graded.
 """
 
 import concurrent.futures
@@ -12,8 +18,11 @@ import shutil
 import time
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional
 
+from grader.kit import Part
+
 from . import build as B
 from . import cache as C
+from . import canary
 from . import runner
 from . import status as ST
 from . import submissions as S
@@ -26,16 +35,32 @@ if TYPE_CHECKING:  # cli imports this module; the type is only named here
 
 
 def exercise_result(kx: KitExercise, status: str, messages: Iterable[str] = (),
-                    tests: Iterable[TestResult] = ()) -> ExerciseResult:
-    return {"exercise": kx.name, "title": kx.decl.title, "status": status,
+                    tests: Iterable[TestResult] = (), part: Optional[Part] = None) -> ExerciseResult:
+    """A result of one part (the whole exercise when it has one): its column is the part's name."""
+    part = part or kx.decl.parts[0]
+    return {"exercise": part.name, "title": kx.decl.part_title(part), "status": status,
             "messages": list(messages), "tests": list(tests)}
 
 
-def score(result: ExerciseResult, kx: KitExercise, flaky_pass: bool = False) -> ExerciseResult:
-    """Adds score, max and bonus to an exercise result from the declaration's points."""
+def part_tests(kx: KitExercise, part: Part) -> List[TestInfo]:
+    """The tests that grade one part, in run order."""
+    if len(kx.decl.parts) == 1:
+        return list(kx.tests)
+    return [t for t in kx.tests if getattr(kx.decl.part_of(t.id), "name", None) == part.name]
+
+
+def not_run(kx: KitExercise, part: Part, status: str, messages: Iterable[str]) -> ExerciseResult:
+    """The result of a part whose tests could not run (missing, refused, not compiling...)."""
+    return exercise_result(kx, status, messages, [_test_entry(t, ST.NOT_RUN, "") for t in part_tests(kx, part)],
+                           part)
+
+
+def score(result: ExerciseResult, kx: KitExercise, flaky_pass: bool = False,
+          part: Optional[Part] = None) -> ExerciseResult:
+    """Adds score, max and bonus to a part's result from the declaration's points."""
     earned = bonus = maximum = 0.0
     by_id = {t["id"]: t for t in result["tests"]}
-    for test in kx.tests:
+    for test in part_tests(kx, part or kx.decl.parts[0]):
         points = kx.decl.test_points(test.id)
         is_bonus = kx.decl.is_bonus(test.id)
         if not is_bonus:
@@ -55,29 +80,69 @@ def score(result: ExerciseResult, kx: KitExercise, flaky_pass: bool = False) -> 
     return result
 
 
-def grade_exercise(ctx: "Context", kx: KitExercise, files: dict[str, bytes], workdir: str,
-                   slot: int) -> ExerciseResult:
-    """Builds and runs one exercise for one student: the cacheable part of a result.
+STAGE_STATUS = {"compile": ST.COMPILE_ERROR, "check": ST.REJECTED, "link": ST.LINK_ERROR}
 
-    Raises build.GraderError when the machine, not the submission, failed.
+
+def grade_exercise(ctx: "Context", kx: KitExercise, files: dict[str, bytes], workdir: str,
+                   slot: int, parts: Optional[List[Part]] = None) -> Dict[str, ExerciseResult]:
+    """Builds and runs the parts `parts` (default: all) of one exercise for one student, from
+    `files`, their files: the cacheable part of each result, by part name.
+
+    The exercise's other parts are built from the reference's files, and so
+    is a part whose file does not compile or is refused (that part's result
+    says why): the rest is still graded. A link that fails with several
+    parts is tried part by part, so only the parts that do not link alone
+    lose their points. Raises build.GraderError when the machine, not the
+    submission, failed.
     """
-    b = B.build(kx, files, workdir, ctx.sandbox, ctx.allowlists[kx.name])
-    if not b.ok:
-        status = {"compile": ST.COMPILE_ERROR, "check": ST.REJECTED, "link": ST.LINK_ERROR}[b.stage]
-        return exercise_result(kx, status, b.messages, [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
-    runs = run_tests(ctx, kx, b, workdir)
-    tests: List[TestResult] = []
-    for t in kx.tests:
-        run = runs[t.id]
-        entry = _test_entry(t, run.status, run.message)
-        entry.update(diagnosis=run.diagnosis, attempts=run.attempts, seconds=round(run.seconds, 3))
-        if run.flagged:
-            entry["flagged"] = run.flagged
-        if t.hidden:
-            # Nothing a hidden test's run printed reaches the student: not even its assertion.
-            entry.update(message=_hidden_message(run), diagnosis="")
-        tests.append(entry)
-    return exercise_result(kx, ST.GRADED, [], tests)
+    grading = list(parts or kx.decl.parts)
+    results: Dict[str, ExerciseResult] = {}
+    reference: Dict[str, bytes] = {}
+    while True:
+        build_files = {f: files[f] for p in grading for f in p.files}
+        others = [f for p in kx.decl.parts if p not in grading for f in p.files]
+        if others and not reference:
+            reference = canary.reference_files(ctx.root, kx)
+        build_files.update({f: reference[f] for f in others})
+        shutil.rmtree(workdir, ignore_errors=True)
+        os.makedirs(workdir)
+        b = B.build(kx, build_files, workdir, ctx.sandbox, ctx.allowlists[kx.name])
+        if b.ok:
+            break
+        status = STAGE_STATUS[b.stage]
+        blamed = [p for p in grading if any(f in b.faults for f in p.files)]
+        if len(kx.decl.parts) == 1 or (not blamed and len(grading) == 1 and not b.faults):
+            for p in grading:
+                results[p.name] = not_run(kx, p, status, b.messages)
+            return results
+        if not blamed and b.faults:
+            raise RuntimeError(f"the reference's {', '.join(sorted(b.faults))} failed to build: "
+                               + "\n".join(b.messages)[:2000])
+        if not blamed:  # a link of several parts: which part does not link on its own?
+            for p in grading:
+                results.update(grade_exercise(ctx, kx, files, workdir, slot, [p]))
+            return results
+        for p in blamed:
+            results[p.name] = not_run(kx, p, status, [m for f in p.files for m in b.faults.get(f, [])])
+            grading.remove(p)
+        if not grading:
+            return results
+    wanted = [t for p in grading for t in part_tests(kx, p)]
+    runs = run_tests(ctx, kx, b, workdir, wanted)
+    for p in grading:
+        tests: List[TestResult] = []
+        for t in part_tests(kx, p):
+            run = runs[t.id]
+            entry = _test_entry(t, run.status, run.message)
+            entry.update(diagnosis=run.diagnosis, attempts=run.attempts, seconds=round(run.seconds, 3))
+            if run.flagged:
+                entry["flagged"] = run.flagged
+            if t.hidden:
+                # Nothing a hidden test's run printed reaches the student: not even its assertion.
+                entry.update(message=_hidden_message(run), diagnosis="")
+            tests.append(entry)
+        results[p.name] = exercise_result(kx, ST.GRADED, [], tests, p)
+    return results
 
 
 def _hidden_message(run: runner.TestRun) -> str:
@@ -87,8 +152,9 @@ def _hidden_message(run: runner.TestRun) -> str:
                 run.status, "a hidden test crashed (its details are not shown)")
 
 
-def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str) -> Dict[str, runner.TestRun]:
-    """Every test of the exercise, in parallel, within the student's time budget.
+def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
+              wanted: Optional[List[TestInfo]] = None) -> Dict[str, runner.TestRun]:
+    """Every test of the exercise (or those `wanted`), in parallel, within the student's time budget.
 
     The budget is the sum of the tests' timeouts: a submission that makes
     every test run to its timeout still ends, and one that cannot finish
@@ -96,8 +162,9 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str) -
     passed then run once more under ThreadSanitizer (built only now, when
     there is something to check).
     """
+    tests = kx.tests if wanted is None else wanted
     timeouts = {t.id: runner.fitted_timeout(t, kx.reference.get(t.id), ctx.limits.wall_seconds)
-                for t in kx.tests}
+                for t in tests}
     budget = sum(timeouts.values())
     started = time.monotonic()
 
@@ -109,8 +176,8 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str) -
                                kx.reference.get(t.id), ctx.reruns, ctx.seed)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
-        out = {run.test_id: run for run in pool.map(one, kx.tests)}
-    threaded = [t for t in kx.tests if out[t.id].status == ST.PASS
+        out = {run.test_id: run for run in pool.map(one, tests)}
+    threaded = [t for t in tests if out[t.id].status == ST.PASS
                 and kx.reference.get(t.id) is not None and kx.reference[t.id].threads > 1]
     if not (ctx.tsan and threaded):
         return out
@@ -151,10 +218,10 @@ def grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentRes
                                                              f"{type(e).__name__}: {e}"], "exercises": []}
         for ex_name in ctx.exercises:
             kx = ctx.kit[ex_name]
-            result = exercise_result(kx, ST.GRADER_ERROR, [f"{type(e).__name__}: {e}"],
-                                     [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
-            result.update(notes=[], files=[])
-            student["exercises"].append(score(result, kx, ctx.flaky_pass))
+            for part in kx.decl.parts:
+                result = not_run(kx, part, ST.GRADER_ERROR, [f"{type(e).__name__}: {e}"])
+                result.update(notes=[], files=[])
+                student["exercises"].append(score(result, kx, ctx.flaky_pass, part))
         student["total"] = 0.0
         student["max"] = sum(e["max"] for e in student["exercises"])
         return student
@@ -171,45 +238,65 @@ def _grade_student(ctx: "Context", name: str, path: str, slot: int) -> StudentRe
         student["notes"].append(str(e))
     workroot = os.path.join(ctx.workspace, "students", f"{slot}")
     for ex_name in ctx.exercises:
-        kx = ctx.kit[ex_name]
-        files: dict[str, bytes] = {}
-        found_paths: List[str] = []
-        missing: List[str] = []
-        for filename in kx.decl.student_files:
-            rel, data = S.find_student_file(sub, ex_name, filename) if sub else (None, None)
-            if rel is None or data is None:
-                missing.append(filename)
-            else:
-                files[filename] = data
-                found_paths.append(rel)
-        notes: List[str] = []
-        if sub:
-            ignored = [p for p in S.ignored_kit_files(sub, ctx.root, ex_name)
-                       if not any(p.endswith(f"exercises/{ex_name}/{f}") for f in files)]
-            if ignored:
-                notes.append("the kit's own copies were used instead of your changed "
-                             + ", ".join(f"`{p}`" for p in ignored))
-        if missing:
-            result = exercise_result(kx, ST.MISSING, [
-                "no " + ", ".join(f"`exercises/{ex_name}/{f}`" for f in missing)
-                + " found in the submission"], [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
-        else:
-            k = C.key(ctx.fingerprints[ex_name], files, ctx.cache_options)
-            cached = ctx.cache.get(k) if ctx.use_cache else None
-            result = cached if cached is not None else _grade_uncached(ctx, kx, files, workroot, slot, k)
-        result = dict(result)
-        result["tests"] = [dict(t) for t in result["tests"]]
-        result["notes"] = notes
-        result["files"] = found_paths
-        score(result, kx, ctx.flaky_pass)
-        student["exercises"].append(result)
+        student["exercises"] += _grade_parts(ctx, ctx.kit[ex_name], sub, workroot, slot)
     student["total"] = sum(e["total"] for e in student["exercises"])
     student["max"] = sum(e["max"] for e in student["exercises"])
     return student
 
 
-def _grade_uncached(ctx: "Context", kx: KitExercise, files: dict[str, bytes], workroot: str, slot: int,
-                    key: str) -> ExerciseResult:
+def _grade_parts(ctx: "Context", kx: KitExercise, sub: Optional[S.Submission], workroot: str,
+                 slot: int) -> List[ExerciseResult]:
+    """One result per part of the exercise, each from the cache or graded now (together)."""
+    ex_name = kx.name
+    files: dict[str, bytes] = {}
+    found_paths: Dict[str, str] = {}
+    results: Dict[str, ExerciseResult] = {}
+    keys: Dict[str, str] = {}
+    todo: List[Part] = []
+    for part in kx.decl.parts:
+        missing: List[str] = []
+        for filename in part.files:
+            rel, data = S.find_student_file(sub, ex_name, filename) if sub else (None, None)
+            if rel is None or data is None:
+                missing.append(filename)
+            else:
+                files[filename] = data
+                found_paths[filename] = rel
+        if missing:
+            results[part.name] = not_run(kx, part, ST.MISSING, [
+                "no " + ", ".join(f"`exercises/{ex_name}/{f}`" for f in missing)
+                + " found in the submission"])
+            continue
+        # A part's result depends on its own files only (the others come from the reference).
+        own = {f: files[f] for f in part.files}
+        fingerprint = ctx.fingerprints[ex_name] + ("" if len(kx.decl.parts) == 1 else f"/{part.name}")
+        keys[part.name] = C.key(fingerprint, own, ctx.cache_options)
+        cached = ctx.cache.get(keys[part.name]) if ctx.use_cache else None
+        if cached is not None:
+            results[part.name] = cached
+        else:
+            todo.append(part)
+    if todo:
+        results.update(_grade_uncached(ctx, kx, files, todo, workroot, slot, keys))
+    notes: List[str] = []
+    if sub:
+        ignored = [p for p in S.ignored_kit_files(sub, ctx.root, ex_name)
+                   if not any(p.endswith(f"exercises/{ex_name}/{f}") for f in files)]
+        if ignored:
+            notes.append("the kit's own copies were used instead of your changed "
+                         + ", ".join(f"`{p}`" for p in ignored))
+    out = []
+    for i, part in enumerate(kx.decl.parts):
+        result = dict(results[part.name])
+        result["tests"] = [dict(t) for t in result["tests"]]
+        result["notes"] = notes if i == 0 else []  # said once, with the exercise's first part
+        result["files"] = [found_paths[f] for f in part.files if f in found_paths]
+        out.append(score(result, kx, ctx.flaky_pass, part))
+    return out
+
+
+def _grade_uncached(ctx: "Context", kx: KitExercise, files: dict[str, bytes], parts: List[Part],
+                    workroot: str, slot: int, keys: Dict[str, str]) -> Dict[str, ExerciseResult]:
     """Grades, retrying once when the machine failed; only a result of the student's own is cached."""
     workdir = os.path.join(workroot, kx.name)
     error: Optional[Exception] = None
@@ -217,7 +304,7 @@ def _grade_uncached(ctx: "Context", kx: KitExercise, files: dict[str, bytes], wo
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)
         try:
-            result = grade_exercise(ctx, kx, files, workdir, slot)
+            results = grade_exercise(ctx, kx, files, workdir, slot, parts)
         except B.GraderError as e:  # out of space or memory: the machine's fault, try once more
             error = e
             continue
@@ -226,8 +313,8 @@ def _grade_uncached(ctx: "Context", kx: KitExercise, files: dict[str, bytes], wo
             break
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        ctx.cache.put(key, result)
-        return result
+        for part in parts:
+            ctx.cache.put(keys[part.name], results[part.name])
+        return results
     assert error is not None
-    return exercise_result(kx, ST.GRADER_ERROR, [f"{type(error).__name__}: {error}"],
-                           [_test_entry(t, ST.NOT_RUN, "") for t in kx.tests])
+    return {p.name: not_run(kx, p, ST.GRADER_ERROR, [f"{type(error).__name__}: {error}"]) for p in parts}

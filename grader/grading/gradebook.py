@@ -1,4 +1,4 @@
-"""gradebook.py - gradebook.csv: one row per student, points per exercise, total.
+"""gradebook.py - gradebook.csv: one row per student, points per exercise (or part), total.
 
 Plain RFC 4180 CSV with a header row, which spreadsheets and LMS grade
 imports (Canvas, Moodle) take as it is. The last row names the maximum.

@@ -1,4 +1,4 @@
-"""junit.py - junit.xml for CI dashboards: a suite per student and exercise, a case per test."""
+"""junit.py - junit.xml for CI dashboards: a suite per student and exercise (or part), a case per test."""
 
 from typing import List
 from xml.sax.saxutils import escape, quoteattr

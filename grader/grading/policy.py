@@ -23,8 +23,9 @@ import fnmatch
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,20 +79,86 @@ ALLOWED_TYPES = {"NULL", "PROGBITS", "NOBITS", "NOTE", "RELA", "REL", "SYMTAB", 
 SYSCALL_INSN = re.compile(r"\t(syscall|sysenter|int\s+\$0x80)\b")
 
 
-def load_allowlist(exercise: str) -> List[str]:
+KIT = os.path.dirname(os.path.dirname(HERE))
+# What allow/*.txt's `@runtime` line stands for: the runtime's public header, whose functions it lists.
+RUNTIME_HEADER = "rt.h"
+RUNTIME_REFUSED = ("is the runtime's own (raw descriptors, or the hooks and schedule the tests "
+                   "set), not for a submission: use the runtime's sockets, lines and readers")
+
+
+def header_functions(cc: str, header: str, folder: str, flags: Iterable[str] = ()) -> Set[str]:
+    """The functions `header` (in `folder`) and the headers of `folder` it includes declare.
+
+    GCC's -aux-info lists every function a translation unit declares with the
+    file that declares it: no parsing of C by hand. Only declarations made in
+    `folder` count, and never a name with two underscores after its prefix
+    (the runtime's internal convention).
+    """
+    with tempfile.TemporaryDirectory(prefix="grader-api-") as tmp:
+        probe, aux = os.path.join(tmp, "probe.c"), os.path.join(tmp, "aux.txt")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write(f'#include "{header}"\n')
+        r = _run([cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", f"-I{folder}", *flags, "-fsyntax-only",
+                  f"-aux-info={aux}", probe])
+        if r.returncode != 0:
+            raise ValueError(f"listing what {header} declares failed: {r.stderr.strip()[:1000]}")
+        names = set()
+        where = re.compile(r"^/\* (\S+):\d+:\w+ \*/ (.*)$")
+        with open(aux, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = where.match(line)
+                if not m or os.path.dirname(os.path.abspath(os.path.join(folder, m.group(1)))) \
+                        != os.path.abspath(folder):
+                    continue
+                name = re.search(r"(\w+)\s*\((?!\*)", m.group(2))
+                if name and "__" not in name.group(1):
+                    names.add(name.group(1))
+    return names
+
+
+_runtime_api: Dict[Tuple[str, str], List[str]] = {}
+
+
+def runtime_api(root: str = KIT, cc: str = "cc") -> List[str]:
+    """Every function the runtime's public header (rt.h, and what it includes) declares, sorted."""
+    if (root, cc) not in _runtime_api:
+        _runtime_api[(root, cc)] = sorted(header_functions(cc, RUNTIME_HEADER, os.path.join(root, "runtime")))
+    return _runtime_api[(root, cc)]
+
+
+def load_allowlist(exercise: str, root: str = KIT, cc: str = "cc") -> List[str]:
+    """The patterns of allow/base.txt and allow/<exercise>.txt: names a student object may call.
+
+    A line `@runtime` stands for every function the runtime's public header
+    declares; a line `!pattern` refuses what it matches, whatever allows it.
+    """
     patterns = []
     for name in ("base.txt", f"{exercise}.txt"):
         path = os.path.join(HERE, "allow", name)
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
-                patterns += [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+                for ln in f:
+                    ln = ln.split("#", 1)[0].strip()
+                    if ln == "@runtime":
+                        patterns += runtime_api(root, cc)
+                    elif ln:
+                        patterns.append(ln)
     return patterns
+
+
+def allowed(symbol: str, allowlist: List[str]) -> bool:
+    """Whether an allowlist lets a student object call `symbol`."""
+    if any(fnmatch.fnmatchcase(symbol, p[1:]) for p in allowlist if p.startswith("!")):
+        return False
+    return any(fnmatch.fnmatchcase(symbol, p) for p in allowlist if not p.startswith("!"))
 
 
 def reason_for(symbol: str) -> str:
     for names, why in REASONS:
         if any(fnmatch.fnmatchcase(symbol, n) for n in names):
             return why
+    if symbol.startswith("rt_"):
+        return RUNTIME_REFUSED
     return "is not on this exercise's list of allowed functions"
 
 
@@ -174,7 +241,7 @@ def check_object(obj: str, exercise: str, api: Set[str],
     problems = []
     undefined, defined, ifuncs = symbols(obj)
     for sym in sorted(undefined):
-        if not any(fnmatch.fnmatchcase(sym, p) for p in allowlist) or _explicitly_refused(sym):
+        if not allowed(sym, allowlist) or _explicitly_refused(sym):
             problems.append(f"uses `{sym}`, which {reason_for(sym)}")
     for sym in sorted(defined - api):
         problems.append(f"defines `{sym}`, which {exercise}'s header does not declare: make it "

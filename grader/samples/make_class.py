@@ -34,6 +34,8 @@ from grader.kit import ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUGS = os.path.join(HERE, "bugs")
+# A sample student may also make one of the mistakes the tests must catch (grader/broken/).
+BROKEN = os.path.join(ROOT, "grader", "broken")
 DEFAULT_OUT = os.path.join(ROOT, "build", "samples", "class")
 
 
@@ -60,14 +62,43 @@ def stub(ex: str) -> str:
         return f.read()
 
 
+def stub_files(ex: str) -> Dict[str, str]:
+    """Every student file of an exercise, as the handout gives it."""
+    out = {}
+    for name in kit.load_exercise(ex).student_files:
+        with open(os.path.join(ROOT, "exercises", ex, name), encoding="utf-8") as f:
+            out[name] = f.read()
+    return out
+
+
+def bug_path(exercise: str, name: str) -> str:
+    """A sample bug (grader/samples/bugs/<ex>/), else one of the variants the tests catch."""
+    own = os.path.join(BUGS, exercise, name + ".bug")
+    return own if os.path.exists(own) else os.path.join(BROKEN, exercise, name + ".bug")
+
+
 def mutate(text: str, exercise: str, names: List[str]) -> str:
     """text with the named bugs of grader/samples/bugs/<exercise>/ applied, in order."""
     for name in names:
         try:
-            text = bugs.apply(text, bugs.load(os.path.join(BUGS, exercise, name + ".bug")))
+            text = bugs.apply(text, bugs.load(bug_path(exercise, name)))
         except (OSError, bugs.BugError) as e:
             raise SystemExit(f"make_class: {e}") from e
     return text
+
+
+def mutate_files(files: Dict[str, str], exercise: str, names: List[str]) -> Dict[str, str]:
+    """The files of an exercise with the named bugs applied, each to the file it names."""
+    out = dict(files)
+    for name in names:
+        try:
+            bug = bugs.load(bug_path(exercise, name))
+        except (OSError, bugs.BugError) as e:
+            raise SystemExit(f"make_class: {e}") from e
+        if bug.file not in out:
+            raise SystemExit(f"make_class: {bug.path} changes {bug.file}, which {exercise} does not hand in")
+        out[bug.file] = mutate(out[bug.file], exercise, [name])
+    return out
 
 
 TAMPERED_TEST = """/* every test passes, whatever the channel does */
@@ -81,10 +112,12 @@ FORGED_FILES = {
 }
 
 Work = Union[str, List[str]]  # "reference", "stub", or the names of bugs applied to the reference
-# name: (layout, {exercise: work}, extra files, why)
+# name: (layout, {exercise: work}, extra files, why); an exercise written "chat/chat_client.c"
+# hands in only that file of it (a part graded on its own)
 Student = Tuple[str, Dict[str, Work], Dict[str, str], str]
 STUDENTS: Dict[str, Student] = {
-    "ada_perfect": ("kit", {"mpsc": "reference", "oneshot": "reference", "broadcast": "reference"}, {},
+    "ada_perfect": ("kit", {"mpsc": "reference", "oneshot": "reference", "broadcast": "reference",
+                            "chat": "reference"}, {},
                     "the reference solutions: every point"),
     "ben_lost_waker": ("flat", {"mpsc": ["lost_waker"]}, {}, "poll returns PENDING without storing the waker"),
     "cleo_no_wake_on_drop": ("flat", {"mpsc": ["no_wake_on_drop"]}, {},
@@ -99,8 +132,22 @@ STUDENTS: Dict[str, Student] = {
     "hana_hangs": ("flat", {"mpsc": ["busy_wait"]}, {}, "poll spins until a message arrives instead of PENDING"),
     "ivy_only_mpsc": ("kit", {"mpsc": "reference", "oneshot": "stub"}, {},
                       "mpsc done, oneshot untouched stub: the stub fails fast, mpsc is unaffected"),
-    "zoe_zip": ("zip", {"mpsc": "reference", "oneshot": "reference"}, {},
+    "zoe_zip": ("zip", {"mpsc": "reference", "oneshot": "reference", "chat": "reference"}, {},
                 "the references, handed in as a .zip with a top folder"),
+    # ---- the chat: two parts graded on their own ----
+    "kai_chat_rebroadcast": ("kit", {"chat": ["rebroadcasts_client_chat"]}, {},
+                             "the server broadcasts a client's Chat as it is (a broken variant the "
+                             "server's tests catch); the client is the reference: full client points"),
+    "lea_chat_client_only": ("kit", {"chat/chat_client.c": "reference"}, {},
+                             "only the client handed in: graded against the reference server, the "
+                             "server part missing"),
+    "max_chat_server_typo": ("flat", {"chat": ["syntax_error"]}, {},
+                             "the server does not compile, the client is the reference: only the server "
+                             "part is lost"),
+    "x_chat_harness_fds": ("kit", {"chat": ["harness_descriptors"]}, {},
+                           "the server writes forged records into descriptors it guesses (the runtime's "
+                           "descriptor-level calls) and listens on every interface: the server part is "
+                           "refused by the symbol check, the client graded"),
     "x_infinite_loop": ("flat", {"mpsc": ["infinite_loop"], "oneshot": "reference"}, {},
                         "clone never returns: only the tests that clone time out"),
     "x_fork_bomb": ("flat", {"mpsc": ["fork_bomb"], "oneshot": "reference"}, {},
@@ -203,15 +250,18 @@ def files_of(spec: Student) -> Tuple[str, Dict[str, str]]:
     """(layout, {path in the submission: text}) of one sample student."""
     layout, exercises, extra, _ = spec
     files = {}
-    for ex, work in exercises.items():
+    for handed, work in exercises.items():
+        ex, _, only = handed.partition("/")
         if work == "reference":
-            text = solution(ex)
+            texts = solution_files(ex)
         elif work == "stub":
-            text = stub(ex)
+            texts = stub_files(ex)
         else:
-            text = fill_offsets(mutate(solution(ex), ex, list(work)))
-        path = f"exercises/{ex}/{ex}.c" if layout != "flat" else f"{ex}.c"
-        files[path] = text
+            texts = {name: fill_offsets(text)
+                     for name, text in mutate_files(solution_files(ex), ex, list(work)).items()}
+        for name, text in texts.items():
+            if not only or name == only:
+                files[f"exercises/{ex}/{name}" if layout != "flat" else name] = text
     files.update(extra)
     return layout, files
 

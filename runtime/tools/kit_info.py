@@ -34,6 +34,46 @@ def parse_declaration(text: str) -> Dict[str, str]:
     return fields
 
 
+class Part:
+    """One part of an exercise graded on its own (EX_PARTS): a name, its files, its suites."""
+
+    def __init__(self, name: str, files: List[str], suites: List[str]) -> None:
+        self.name, self.files, self.suites = name, files, suites
+
+    def __repr__(self) -> str:
+        return f"Part({self.name!r}, {self.files!r}, {self.suites!r})"
+
+
+def parse_parts(fields: Dict[str, str], exercise: str) -> List[Part]:
+    """The parts of an exercise, from its declaration's fields.
+
+    EX_PARTS = name:file[,file...]:suite-pattern[,pattern...] ... names
+    parts graded on their own (the chat's server and client): each is a
+    column of the gradebook, with the student files it takes and the test
+    suites (shell-style patterns) that grade it. Without EX_PARTS the
+    exercise is one part, named after it, with every student file and
+    every suite. Every student file belongs to exactly one part.
+    """
+    files = fields.get("EX_STUDENT_FILES", "").split()
+    items = fields.get("EX_PARTS", "").split()
+    if not items:
+        return [Part(exercise, files, ["*"])]
+    parts: List[Part] = []
+    for item in items:
+        pieces = item.split(":")
+        if len(pieces) != 3 or not all(pieces):
+            raise ValueError(f"{exercise}: EX_PARTS item '{item}' is not name:file[,file]:suite-pattern")
+        name, own, suites = pieces[0], pieces[1].split(","), pieces[2].split(",")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or any(p.name == name for p in parts):
+            raise ValueError(f"{exercise}: EX_PARTS name '{name}' is not a new lowercase identifier")
+        parts.append(Part(name, own, suites))
+    claimed = [f for p in parts for f in p.files]
+    if sorted(claimed) != sorted(files):
+        raise ValueError(f"{exercise}: EX_PARTS must give each of EX_STUDENT_FILES ({' '.join(files)}) "
+                         f"to exactly one part (they give: {' '.join(claimed)})")
+    return parts
+
+
 def read_declaration(name: str, root: str = ROOT) -> Dict[str, str]:
     with open(os.path.join(root, "exercises", name, "exercise.mk"), encoding="utf-8") as f:
         return parse_declaration(f.read())
