@@ -33,6 +33,7 @@ size_t chat_line_length(const chat_line *line) {
     return line->length;
 }
 
+//@slide chat-line-counted
 void *chat_line_clone(const void *line) {
     chat_line *shared = (chat_line *)line; /* only the count changes, atomically */
     /* A new copy is made from one that is alive, so nothing can free the
@@ -50,3 +51,4 @@ void chat_line_free(void *line) {
         free(shared);
     }
 }
+//@end
