@@ -213,7 +213,6 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
             SESSION_END(s, CHAT_CLIENT_IO_FAILED, s->result);
     }
 
-    //@slide chat-session-connect
     RT_AWAIT(&s->co, cx, &s->connect.base);
     if (s->connect.result != RT_IO_OK)
         SESSION_END(s, CHAT_CLIENT_CONNECT_FAILED, s->connect.result);
@@ -222,6 +221,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     if (rt_line_reader_new(rt_tcp_read_half_reader(s->reader->read_half), s->max_line,
                            &s->reader->lines) != RT_IO_OK)
         SESSION_END(s, CHAT_CLIENT_IO_FAILED, RT_IO_NO_MEMORY);
+    //@slide chat-session-spawn
     rt_join_handle_drop(rt_spawn(s->executor, &s->reader->base, "chat reader"));
     s->reader = NULL;
     s->reader_started = true;

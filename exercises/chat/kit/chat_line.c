@@ -33,7 +33,6 @@ size_t chat_line_length(const chat_line *line) {
     return line->length;
 }
 
-//@slide chat-line-counted
 void *chat_line_clone(const void *line) {
     chat_line *shared = (chat_line *)line; /* only the count changes, atomically */
     /* A new copy is made from one that is alive, so nothing can free the
@@ -42,6 +41,7 @@ void *chat_line_clone(const void *line) {
     return shared;
 }
 
+//@slide chat-line-free
 void chat_line_free(void *line) {
     chat_line *shared = line;
     /* Release, then acquire by the last one: every use of the text by the
