@@ -160,7 +160,7 @@ submit: ## check your work and pack the files the grader takes: <STUDENT>.tar.gz
 # The lecture deck's rules live beside it; the handout carries the built deck instead.
 -include slides/slides.mk
 ifeq ($(wildcard slides/slides.mk),)
-slides: ## say where the lecture deck is (built: HTML and PDF)
+slides: ## say where the lecture deck is, HTML and PDF (built first where its sources are)
 	@echo "slides: slides/index.html"; echo "slides: slides/slides.pdf"
 endif
 

@@ -57,6 +57,7 @@ static void *helper_main(void *arg) {
             pthread_cond_wait(&in->room, &in->lock);
         if (in->dropped)
             break;
+        //@slide rt-stdin-helper
         size_t room = RING_CAP - in->len;
         pthread_mutex_unlock(&in->lock);
         /* The blocking read, with no lock held: it may take forever (a terminal). */
@@ -77,6 +78,7 @@ static void *helper_main(void *arg) {
         rt_waker waiter = rt_waker_take(&in->waiter);
         pthread_mutex_unlock(&in->lock);
         rt_waker_wake(&waiter);
+        //@end
         pthread_mutex_lock(&in->lock);
         if (in->eof)
             break;

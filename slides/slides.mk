@@ -24,7 +24,9 @@ MARP = $(SLIDES_ENV) $(SLIDES_BIN)/marp --no-stdin --html --theme-set slides/the
 
 .PHONY: slides slides-check slides-tools
 
-slides: $(SLIDES_OUT)/index.html $(SLIDES_OUT)/slides.pdf ## build the lecture deck (HTML and PDF)
+# `make help` lists `slides` once, from the Makefile's line for the handout, which
+# says what it does in both places.
+slides: $(SLIDES_OUT)/index.html $(SLIDES_OUT)/slides.pdf
 	@echo "slides: $(SLIDES_OUT)/index.html"
 	@echo "slides: $(SLIDES_OUT)/slides.pdf"
 

@@ -81,6 +81,7 @@ typedef struct session {
 //# BEGIN SOLUTION
 
 /* Prints one line from the server, if it is a Chat or a User message. */
+//@slide chat-reader-print
 static void reader_print(reader_task *t) {
     chat_message message;
     chat_parse_result parsed = chat_message_parse(t->line, t->len, &message);
@@ -96,11 +97,13 @@ static void reader_print(reader_task *t) {
     fflush(t->output);
     chat_message_clear(&message);
 }
+//@end
 //# END SOLUTION
 
 static rt_poll reader_poll(rt_future *self, rt_context *cx) {
     reader_task *t = (reader_task *)self;
     //# BEGIN SOLUTION
+    //@slide chat-reader-poll
     RT_ASYNC_BEGIN(&t->co);
     for (;;) {
         RT_AWAIT_POLL(&t->co, cx,
@@ -111,6 +114,7 @@ static rt_poll reader_poll(rt_future *self, rt_context *cx) {
             RT_ASYNC_RETURN(&t->co); /* closed or reset: reader_drop tells the session */
     }
     RT_ASYNC_END(&t->co);
+    //@end
     //# STUB
     //> (void)t;
     //> (void)cx;
@@ -138,6 +142,7 @@ static void reader_drop(rt_future *self) {
 //# BEGIN SOLUTION
 
 /* True (and the outcome set) once the reader task has ended; else its waker is stored. */
+//@slide chat-session-reader-ended
 static bool session_reader_ended(session *s, rt_context *cx) {
     void *nothing;
     oneshot_recv_result ended;
@@ -147,6 +152,7 @@ static bool session_reader_ended(session *s, rt_context *cx) {
     s->io = RT_IO_OK;
     return true;
 }
+//@end
 
 /*
  * Encodes `message`, adds the newline, and prepares s->write to send it.
@@ -180,11 +186,13 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     session *s = (session *)self;
     FILE *errors = s->config->errors ? s->config->errors : stderr;
     //# BEGIN SOLUTION
+    //@slide chat-session-top
     /* At every poll: has the reader task ended? (select! on the two halves.)
      * Polling it stores this poll's waker there too, so that its end wakes
      * the session whatever else the session waits for. */
     if (s->reader_started && session_reader_ended(s, cx))
         return RT_READY;
+    //@end
     RT_ASYNC_BEGIN(&s->co);
     /* The name: given, or the first non-empty valid line typed. */
     if (s->config->user != NULL) {
@@ -213,6 +221,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     if (rt_line_reader_new(rt_tcp_read_half_reader(s->reader->read_half), s->max_line,
                            &s->reader->lines) != RT_IO_OK)
         SESSION_END(s, CHAT_CLIENT_IO_FAILED, RT_IO_NO_MEMORY);
+    //@slide chat-session-spawn
     rt_join_handle_drop(rt_spawn(s->executor, &s->reader->base, "chat reader"));
     s->reader = NULL;
     s->reader_started = true;
@@ -220,6 +229,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
      * before it waits for anything. */
     if (session_reader_ended(s, cx))
         return RT_READY;
+    //@end
 
     /* Who we are, first. */
     if (!session_prepare(s, &(chat_message){.kind = CHAT_MESSAGE_USER, .user = s->user}))
@@ -228,6 +238,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
     if (s->write.result != RT_IO_OK)
         SESSION_END(s, CHAT_CLIENT_SERVER_CLOSED, RT_IO_OK);
 
+    //@slide chat-session-lines
     /* Then every line typed, in order, until the input ends. */
     for (;;) {
         RT_AWAIT_POLL(&s->co, cx,
@@ -252,6 +263,7 @@ static rt_poll session_poll(rt_future *self, rt_context *cx) {
         if (s->write.result != RT_IO_OK)
             SESSION_END(s, CHAT_CLIENT_SERVER_CLOSED, RT_IO_OK);
     }
+    //@end
     RT_ASYNC_END(&s->co);
     //# STUB
     //> /*

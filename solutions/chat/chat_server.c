@@ -48,6 +48,7 @@ static void *chat_alloc(size_t size) {
  * The incoming task holds the sending side of `hangup`; when it ends, that
  * sender is dropped and this task's receive of `hangup` becomes READY.
  */
+//@slide chat-outgoing-state
 typedef struct outgoing_task {
     rt_future base;
     rt_async co;
@@ -65,8 +66,10 @@ typedef struct outgoing_task {
     bool writing; /* `write` is under way */
     rt_write_all_future write;
 } outgoing_task;
+//@end
 
 /* The incoming task of a connection: reads its lines and broadcasts. */
+//@slide chat-incoming-state
 typedef struct incoming_task {
     rt_future base;
     rt_async co;
@@ -88,6 +91,7 @@ typedef struct incoming_task {
     size_t len;
     rt_io_result result;
 } incoming_task;
+//@end
 
 /* The task that accepts connections (given). */
 typedef struct server_task {
@@ -129,6 +133,7 @@ static void outgoing_append(outgoing_task *t, const chat_line *line) {
  * What one READY receive gave: a line is gathered, a lag is logged.
  * Returns false when the channel is closed.
  */
+//@slide chat-outgoing-take
 static bool outgoing_take(outgoing_task *t) {
     switch (t->result) {
     case BROADCAST_RECV_MESSAGE:
@@ -144,11 +149,13 @@ static bool outgoing_take(outgoing_task *t) {
     }
     return false;
 }
+//@end
 //# END SOLUTION
 
 static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
     outgoing_task *t = (outgoing_task *)self;
     //# BEGIN SOLUTION
+    //@slide chat-outgoing-recv
     /* At every poll, whatever the task waits for: has the connection's
      * incoming task ended? (tokio::select! between `hangup` and the rest.) */
     void *nothing;
@@ -172,6 +179,8 @@ static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
                 break; /* closed: write what was gathered first */
         if (t->len == 0)
             continue; /* only a lag */
+        //@end
+        //@slide chat-outgoing-write
         rt_write_all_future_init(&t->write, rt_tcp_write_half_writer(t->write_half), t->buf,
                                  t->len);
         t->writing = true;
@@ -181,6 +190,7 @@ static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
             RT_ASYNC_RETURN(&t->co); /* the client is gone */
         if (t->result == BROADCAST_RECV_CLOSED)
             RT_ASYNC_RETURN(&t->co);
+        //@end
     }
     RT_ASYNC_END(&t->co);
     //# STUB
@@ -202,6 +212,7 @@ static rt_poll outgoing_poll(rt_future *self, rt_context *cx) {
 static void outgoing_drop(rt_future *self) {
     outgoing_task *t = (outgoing_task *)self;
     //# BEGIN SOLUTION
+    //@slide chat-outgoing-drop
     if (t->writing)
         rt_future_drop(&t->write.base);
     oneshot_receiver_drop(t->hangup);
@@ -210,6 +221,7 @@ static void outgoing_drop(rt_future *self) {
     rt_tcp_write_half_drop(t->write_half);
     free(t->buf);
     free(t);
+    //@end
     //# STUB
     //> (void)t;
     //> TODO("free everything the outgoing task holds, wherever it was waiting");
@@ -223,6 +235,7 @@ static void outgoing_drop(rt_future *self) {
  * Encodes `message` once and broadcasts it as a chat_line to every
  * subscriber (none: the line is freed at once).
  */
+//@slide chat-broadcast-message
 static void broadcast_message(broadcast_sender *sender, const chat_message *message) {
     size_t len;
     char *json = chat_message_encode(message, &len);
@@ -234,6 +247,7 @@ static void broadcast_message(broadcast_sender *sender, const chat_message *mess
         BROADCAST_SEND_NO_RECEIVERS)
         chat_line_free(returned);
 }
+//@end
 
 /* Reads the first line: true when it was a User message (t->user is set). */
 static bool incoming_accept_user(incoming_task *t) {
@@ -258,6 +272,7 @@ static bool incoming_accept_user(incoming_task *t) {
 }
 
 /* One line after the first. */
+//@slide chat-incoming-handle
 static void incoming_handle(incoming_task *t) {
     chat_message message;
     chat_parse_result parsed = chat_message_parse(t->line, t->len, &message);
@@ -276,11 +291,13 @@ static void incoming_handle(incoming_task *t) {
     }
     chat_message_clear(&message);
 }
+//@end
 //# END SOLUTION
 
 static rt_poll incoming_poll(rt_future *self, rt_context *cx) {
     incoming_task *t = (incoming_task *)self;
     //# BEGIN SOLUTION
+    //@slide chat-incoming-poll
     RT_ASYNC_BEGIN(&t->co);
     RT_AWAIT_POLL(&t->co, cx,
                   rt_line_reader_poll_line(t->lines, cx, &t->line, &t->len, &t->result));
@@ -306,6 +323,7 @@ static rt_poll incoming_poll(rt_future *self, rt_context *cx) {
         }
     }
     RT_ASYNC_END(&t->co);
+    //@end
     //# STUB
     //> /*
     //>  * TODO, in order (README hints 1 to 3):
@@ -326,6 +344,7 @@ static rt_poll incoming_poll(rt_future *self, rt_context *cx) {
 static void incoming_drop(rt_future *self) {
     incoming_task *t = (incoming_task *)self;
     //# BEGIN SOLUTION
+    //@slide chat-incoming-drop
     if (t->hangup != NULL)
         oneshot_sender_drop(t->hangup); /* the outgoing task ends */
     if (t->outgoing != NULL)
@@ -335,6 +354,7 @@ static void incoming_drop(rt_future *self) {
     broadcast_sender_drop(t->sender);
     free(t->user);
     free(t);
+    //@end
     //# STUB
     //> (void)t;
     //> TODO("free everything the incoming task holds; dropping its hangup sender ends the "
@@ -349,6 +369,7 @@ static void incoming_drop(rt_future *self) {
  * and spawns the incoming one; the incoming task holds the outgoing one
  * until it spawns it.
  */
+//@slide chat-spawn-connection
 static void server_spawn_connection(server_task *t, rt_tcp_stream *stream) {
     incoming_task *in = chat_alloc(sizeof *in);
     outgoing_task *out = chat_alloc(sizeof *out);
@@ -371,6 +392,7 @@ static void server_spawn_connection(server_task *t, rt_tcp_stream *stream) {
     snprintf(name, sizeof name, "incoming %s", in->peer);
     rt_join_handle_drop(rt_spawn(t->executor, &in->base, name));
 }
+//@end
 
 static rt_poll server_poll(rt_future *self, rt_context *cx) {
     server_task *t = (server_task *)self;
@@ -413,12 +435,14 @@ rt_io_result chat_server_start(rt_executor *executor, const chat_server_config *
     t->listener = listener;
     t->max_line = config->max_line ? config->max_line : CHAT_MAX_LINE_DEFAULT;
     t->log = config->log ? config->log : stderr;
+    //@slide chat-server-channel
     /* The channel's first receiver is not needed: every connection subscribes. */
     broadcast_receiver *unused;
     broadcast_channel(chat_line_free, chat_line_clone,
                       config->capacity ? config->capacity : CHAT_CAPACITY_DEFAULT, &t->sender,
                       &unused);
     broadcast_receiver_drop(unused);
+    //@end
     /* Futures not yet started are dropped safely by server_drop. */
     rt_tcp_accept_future_init(&t->accept, listener);
     rt_sleep_future_init(&t->pause, 0);

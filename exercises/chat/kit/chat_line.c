@@ -41,6 +41,7 @@ void *chat_line_clone(const void *line) {
     return shared;
 }
 
+//@slide chat-line-free
 void chat_line_free(void *line) {
     chat_line *shared = line;
     /* Release, then acquire by the last one: every use of the text by the
@@ -50,3 +51,4 @@ void chat_line_free(void *line) {
         free(shared);
     }
 }
+//@end
