@@ -507,8 +507,8 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
 }
 
 KT_TEST(broadcast, cloned_sender_keeps_channel_open, .timeout = 2,
-        .description = "a cloned sender is a handle of its own: with the original dropped it "
-                       "still sends, and the channel lives until the clone is dropped too") {
+        .description = "a cloned sender is a handle of its own: with the original and every "
+                       "receiver dropped, the channel lives on until the clone is dropped too") {
     kt_pool *pool = kt_pool_new(10);
     broadcast_sender *sender;
     broadcast_receiver *receiver;
@@ -527,6 +527,11 @@ KT_TEST(broadcast, cloned_sender_keeps_channel_open, .timeout = 2,
                  "the clone outlived every receiver: its send must answer NO_RECEIVERS");
     cr_assert_eq(back, message, "a send without receivers must hand its message back");
     kt_msg_free(back);
+    /* The clone still reaches the channel: a receiver subscribed through it works. */
+    broadcast_receiver *late = broadcast_sender_subscribe(clone);
+    send_value(clone, pool, 3, 1);
+    expect_value(late, 3, "receiver subscribed through the clone");
+    broadcast_receiver_drop(late);
     broadcast_sender_drop(clone); /* the last handle: frees the channel, once */
     expect_all_freed_once(pool);
     kt_pool_delete(pool);

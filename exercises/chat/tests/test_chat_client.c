@@ -86,6 +86,25 @@ KT_TEST(chat_client, ignores_what_it_cannot_print, .timeout = 10,
     close(listener);
 }
 
+KT_TEST(chat_client, prints_text_exactly, .timeout = 10,
+        .description = "a Chat's text is printed exactly as sent, '%' and backslashes included "
+                       "(it is data, not a printf format)") {
+    uint16_t port;
+    int listener = ct_listen(&port);
+    ct_client client;
+    ct_client_start(&client, port, "alice");
+    ct_conn *conn = ct_accept(listener);
+    server_expects(conn, ct_user_line("alice"));
+    ct_send(conn, ct_chat_line("b%%ob", "100%% sure: %d \\ \"q\""));
+    ct_expect_line(client.output, "<b%%ob>: 100%% sure: %d \\ \"q\"",
+                   "the client's output (text with '%' in it, printed as it is)");
+    ct_client_end_input(&client);
+    ct_client_wait(&client);
+    ct_client_free(&client);
+    ct_close(conn);
+    close(listener);
+}
+
 KT_TEST(chat_client, asks_for_the_name_when_none_is_given, .timeout = 10,
         .description = "with no user name, the first non-empty line typed is the name") {
     uint16_t port;
