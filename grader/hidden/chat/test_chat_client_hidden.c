@@ -37,57 +37,6 @@ KT_TEST(chat_client_hidden, invalid_utf8_is_not_sent, .timeout = 10,
     close(listener);
 }
 
-KT_TEST(chat_client_hidden, typed_line_over_the_limit_is_refused, .timeout = 10,
-        .description = "a typed line longer than max_line is not sent (and said so); the "
-                       "session goes on and sends the next one") {
-    uint16_t port;
-    int listener = ct_listen(&port);
-    ct_client client;
-    ct_client_start_limited(&client, port, "alice", 64);
-    ct_conn *conn = ct_accept(listener);
-    server_expects(conn, ct_user_line("alice"));
-    char typed[300];
-    memset(typed, 'x', 200);
-    strcpy(typed + 200, "\nafter\n");
-    ct_client_type(&client, typed);
-    server_expects(conn, ct_client_line("after"));
-    ct_client_end_input(&client);
-    cr_assert_eq(ct_client_wait(&client), CHAT_CLIENT_INPUT_ENDED,
-                 "a line over the limit must be refused, not end the session");
-    char *errors = ct_client_errors(&client);
-    cr_assert(strstr(errors, "long") != NULL,
-              "the client should say it did not send the long line; its errors stream:\n%s",
-              errors);
-    free(errors);
-    ct_client_free(&client);
-    ct_close(conn);
-    close(listener);
-}
-
-KT_TEST(chat_client_hidden, server_line_over_the_limit_is_skipped, .timeout = 10,
-        .description = "a line from the server longer than max_line is skipped: the reader goes "
-                       "on and prints the next one") {
-    uint16_t port;
-    int listener = ct_listen(&port);
-    ct_client client;
-    ct_client_start_limited(&client, port, "alice", 64);
-    ct_conn *conn = ct_accept(listener);
-    server_expects(conn, ct_user_line("alice"));
-    char content[201];
-    memset(content, 'y', 200);
-    content[200] = '\0';
-    ct_send(conn, ct_chat_line("bob", content));
-    ct_send(conn, ct_chat_line("bob", "marker"));
-    ct_expect_line(client.output, "<bob>: marker",
-                   "the client's output (a line over the limit from the server is skipped, and "
-                   "the reader goes on)");
-    ct_client_end_input(&client);
-    cr_assert_eq(ct_client_wait(&client), CHAT_CLIENT_INPUT_ENDED);
-    ct_client_free(&client);
-    ct_close(conn);
-    close(listener);
-}
-
 KT_TEST(chat_client_hidden, a_thousand_lines_typed_at_once, .timeout = 20,
         .description = "1000 lines typed in one go all arrive, in order") {
     uint16_t port;
