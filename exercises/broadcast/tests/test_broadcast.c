@@ -277,8 +277,8 @@ KT_TEST(broadcast, send_wakes_every_pending_receiver, .timeout = 2,
     send_value(sender, pool, 5, N);
     for (int r = 0; r < N; r++) {
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
-                     "receiver %d of %d was pending: the send must wake it once (woken %d times)", r, N,
-                     kt_waker_wakes(&counts[r]));
+                     "receiver %d of %d was pending: the send must wake it once (woken %d times)",
+                     r, N, kt_waker_wakes(&counts[r]));
         cr_assert_eq(kt_waker_live(&counts[r]), 0, "receiver %d: its waker was not consumed", r);
     }
     /* Their wakers were used up: a second send has nobody left to wake. */
@@ -590,8 +590,7 @@ KT_TEST(broadcast, no_free_function_forgets_messages, .timeout = 2,
                          RT_READY, "receiver %d: message %d was sent but the receive was PENDING",
                          r, i);
             cr_assert_eq(result, BROADCAST_RECV_MESSAGE);
-            cr_assert_eq(message, &values[i], "receiver %d: message %d arrived out of order", r,
-                         i);
+            cr_assert_eq(message, &values[i], "receiver %d: message %d arrived out of order", r, i);
         }
     broadcast_receiver_drop(second);
     broadcast_sender_drop(sender);

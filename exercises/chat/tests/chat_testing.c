@@ -308,8 +308,7 @@ void ct_client_start(ct_client *client, uint16_t port, const char *user) {
     ct_client_start_limited(client, port, user, 0);
 }
 
-void ct_client_start_limited(ct_client *client, uint16_t port, const char *user,
-                             size_t max_line) {
+void ct_client_start_limited(ct_client *client, uint16_t port, const char *user, size_t max_line) {
     int in[2], out[2];
     cr_assert(pipe(in) == 0 && pipe(out) == 0, "pipe: %s", strerror(errno));
     *client = (ct_client){.input = in[1]};
