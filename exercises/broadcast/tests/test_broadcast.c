@@ -261,29 +261,32 @@ KT_TEST(broadcast, send_without_receivers_hands_message_back, .timeout = 2,
 }
 
 KT_TEST(broadcast, send_wakes_every_pending_receiver, .timeout = 2,
-        .description = "one send wakes each of four pending receivers exactly once") {
-    kt_pool *pool = kt_pool_new(50);
+        .description = "one send wakes each of forty pending receivers exactly once") {
+    /* Forty: more than a small fixed array of wakers holds, so a send that
+     * wakes only as many as fit in one is seen. */
+    enum { N = 40 };
+    kt_pool *pool = kt_pool_new(2 + 2 * N); /* two messages and a copy for each receiver */
     broadcast_sender *sender;
-    broadcast_receiver *receiver[4];
+    broadcast_receiver *receiver[N];
     broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver[0]);
-    for (int r = 1; r < 4; r++)
+    for (int r = 1; r < N; r++)
         receiver[r] = broadcast_sender_subscribe(sender);
-    kt_waker_counts counts[4] = {0};
-    for (int r = 0; r < 4; r++)
+    kt_waker_counts counts[N] = {0};
+    for (int r = 0; r < N; r++)
         expect_pending(receiver[r], &counts[r], "receiver");
-    send_value(sender, pool, 5, 4);
-    for (int r = 0; r < 4; r++) {
+    send_value(sender, pool, 5, N);
+    for (int r = 0; r < N; r++) {
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
-                     "receiver %d was pending: the send must wake it once (woken %d times)", r,
-                     kt_waker_wakes(&counts[r]));
+                     "receiver %d of %d was pending: the send must wake it once (woken %d times)",
+                     r, N, kt_waker_wakes(&counts[r]));
         cr_assert_eq(kt_waker_live(&counts[r]), 0, "receiver %d: its waker was not consumed", r);
     }
     /* Their wakers were used up: a second send has nobody left to wake. */
-    send_value(sender, pool, 6, 4);
-    for (int r = 0; r < 4; r++)
+    send_value(sender, pool, 6, N);
+    for (int r = 0; r < N; r++)
         cr_assert_eq(kt_waker_wakes(&counts[r]), 1,
                      "receiver %d was woken again by a send although it was not polled since", r);
-    for (int r = 0; r < 4; r++) {
+    for (int r = 0; r < N; r++) {
         expect_value(receiver[r], 5, "receiver");
         expect_value(receiver[r], 6, "receiver");
         broadcast_receiver_drop(receiver[r]);
@@ -499,6 +502,128 @@ KT_TEST(broadcast, send_wakes_pending_receivers_across_threads, .timeout = 5,
         cr_assert(threads[i].closed, "thread %d did not end with CLOSED", i);
         broadcast_receiver_drop(threads[i].receiver);
     }
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, cloned_sender_keeps_channel_open, .timeout = 2,
+        .description = "a cloned sender is a handle of its own: with the original and every "
+                       "receiver dropped, the channel lives on until the clone is dropped too") {
+    kt_pool *pool = kt_pool_new(10);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    broadcast_sender *clone = broadcast_sender_clone(sender);
+    broadcast_sender_drop(sender);
+    send_value(clone, pool, 1, 1);
+    expect_value(receiver, 1, "receiver of the clone");
+    kt_waker_counts counts = {0};
+    expect_pending(receiver, &counts, "receiver while the clone is alive");
+    /* The receiver goes first: the clone is then the channel's last handle. */
+    broadcast_receiver_drop(receiver);
+    void *message = kt_pool_msg(pool, 2), *back = NULL;
+    size_t reached = 99;
+    cr_assert_eq(broadcast_send(clone, message, &back, &reached), BROADCAST_SEND_NO_RECEIVERS,
+                 "the clone outlived every receiver: its send must answer NO_RECEIVERS");
+    cr_assert_eq(back, message, "a send without receivers must hand its message back");
+    kt_msg_free(back);
+    /* The clone still reaches the channel: a receiver subscribed through it works. */
+    broadcast_receiver *late = broadcast_sender_subscribe(clone);
+    send_value(clone, pool, 3, 1);
+    expect_value(late, 3, "receiver subscribed through the clone");
+    broadcast_receiver_drop(late);
+    broadcast_sender_drop(clone); /* the last handle: frees the channel, once */
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+KT_TEST(broadcast, backlog_grows_past_wrap_in_order, .timeout = 2,
+        .description = "an unbounded channel whose backlog grows after earlier messages were "
+                       "taken keeps every message, in order") {
+    kt_pool *pool = kt_pool_new(160);
+    broadcast_sender *sender;
+    broadcast_receiver *receiver;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 0, &sender, &receiver);
+    /* Taken at once: the oldest message kept is then not the first ever sent,
+     * so a store of messages that wraps around must grow with it wrapped. */
+    for (int i = 0; i < 10; i++) {
+        send_value(sender, pool, i, 1);
+        expect_value(receiver, i, "receiver keeping up");
+    }
+    for (int i = 10; i < 80; i++)
+        send_value(sender, pool, i, 1);
+    for (int i = 10; i < 80; i++)
+        expect_value(receiver, i, "receiver of a backlog of 70");
+    broadcast_sender_drop(sender);
+    expect_closed(receiver, "receiver");
+    broadcast_receiver_drop(receiver);
+    expect_all_freed_once(pool);
+    kt_pool_delete(pool);
+}
+
+/* A clone function for messages that need no copy: the test keeps them. */
+static void *same_message(const void *message) {
+    return (void *)message;
+}
+
+KT_TEST(broadcast, no_free_function_forgets_messages, .timeout = 2,
+        .description = "with free_message NULL the channel just forgets the messages it "
+                       "releases, taken or left behind (broadcast.h), without calling NULL") {
+    static int values[6];
+    broadcast_sender *sender;
+    broadcast_receiver *first;
+    broadcast_channel(NULL, same_message, 0, &sender, &first);
+    broadcast_receiver *second = broadcast_sender_subscribe(sender);
+    for (int i = 0; i < 6; i++) {
+        void *back = NULL;
+        size_t reached = 0;
+        cr_assert_eq(broadcast_send(sender, &values[i], &back, &reached), BROADCAST_SEND_OK);
+    }
+    /* first takes all six, second four: those four are released as taken,
+     * the last two when second is dropped with them still ahead of it. */
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < (r == 0 ? 6 : 4); i++) {
+            void *message = NULL;
+            broadcast_recv_result result = BROADCAST_RECV_CLOSED;
+            kt_waker_counts counts = {0};
+            cr_assert_eq(poll_with(r == 0 ? first : second, &counts, &message, &result, NULL),
+                         RT_READY, "receiver %d: message %d was sent but the receive was PENDING",
+                         r, i);
+            cr_assert_eq(result, BROADCAST_RECV_MESSAGE);
+            cr_assert_eq(message, &values[i], "receiver %d: message %d arrived out of order", r, i);
+        }
+    broadcast_receiver_drop(second);
+    broadcast_sender_drop(sender);
+    expect_closed(first, "receiver of a channel without free_message");
+    broadcast_receiver_drop(first);
+}
+
+KT_TEST(broadcast, lagged_receiver_dropped_before_polling, .timeout = 2,
+        .description = "bonus: a receiver that fell behind and is dropped without polling "
+                       "releases only the messages still kept, not slots reused since") {
+    kt_pool *pool = kt_pool_new(100);
+    broadcast_sender *sender;
+    broadcast_receiver *a;
+    broadcast_channel(kt_msg_free, kt_msg_clone, 3, &sender, &a);
+    broadcast_receiver *b = broadcast_sender_subscribe(sender);
+    broadcast_receiver *slow = broadcast_sender_subscribe(sender);
+    /* a and b keep up with the first 17, slow takes nothing: it lags far
+     * behind, and the messages kept sit in slots used before. */
+    for (int i = 0; i < 20; i++) {
+        send_value(sender, pool, i, 3);
+        if (i < 17) {
+            expect_value(a, i, "receiver a");
+            expect_value(b, i, "receiver b");
+        }
+    }
+    broadcast_receiver_drop(slow);
+    for (int i = 17; i < 20; i++)
+        expect_value(a, i, "receiver a after the lagged receiver was dropped");
+    for (int i = 17; i < 20; i++)
+        expect_value(b, i, "receiver b after the lagged receiver was dropped");
+    broadcast_sender_drop(sender);
+    broadcast_receiver_drop(a);
+    broadcast_receiver_drop(b);
     expect_all_freed_once(pool);
     kt_pool_delete(pool);
 }

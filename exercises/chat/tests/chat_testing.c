@@ -172,7 +172,7 @@ void ct_expect_closed(ct_conn *conn, const char *who) {
 }
 
 static const char *line_of(chat_message message) {
-    static _Thread_local char buf[4096];
+    static _Thread_local char buf[32768]; /* long enough for the long-line test */
     size_t len;
     char *json = chat_message_encode(&message, &len);
     cr_assert(json != NULL && len + 2 < sizeof buf, "a test line too long or not UTF-8");
@@ -308,6 +308,10 @@ static void *client_thread(void *arg) {
 }
 
 void ct_client_start(ct_client *client, uint16_t port, const char *user) {
+    ct_client_start_limited(client, port, user, 0);
+}
+
+void ct_client_start_limited(ct_client *client, uint16_t port, const char *user, size_t max_line) {
     int in[2], out[2];
     cr_assert(pipe(in) == 0 && pipe(out) == 0, "pipe: %s", strerror(errno));
     *client = (ct_client){.input = in[1]};
@@ -318,7 +322,8 @@ void ct_client_start(ct_client *client, uint16_t port, const char *user) {
                                           .port = port,
                                           .user = user,
                                           .output = fdopen(out[1], "w"),
-                                          .errors = client->errors};
+                                          .errors = client->errors,
+                                          .max_line = max_line};
     cr_assert_not_null(client->config.output);
     cr_assert_eq(rt_stdin_open_fd(in[0], &client->stdin_pipe), RT_IO_OK); /* it closes in[0] */
     client->config.input = rt_stdin_reader(client->stdin_pipe);

@@ -138,6 +138,9 @@ typedef struct ct_client {
 /* Runs chat_client_run on a thread of its own, connecting to `port` (user NULL: asked). */
 void ct_client_start(ct_client *client, uint16_t port, const char *user);
 
+/* The same with the client's longest line (chat_client_config.max_line; 0: its default). */
+void ct_client_start_limited(ct_client *client, uint16_t port, const char *user, size_t max_line);
+
 /* Types `text` into its input. */
 void ct_client_type(ct_client *client, const char *text);
 

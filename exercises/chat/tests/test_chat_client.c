@@ -86,6 +86,76 @@ KT_TEST(chat_client, ignores_what_it_cannot_print, .timeout = 10,
     close(listener);
 }
 
+KT_TEST(chat_client, prints_text_exactly, .timeout = 10,
+        .description = "a Chat's text is printed exactly as sent, '%' and backslashes included "
+                       "(it is data, not a printf format)") {
+    uint16_t port;
+    int listener = ct_listen(&port);
+    ct_client client;
+    ct_client_start(&client, port, "alice");
+    ct_conn *conn = ct_accept(listener);
+    server_expects(conn, ct_user_line("alice"));
+    ct_send(conn, ct_chat_line("b%%ob", "100%% sure: %d \\ \"q\""));
+    ct_expect_line(client.output, "<b%%ob>: 100%% sure: %d \\ \"q\"",
+                   "the client's output (text with '%' in it, printed as it is)");
+    ct_client_end_input(&client);
+    ct_client_wait(&client);
+    ct_client_free(&client);
+    ct_close(conn);
+    close(listener);
+}
+
+KT_TEST(chat_client, typed_line_over_the_limit_is_refused, .timeout = 10,
+        .description = "a typed line longer than max_line is not sent (and said so); the "
+                       "session goes on and sends the next one") {
+    uint16_t port;
+    int listener = ct_listen(&port);
+    ct_client client;
+    ct_client_start_limited(&client, port, "alice", 64);
+    ct_conn *conn = ct_accept(listener);
+    server_expects(conn, ct_user_line("alice"));
+    char typed[300];
+    memset(typed, 'x', 200);
+    strcpy(typed + 200, "\nafter\n");
+    ct_client_type(&client, typed);
+    server_expects(conn, ct_client_line("after"));
+    ct_client_end_input(&client);
+    cr_assert_eq(ct_client_wait(&client), CHAT_CLIENT_INPUT_ENDED,
+                 "a line over the limit must be refused, not end the session");
+    char *errors = ct_client_errors(&client);
+    cr_assert(strstr(errors, "long") != NULL,
+              "the client should say it did not send the long line; its errors stream:\n%s",
+              errors);
+    free(errors);
+    ct_client_free(&client);
+    ct_close(conn);
+    close(listener);
+}
+
+KT_TEST(chat_client, server_line_over_the_limit_is_skipped, .timeout = 10,
+        .description = "a line from the server longer than max_line is skipped: the reader goes "
+                       "on and prints the next one") {
+    uint16_t port;
+    int listener = ct_listen(&port);
+    ct_client client;
+    ct_client_start_limited(&client, port, "alice", 64);
+    ct_conn *conn = ct_accept(listener);
+    server_expects(conn, ct_user_line("alice"));
+    char content[201];
+    memset(content, 'y', 200);
+    content[200] = '\0';
+    ct_send(conn, ct_chat_line("bob", content));
+    ct_send(conn, ct_chat_line("bob", "marker"));
+    ct_expect_line(client.output, "<bob>: marker",
+                   "the client's output (a line over the limit from the server is skipped, and "
+                   "the reader goes on)");
+    ct_client_end_input(&client);
+    cr_assert_eq(ct_client_wait(&client), CHAT_CLIENT_INPUT_ENDED);
+    ct_client_free(&client);
+    ct_close(conn);
+    close(listener);
+}
+
 KT_TEST(chat_client, asks_for_the_name_when_none_is_given, .timeout = 10,
         .description = "with no user name, the first non-empty line typed is the name") {
     uint16_t port;

@@ -46,6 +46,31 @@ KT_TEST(chat_server, client_message_becomes_chat_for_everyone, .timeout = 10,
     ct_server_stop(&server);
 }
 
+KT_TEST(chat_server, long_line_arrives_whole, .timeout = 10,
+        .description = "a 20000-byte line (under the limit) reaches every client whole: the "
+                       "outgoing buffer grows until the line fits") {
+    enum { LONG = 20000 };
+    ct_server server;
+    ct_server_start(&server, 2, 0, 0);
+    ct_conn *alice = ct_join(server.port, "alice");
+    ct_conn *bob = ct_join(server.port, "bob");
+    ct_expect_line(alice, ct_user_line("bob"), "alice");
+    char *text = malloc(LONG + 1);
+    cr_assert_not_null(text);
+    for (int i = 0; i < LONG; i++)
+        text[i] = (char)('a' + i % 26);
+    text[LONG] = '\0';
+    ct_send(alice, ct_client_line(text));
+    ct_expect_line(bob, ct_chat_line("alice", text), "bob (a line of 20000 bytes)");
+    ct_expect_line(alice, ct_chat_line("alice", text), "alice (a line of 20000 bytes)");
+    ct_send(bob, ct_client_line("short"));
+    ct_expect_line(alice, ct_chat_line("bob", "short"), "alice, after the long line");
+    free(text);
+    ct_close(alice);
+    ct_close(bob);
+    ct_server_stop(&server);
+}
+
 KT_TEST(chat_server, every_client_gets_every_line_once_in_order, .timeout = 20,
         .description = "5 clients send 40 lines each: every client gets all 200, each sender's in "
                        "order") {

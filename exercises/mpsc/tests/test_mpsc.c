@@ -86,8 +86,10 @@ KT_TEST(mpsc, drop_only_sender_ends_stream, .timeout = 5,
     cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_READY,
                  "with every sender gone and nothing queued a receive must be READY");
     cr_assert_eq(result, MPSC_RECV_CLOSED, "the stream must say MPSC_RECV_CLOSED");
+    msg = &counts; /* anything but NULL: CLOSED must set *message to NULL */
     cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_READY,
                  "a closed stream stays closed");
+    cr_assert_null(msg, "a receive that answers CLOSED must set *message to NULL (mpsc.h)");
     cr_assert_eq(result, MPSC_RECV_CLOSED, "a closed stream stays closed");
     mpsc_receiver_drop(receiver);
     cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
@@ -175,6 +177,24 @@ KT_TEST(mpsc, send_to_dropped_receiver, .timeout = 5,
     char report[256];
     cr_assert(kt_pool_all_freed_once(pool, report, sizeof report), "%s", report);
     kt_pool_delete(pool);
+}
+
+KT_TEST(mpsc, receiver_gone_last_sender_frees, .timeout = 5,
+        .description = "with the receiver gone, only the drop of the last sender frees the "
+                       "channel: the other senders still use it") {
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    mpsc_sender *tx2 = mpsc_sender_clone(sender);
+    mpsc_receiver_drop(receiver);
+    mpsc_sender_drop(tx2); /* not the last sender: the channel must stay */
+    void *back = NULL;
+    int message = 1;
+    cr_assert_eq(mpsc_send(sender, &message, &back), MPSC_SEND_RECEIVER_DROPPED,
+                 "a send after the receiver and one of two senders were dropped must answer "
+                 "MPSC_SEND_RECEIVER_DROPPED");
+    cr_assert_eq(back, &message, "the failed send did not hand the message back in *returned");
+    mpsc_sender_drop(sender); /* the last handle: this drop frees the channel, once */
 }
 
 KT_TEST(mpsc, newest_waker_only, .timeout = 5,

@@ -277,6 +277,10 @@ KT_TEST(oneshot, sender_dropped_before_poll, .timeout = 2,
     cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY);
     cr_assert_eq(result, ONESHOT_RECV_CLOSED);
     cr_assert_eq(kt_waker_live(&counts), 0, "a READY poll should not keep a clone of the waker");
+    cr_assert_eq(poll_with(receiver, &waker, &message, &result), RT_READY);
+    cr_assert_eq(result, ONESHOT_RECV_ALREADY_RECEIVED,
+                 "a poll after the READY that said CLOSED must answer ALREADY_RECEIVED: the "
+                 "receiver must remember it finished, whatever the answer was");
     oneshot_receiver_drop(receiver);
 }
 

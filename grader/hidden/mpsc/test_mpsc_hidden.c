@@ -586,3 +586,39 @@ KT_TEST(mpsc_hidden, stress_one_worker_consumer, .timeout = 15,
                        "none lost or repeated") {
     stress_threads_to_task(3, 15000, 1, 31337);
 }
+
+/* A thread that clones the sender it is given and drops the clone, many times over. */
+static void *clone_and_drop(void *arg) {
+    mpsc_sender *sender = arg;
+    for (int i = 0; i < 2000; i++)
+        mpsc_sender_drop(mpsc_sender_clone(sender));
+    return NULL;
+}
+
+KT_TEST(mpsc_hidden, clones_counted_on_many_threads, .timeout = 10,
+        .description = "four threads clone and drop senders at once: the count stays right, so "
+                       "the stream is open until the last sender goes, then CLOSED") {
+    enum { THREADS = 4 };
+    mpsc_sender *sender;
+    mpsc_receiver *receiver;
+    mpsc_channel(NULL, &sender, &receiver);
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        cr_assert_eq(pthread_create(&threads[t], NULL, clone_and_drop, sender), 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+    kt_waker_counts counts = {0};
+    rt_waker waker = kt_waker(&counts);
+    void *msg = NULL;
+    mpsc_recv_result result;
+    cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_PENDING,
+                 "every clone was dropped but the first sender lives: the stream must still be "
+                 "open (a clone or a drop counted without the lock loses counts)");
+    mpsc_sender_drop(sender);
+    cr_assert_eq(kt_waker_wakes(&counts), 1, "the last sender's drop did not wake the receiver");
+    cr_assert_eq(poll_with(receiver, &waker, &msg, &result), RT_READY);
+    cr_assert_eq(result, MPSC_RECV_CLOSED, "with every sender gone the stream must be CLOSED");
+    mpsc_receiver_drop(receiver);
+    cr_assert_eq(kt_waker_live(&counts), 0, "%d waker clone(s) were never dropped",
+                 kt_waker_live(&counts));
+}

@@ -341,7 +341,8 @@ KT_TEST(oneshot_hidden, poll_after_ready_sender_dropped, .timeout = 2,
     cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
     cr_assert_eq(result, ONESHOT_RECV_CLOSED);
     cr_assert_eq(poll_noop(receiver, &message, &result), RT_READY);
-    cr_assert_eq(result, ONESHOT_RECV_ALREADY_RECEIVED);
+    cr_assert_eq(result, ONESHOT_RECV_ALREADY_RECEIVED,
+                 "a poll after the READY that said CLOSED must answer ALREADY_RECEIVED");
     cr_assert_null(message);
     oneshot_receiver_drop(receiver);
 }
