@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -129,12 +130,15 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
             shutil.rmtree(os.path.join(builds, old_build), ignore_errors=True)
     for n in names:
         log(f"[grade] compiling the kit's side of {n} (once for the whole class)")
+        started = time.monotonic()
         kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
                               os.path.join(ctx.workspace, "include", n))
         ctx.kit[n] = kx
+        log(f"[grade]   the kit's side of {n}: {time.monotonic() - started:.1f} s")
         # A student's file may call what the exercise's own kit files define.
         ctx.allowlists[n] = policy.load_allowlist(n) + sorted(policy.taken_names(kx.exkit_objs, []))
         log(f"[grade] grading the reference solution of {n} first (the canary)")
+        started = time.monotonic()
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
                          os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
@@ -144,6 +148,7 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
             raise SystemExit(f"grade: stopped before grading anyone: {e}\n"
                              "Every student would be graded the same way: fix the sandbox (or the kit) "
                              "first, or choose another with --sandbox.") from e
+        log(f"[grade]   the canary of {n}: {time.monotonic() - started:.1f} s")
     return ctx
 
 

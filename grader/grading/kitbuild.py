@@ -11,9 +11,11 @@ Graded binaries do not use Criterion: the kit's objects are compiled
 against the grader's harness (harness/criterion/criterion.h, the kit's
 stand-in with counted assertions) and linked with the grader's runner
 (harness/runner.c), which runs one test per process and reports out of the
-test's reach. Two variants are built: plain, and ThreadSanitizer (the
+test's reach. Three variants are built: plain, ThreadSanitizer (the
 threaded tests run once more under it, so a data race fails the test
-whether or not it corrupted anything during the run).
+whether or not it corrupted anything during the run) and AddressSanitizer
+with LeakSanitizer (every test that passed runs once more under it, so a
+use after free or a leak fails the test whether or not it showed).
 
 Visible and hidden tests are linked into binaries of their own: the
 strings of a hidden test are never in a process whose output a student
@@ -43,10 +45,12 @@ PRINT_VARS = (
     " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
     " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
     " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)';"
-    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'"
+    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'; echo 'GRADE_SEEDS=$(EX_GRADE_SEEDS)'"
 )
-# The variants a student's code is built in: make's SAN value for each.
-VARIANTS = {"plain": "", "thread": "thread"}
+# The variants a student's code is built in: make's SAN value for each, and the
+# system-call profile of its test processes (harness/seccomp_gen.c).
+VARIANTS = {"plain": "", "thread": "thread", "address": "address"}
+PROFILES = {"plain": "plain", "thread": "tsan", "address": "asan"}
 # Kit objects a graded binary never links: the Criterion stand-in's own runner
 # (the grader's replaces it) and the libgit2 stand-ins Criterion needs.
 NOT_LINKED = ("kt_mini_runner.o", "kt_nogit.o")
@@ -148,7 +152,7 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
         vdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
         os.makedirs(vdir, exist_ok=True)
         header = os.path.join(vdir, "seccomp_filter.h")
-        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain", *([profile] if profile else [])],
+        r = subprocess.run([gen, PROFILES[variant], *([profile] if profile else [])],
                            capture_output=True,
                            text=True, check=False)
         if r.returncode != 0:
