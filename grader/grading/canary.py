@@ -14,7 +14,10 @@ processor time of each test (a student's is fitted to it), the number of
 assertions it evaluates (a pass that evaluates a different number is not a
 pass; kept only for tests that start no threads and count the same on
 every run) and whether it starts threads (the tests that do run once more
-under ThreadSanitizer).
+under ThreadSanitizer, and under the explorer's seeds). Every check a
+student's passing test gets (ThreadSanitizer, AddressSanitizer with
+LeakSanitizer, the explorer's seeds) must pass the reference too, after a
+deliberate race, leak and use after free were shown to be reported here.
 """
 
 import concurrent.futures
@@ -75,18 +78,44 @@ def race_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str)
                           f"{r.returncode}):\n{r.stderr[-1500:]}\nUse --no-tsan to grade without it.")
 
 
+def sanitizer_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str) -> None:
+    """A deliberate leak and a deliberate use after free, confined as a test is, must be reported.
+
+    The leak check stops the world with ptrace: a sandbox (or a kernel) that
+    does not let it would make every leak pass unseen.
+    """
+    for what, kind, frame in (("leak", "detected memory leaks", "selftest_leak"),
+                              ("uaf", "heap-use-after-free", "selftest_use_after_free")):
+        with tempfile.TemporaryFile() as result:
+            r = sandbox.run([binary, "--asan-selftest", what], ro_dirs=[os.path.dirname(binary)],
+                            limits=runner.limits_for(runner.ASAN_FLOOR, limits, tsan=True),
+                            env=runner.sanitizer_env(asan=True, memory_bytes=limits.memory_bytes),
+                            pass_fd=result.fileno())
+        found, report = runner.asan_report(r.stderr, binary)
+        if r.exit_code != runner.ASAN_EXIT or found != kind or frame not in report:
+            raise CanaryError(f"AddressSanitizer/LeakSanitizer does not report a deliberate {kind} {where} "
+                              f"(status {r.returncode}{', timed out' if r.timed_out else ''}):\n"
+                              f"{r.stderr[-1500:]}\nUse --no-asan to grade without it.")
+
+
 def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlist: List[str],
-          workdir: str, tsan: bool, jobs: int, seed: Optional[int] = None) -> None:
-    """Grades the reference of kx; fills kx.tests and kx.reference, or raises CanaryError."""
+          workdir: str, tsan: bool, jobs: int, seed: Optional[int] = None, asan: bool = False,
+          explore: bool = False) -> None:
+    """Grades the reference of kx; fills kx.tests and kx.reference, or raises CanaryError.
+
+    With tsan, asan and explore, the reference's tests are checked the way a
+    student's passing tests are (runner.checks): every check must pass.
+    """
     where = f"in this sandbox ({sandbox.describe()})"
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     b = B.build(kx, reference_files(root, kx), workdir, sandbox, allowlist)
-    if b.ok and tsan and not B.build_thread(kx, workdir, sandbox, b, visible=True, hidden=True):
-        raise CanaryError(f"the reference solution of {kx.name} does not build with ThreadSanitizer {where}")
     if not b.ok:
         raise CanaryError(f"the reference solution of {kx.name} does not build {where}: "
                           f"{b.stage}:\n" + "\n".join(b.messages))
+    for variant, wanted, name in (("thread", tsan, "ThreadSanitizer"), ("address", asan, "AddressSanitizer")):
+        if wanted and not B.build_variant(kx, workdir, sandbox, b, variant, visible=True, hidden=True):
+            raise CanaryError(f"the reference solution of {kx.name} does not build with {name} {where}")
     visible = list_tests(b.binary("plain", False))
     hidden = [t for t in list_tests(b.binary("plain", True)) if t not in visible]
     kx.tests = [_info(kx, t, False) for t in visible] + [_info(kx, t, True) for t in hidden]
@@ -110,18 +139,24 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
         raise CanaryError(f"the reference solution of {kx.name} does not pass every test {where}; "
                           f"{len(seen)} of {len(kx.tests)} fail:\n" + "\n".join(lines))
     kx.reference = runner.reference_runs(measured)
-    if not tsan:
-        return
-    threaded = [t for t in kx.tests if kx.reference[t.id].threads > 1]
-    race_reports_work(b.binary("thread", False), sandbox, limits, where)
+    if tsan:
+        race_reports_work(b.binary("thread", False), sandbox, limits, where)
+    if asan:
+        sanitizer_reports_work(b.binary("address", False), sandbox, limits, where)
+    todo = runner.checks(kx.reference, kx.explore_seeds, kx.tests, tsan, asan, explore)
 
-    def race_check(t: TestInfo) -> runner.TestRun:
-        timeout = max(runner.TSAN_FLOOR, runner.fitted_timeout(t, kx.reference[t.id], limits.wall_seconds) * 3)
-        return runner.run_once(b.binary("thread", t.hidden), t, sandbox, limits, timeout, None, seed, tsan=True)
+    def checked(c: runner.Check) -> runner.TestRun:
+        timeout = runner.fitted_timeout(c.test, kx.reference[c.test.id], limits.wall_seconds)
+        return runner.check_run(b.binary(c.variant, c.test.hidden), c, sandbox, limits, timeout,
+                                kx.reference[c.test.id], seed, kx.name)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        raced = [r for r in pool.map(race_check, threaded) if r.status != ST.PASS]
-    if raced:
-        raise CanaryError(f"ThreadSanitizer reports races in the reference solution of {kx.name} {where}:\n"
-                          + "\n".join(f"  {r.test_id}: {r.diagnosis[:300]}" for r in raced))
+        bad = [(c, r) for c, r in zip(todo, pool.map(checked, todo)) if r.status != ST.PASS]
+    if bad:
+        def what(c: runner.Check) -> str:
+            return {"thread": "ThreadSanitizer", "address": "AddressSanitizer"}.get(c.variant, "the plain run") + (
+                f" under the explorer's seed {c.explore}" if c.explore else "")
+        raise CanaryError(f"the reference solution of {kx.name} does not pass every check {where}:\n"
+                          + "\n".join(f"  {c.test.id} ({what(c)}): {r.status}: "
+                                       f"{(r.message + ' ' + r.diagnosis).strip()[:300]}" for c, r in bad))
     shutil.rmtree(workdir, ignore_errors=True)

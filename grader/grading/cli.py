@@ -45,6 +45,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="tests of one student run in parallel (default 2)")
     p.add_argument("--no-tsan", action="store_true",
                    help="do not run the threaded tests once more under ThreadSanitizer")
+    p.add_argument("--no-asan", action="store_true",
+                   help="do not run the tests that passed once more under AddressSanitizer + LeakSanitizer")
+    p.add_argument("--no-explore", action="store_true",
+                   help="do not run the threaded tests under the schedule explorer's fixed seeds")
     p.add_argument("--flaky-pass", action="store_true",
                    help="give the points of a test that failed and then passed (default: graded as failed)")
     p.add_argument("--no-cache", action="store_true", help="regrade everything")
@@ -90,6 +94,8 @@ class Context:
     cache_options: Dict[str, Any]  # the options a cached result depends on
     workspace: str  # this run's scratch folder, removed at the end
     tsan: bool = True  # threaded tests run once more under ThreadSanitizer
+    asan: bool = True  # tests that passed run once more under AddressSanitizer + LeakSanitizer
+    explore: bool = True  # threaded tests run under the exercise's fixed explorer seeds
     test_jobs: int = 2  # tests of one student run in parallel
     kit: Dict[str, KitExercise] = field(default_factory=dict)
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
@@ -116,8 +122,9 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         cache=C.Cache(os.path.join(os.path.abspath(args.out), ".cache")),
         cache_options={"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
                        "processes": args.processes, "cap": args.max_test_seconds, "format": 2,
-                       "tsan": not args.no_tsan},
-        workspace=workspace, tsan=not args.no_tsan, test_jobs=max(1, args.test_jobs))
+                       "tsan": not args.no_tsan, "asan": not args.no_asan, "explore": not args.no_explore},
+        workspace=workspace, tsan=not args.no_tsan, asan=not args.no_asan, explore=not args.no_explore,
+        test_jobs=max(1, args.test_jobs))
     for n in names:
         ctx.fingerprints[n] = C.kit_fingerprint(root, decls[n])
     # The kit's objects are kept between runs, in a folder named after the kit's
@@ -142,7 +149,7 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
                          os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
-                         ctx.seed)
+                         ctx.seed, ctx.asan, ctx.explore)
         except canary.CanaryError as e:
             shutil.rmtree(ctx.workspace, ignore_errors=True)
             raise SystemExit(f"grade: stopped before grading anyone: {e}\n"

@@ -56,6 +56,12 @@ PROFILES = {"plain": "plain", "thread": "tsan", "address": "asan"}
 NOT_LINKED = ("kt_mini_runner.o", "kt_nogit.o")
 
 
+# The schedule explorer's seeds every submission's threaded tests run under, unless the
+# exercise names its own (EX_GRADE_SEEDS = 3 8 in exercises/<ex>/exercise.mk). Fixed, so every
+# submission, and every regrading of it, meets the same detours: a grade never depends on luck.
+DEFAULT_EXPLORE_SEEDS = [1, 2]
+
+
 class KitError(Exception):
     pass
 
@@ -109,6 +115,7 @@ class KitExercise:
     # allocator and schedule explorer (runtime/testing/kt_student.syms), object path appended:
     # the student's object is tested as `make test` tests it.
     rename: List[str] = field(default_factory=list)
+    explore_seeds: List[int] = field(default_factory=lambda: list(DEFAULT_EXPLORE_SEEDS))
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -209,6 +216,7 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
                             + v.get("PROGRAM_KT_OBJS", "").split()]
             k.programs = [(name, [absolute(main)] + program_objs) for name, main in zip(names, mains)]
             k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
+            k.explore_seeds = explore_seeds(v.get("GRADE_SEEDS", ""), ex)
             if v.get("KT_SYMS"):
                 objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
                 k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
@@ -223,6 +231,16 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         defined |= _defined_globals(obj)
     k.api = declared_functions(cc, root, decl, k.include_dir) - defined
     return k
+
+
+def explore_seeds(text: str, ex: str) -> List[int]:
+    """EX_GRADE_SEEDS of an exercise (whole numbers from 1), or the default seeds."""
+    words = text.split()
+    if not words:
+        return list(DEFAULT_EXPLORE_SEEDS)
+    if not all(w.isdigit() and int(w) > 0 for w in words):
+        raise KitError(f"{ex}: EX_GRADE_SEEDS = {text}: give the explorer's seeds as whole numbers from 1")
+    return [int(w) for w in words]
 
 
 def _defined_globals(obj: str) -> Set[str]:

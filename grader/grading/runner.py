@@ -482,3 +482,49 @@ def judge_asan(r: Result, record: str, test: TestInfo, binary: str, ref: Optiona
     return TestRun(test.id, ST.CRASH, "the run under AddressSanitizer did not finish: "
                    f"status {r.returncode}{', timed out' if r.timed_out else ''}",
                    _diagnosis(r.stdout, r.stderr), r.seconds)
+
+
+@dataclass
+class Check:
+    """One more run of a test that passed: under a sanitizer, an explorer seed, or both."""
+
+    test: TestInfo
+    variant: str  # the binary: plain, thread (ThreadSanitizer) or address (AddressSanitizer)
+    explore: int = 0  # the schedule explorer's seed, 0 for none
+
+
+def checks(reference: Dict[str, ReferenceRun], seeds_of_exercise: List[int], passed: List[TestInfo],
+           tsan: bool, asan: bool, explore: bool) -> List[Check]:
+    """The runs that check the tests that passed, in the order their verdicts take precedence.
+
+    Threaded tests (the reference's run starts threads) run once under
+    ThreadSanitizer, and once under each of the exercise's fixed explorer
+    seeds (seeds_of_exercise; a detour at the student's locks only matters
+    when another thread runs); with AddressSanitizer those seeded runs are
+    its runs too. Every other test runs once under AddressSanitizer.
+    """
+    out: List[Check] = []
+    for t in passed:
+        ref = reference.get(t.id)
+        threaded = ref is not None and ref.threads > 1
+        if tsan and threaded:
+            out.append(Check(t, "thread"))
+        seeds = list(seeds_of_exercise) if explore and threaded else []
+        if asan:
+            out += [Check(t, "address", s) for s in seeds] if seeds else [Check(t, "address")]
+        else:
+            out += [Check(t, "plain", s) for s in seeds]
+    return out
+
+
+def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, timeout: float,
+              ref: Optional[ReferenceRun], seed: Optional[int], exercise: str) -> TestRun:
+    """One check run of a test; timeout is the plain run's (sanitizers get a multiple of it)."""
+    if c.variant == "thread":
+        return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * 3), ref, seed,
+                        tsan=True)
+    if c.variant == "address":
+        return run_once(binary, c.test, sandbox, limits, max(ASAN_FLOOR, timeout * 3), ref, seed,
+                        asan=True, explore=c.explore, exercise=exercise)
+    return run_once(binary, c.test, sandbox, limits, max(WALL_FLOOR, timeout * 2), ref, seed,
+                    explore=c.explore, exercise=exercise)
