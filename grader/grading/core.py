@@ -127,7 +127,7 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str) -
 
     def check(c: runner.Check) -> runner.TestRun:
         return runner.check_run(b.binary(c.variant, c.test.hidden), c, ctx.sandbox, ctx.limits,
-                                timeouts[c.test.id], kx.reference.get(c.test.id), ctx.seed, kx.name)
+                                kx.reference.get(c.test.id), ctx.seed, kx.name)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
         for c, checked in zip(todo, pool.map(check, todo)):

@@ -517,9 +517,14 @@ def checks(reference: Dict[str, ReferenceRun], seeds_of_exercise: List[int], pas
     return out
 
 
-def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, timeout: float,
-              ref: Optional[ReferenceRun], seed: Optional[int], exercise: str) -> TestRun:
-    """One check run of a test; timeout is the plain run's (sanitizers get a multiple of it)."""
+def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
+              seed: Optional[int], exercise: str) -> TestRun:
+    """One check run of a test that passed, with a multiple of its declared timeout.
+
+    Not the fitted one: a sanitizer slows a threaded test down many times, and
+    a test that passed rarely hangs here, so a wide timeout costs little.
+    """
+    timeout = fitted_timeout(c.test, None, limits.wall_seconds)
     if c.variant == "thread":
         return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * 3), ref, seed,
                         tsan=True)
