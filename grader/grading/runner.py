@@ -13,9 +13,15 @@ the processor time the reference's run used, at least 1 s, so a test that
 spins stops early, whatever else the machine is doing (processor time, not
 the wall clock, is what a busy machine does not stretch). A test that waits
 for a wake that never comes uses no processor time: the wall clock stops it
-at the test's declared timeout, after the runtime's watchdog has said which
-task waits. A test that failed is run again only with --reruns (a test
-that passes on a rerun is flaky); tests of one student run in parallel.
+at ten times the reference's time, at least 2 s (never more than its
+declared timeout), after the runtime's watchdog has said which task waits.
+A test that failed is run again only with --reruns (a test that passes on
+a rerun is flaky); tests of one student run in parallel.
+
+A test that passed is checked once more (checks(), check_run()): under
+ThreadSanitizer, under AddressSanitizer + LeakSanitizer, and, when it starts
+threads, under the schedule explorer's fixed seeds. A check can only take
+the test's points away: a sanitizer's report, or a failure under a seed.
 """
 
 import math
@@ -88,7 +94,7 @@ def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> f
 
 def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> int:
     """The processor seconds one test may use: the reference's with a wide margin and a floor."""
-    ceiling = int(math.ceil(fitted_timeout(test, ref, cap) * 4))  # a few threads busy all along
+    ceiling = int(math.ceil(fitted_timeout(test, None, cap) * 4))  # a few threads busy all along
     if ref is None:
         return max(CPU_FLOOR, ceiling)
     return max(CPU_FLOOR, min(ceiling, int(math.ceil(ref.cpu_seconds * CPU_MARGIN))))
