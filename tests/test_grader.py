@@ -710,11 +710,11 @@ class SanitizerAndExplorerTest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="canary-record-")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "canary.json")
-        kx = KitExercise("mpsc", None)  # type: ignore[arg-type]
+        kx = KitExercise("mpsc", None)
         kx.tests = [testlist.TestInfo("mpsc", "a", "d", 2.0)]
         kx.reference = {"mpsc/a": ReferenceRun(0.01, 5, 1, 0.01)}
         canary.save(path, kx)
-        again = KitExercise("mpsc", None)  # type: ignore[arg-type]
+        again = KitExercise("mpsc", None)
         self.assertTrue(canary.load(path, again))
         self.assertEqual((again.tests, again.reference), (kx.tests, kx.reference))
         with open(path) as f:
@@ -722,7 +722,7 @@ class SanitizerAndExplorerTest(unittest.TestCase):
         data["when"] -= canary.VALID_HOURS * 3600 + 1
         with open(path, "w") as f:
             json.dump(data, f)
-        self.assertFalse(canary.load(path, KitExercise("mpsc", None)))  # type: ignore[arg-type]
+        self.assertFalse(canary.load(path, KitExercise("mpsc", None)))
         self.assertFalse(canary.load(os.path.join(tmp, "none.json"), kx))
 
 

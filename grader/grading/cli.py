@@ -139,9 +139,13 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
     os.makedirs(build, exist_ok=True)
     with open(os.path.join(builds, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another grader may be compiling the same objects
+        os.utime(build)
         for old_build in os.listdir(builds):
-            if old_build not in (os.path.basename(build), ".lock"):  # an older kit's: never used again
-                shutil.rmtree(os.path.join(builds, old_build), ignore_errors=True)
+            path = os.path.join(builds, old_build)
+            # An older kit's, unused for a day (a grader of that kit may still be running).
+            if old_build not in (os.path.basename(build), ".lock") and \
+                    time.time() - os.path.getmtime(path) > 24 * 3600:
+                shutil.rmtree(path, ignore_errors=True)
         for n in names:
             log(f"[grade] compiling the kit's side of {n} (once, kept for later runs)")
             started = time.monotonic()

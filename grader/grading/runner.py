@@ -415,11 +415,11 @@ def asan_report(stderr: str, binary: str) -> Tuple[str, str]:
                 and address not in rows[-1][1][-1:]):
             rows[-1][1].append(address)
     # Locations inside the binary only: the error's address and the heap's addresses say nothing.
-    rows = [(re.sub(r" at 0x[0-9a-f]+", "", head), frames) for head, frames in rows]
+    rows = [(re.sub(r" at 0x[0-9a-f]+", "", said), frames) for said, frames in rows]
     names = _symbolize(binary, [a for _, frames in rows for a in frames])
     text = [f"ERROR: {sanitizer}: {kind or 'an error'}"]
-    for head, frames in rows:
-        text.append("  " + head)
+    for said, frames in rows:
+        text.append("  " + said)
         text += [f"    #{n} {names.get(a, hex(a))}" for n, a in enumerate(frames)]
     return kind, "\n".join(text)
 

@@ -255,7 +255,7 @@ int main(int argc, char **argv) {
         rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &tracer);
         allow("ptrace");
         allow("getdents"); /* the sanitizer lists /proc/self/task with the old call */
-        if (!net) /* the "net" profile allows it already */
+        if (!net)          /* the "net" profile allows it already */
             allow("wait4");
     }
     if (!tsan && !net) {
@@ -273,7 +273,9 @@ int main(int argc, char **argv) {
     if (bpf == NULL || pread(fd, bpf, (size_t)size, 0) != size)
         return 1;
     printf("/* Made by grader/grading/harness/seccomp_gen.c (%s profile): do not edit. */\n",
-           asan ? "asan" : tsan ? "tsan" : "plain");
+           asan   ? "asan"
+           : tsan ? "tsan"
+                  : "plain");
     printf("#include <linux/filter.h>\nstatic const struct sock_filter kt_grade_filter[] = {\n");
     for (off_t i = 0; i + 8 <= size; i += 8) {
         struct sock_filter insn;
