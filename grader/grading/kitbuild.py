@@ -22,6 +22,7 @@ strings of a hidden test are never in a process whose output a student
 sees.
 """
 
+import concurrent.futures
 import glob
 import hashlib
 import os
@@ -164,13 +165,43 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
                            text=True, check=False)
         if r.returncode != 0:
             raise KitError(f"the system-call filter generator failed: {r.stderr}")
-        with open(header, "w", encoding="utf-8") as f:
-            f.write(r.stdout)
         obj = os.path.join(vdir, "runner.o")
-        _run([cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
-              os.path.join(HARNESS, "runner.c"), "-o", obj], "compiling the grader's runner")
+        # Compiled again only when something it is made of changed (a stamp of all of it).
+        argv = [cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
+                os.path.join(HARNESS, "runner.c")]
+        h = hashlib.sha256("\0".join(argv + [r.stdout]).encode())
+        for name in ["runner.c"] + sorted(os.path.join("criterion", n) for n in os.listdir(
+                os.path.join(HARNESS, "criterion"))):
+            with open(os.path.join(HARNESS, name), "rb") as f:
+                h.update(f.read())
+        stamp = os.path.join(vdir, "runner.stamp")
+        try:
+            with open(stamp, encoding="ascii") as f:
+                fresh = f.read() == h.hexdigest() and os.path.exists(obj)
+        except OSError:
+            fresh = False
+        if not fresh:
+            with open(header, "w", encoding="utf-8") as f:
+                f.write(r.stdout)
+            _run(argv + ["-o", obj + ".tmp"], "compiling the grader's runner")
+            os.replace(obj + ".tmp", obj)
+            with open(stamp, "w", encoding="ascii") as f:
+                f.write(h.hexdigest())
         runners[variant] = obj
     return runners
+
+
+def _variant_objects(v: Dict[str, str], variant: str) -> List[str]:
+    """The kit's objects one variant links (as make names them)."""
+    kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
+    mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
+    return v["TEST_OBJS"].split() + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
+
+
+def _build_variant(root: str, ex: str, build: str, jobs: int, variant: str, san: str, v: Dict[str, str]) -> None:
+    _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
+          f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *_variant_objects(v, variant)],
+         f"the kit's build of {ex} ({variant})", cwd=root)
 
 
 def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) -> KitExercise:
@@ -183,7 +214,11 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
     def absolute(p: str) -> str:
         return p if os.path.isabs(p) else os.path.join(root, p)
 
-    values = {v: make_vars(root, ex, build, san) for v, san in VARIANTS.items()}
+    # One make per variant, at once: each mostly waits for its processes.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        values = dict(zip(VARIANTS, pool.map(lambda san: make_vars(root, ex, build, san), VARIANTS.values())))
+        list(pool.map(lambda item: _build_variant(root, ex, build, jobs, item[0], item[1], values[item[0]]),
+                      VARIANTS.items()))
     plain = values["plain"]
     cc = plain.get("CC") or "cc"
     # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
@@ -196,10 +231,6 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         tests = v["TEST_OBJS"].split()
         kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
         mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
-        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
-        _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
-              f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *objs],
-             f"the kit's build of {ex} ({variant})", cwd=root)
         hidden = [absolute(p) for p in tests if p.startswith(os.path.join(build, "grader"))
                   or "/grader/hidden/" in p]
         visible = [absolute(p) for p in tests if absolute(p) not in hidden]
@@ -226,9 +257,7 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
                         k.infos[t.id] = t
     k.include_dir = _stage_headers(root, decl, include_dir)
     # What the kit's objects define is not the student's to define (the queue, the future).
-    defined = set()
-    for obj in k.link_objs:
-        defined |= _defined_globals(obj)
+    defined = _defined_globals(k.link_objs)
     k.api = declared_functions(cc, root, decl, k.include_dir) - defined
     return k
 
@@ -243,9 +272,12 @@ def explore_seeds(text: str, ex: str) -> List[int]:
     return [int(w) for w in words]
 
 
-def _defined_globals(obj: str) -> Set[str]:
-    out = subprocess.run(["nm", "-P", "--defined-only", obj], capture_output=True, text=True, check=False)
-    return {parts[0] for parts in (line.split() for line in out.stdout.splitlines())
+def _defined_globals(objs: List[str]) -> Set[str]:
+    """The global names the objects define (one nm for all: each costs a process)."""
+    out = subprocess.run(["nm", "-P", "-A", "--defined-only", *objs], capture_output=True, text=True,
+                         check=False)
+    # "file.o: name T value size": the file name may hold spaces, the rest does not.
+    return {parts[0] for parts in (line.rsplit(": ", 1)[-1].split() for line in out.stdout.splitlines())
             if len(parts) >= 2 and parts[1].isupper()}
 
 
