@@ -42,8 +42,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="students graded in parallel (default: all cores)")
     p.add_argument("--reruns", type=int, default=0,
                    help="times a failing test is run again, to tell flaky from failing (default 0)")
-    p.add_argument("--test-jobs", type=int, default=2,
-                   help="tests of one student run in parallel (default 2)")
+    p.add_argument("--test-jobs", type=int, default=3,
+                   help="tests of one student run in parallel (default 3: a hung test waits without a core)")
     p.add_argument("--no-tsan", action="store_true",
                    help="do not run the threaded tests once more under ThreadSanitizer")
     p.add_argument("--no-asan", action="store_true",
@@ -100,7 +100,7 @@ class Context:
     tsan: bool = True  # threaded tests run once more under ThreadSanitizer
     asan: bool = True  # tests that passed run once more under AddressSanitizer + LeakSanitizer
     explore: bool = True  # threaded tests run under the exercise's fixed explorer seeds
-    test_jobs: int = 2  # tests of one student run in parallel
+    test_jobs: int = 3  # tests of one student run in parallel
     kit: Dict[str, KitExercise] = field(default_factory=dict)
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
     allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call
@@ -195,7 +195,7 @@ def canary_key(ctx: Context, name: str, args: argparse.Namespace) -> str:
     except OSError:
         boot = ""
     text = "\0".join([ctx.fingerprints[name], C.json.dumps(ctx.cache_options, sort_keys=True),
-                      ctx.sandbox.kind, ctx.sandbox.describe(), str(args.test_jobs), boot,
+                      ctx.sandbox.kind, ctx.sandbox.describe(), boot,
                       " ".join(os.uname()), str(os.geteuid())])
     return C.hashlib.sha256(text.encode()).hexdigest()[:16]
 
