@@ -134,7 +134,11 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
     # The kit's objects are kept between runs, in a folder named after the kit's sources (the
     # kit's own build folder when it can be written: every output folder shares them), so a
     # restarted run, or a run into another output folder, does not compile them again.
-    builds = kit_builds(root, os.path.abspath(args.out))
+    # A Slurm run keeps them in the output folder, which every node sees (slurm.py copies it).
+    shared = not (getattr(args, "slurm", False) or getattr(args, "slurm_task", None)
+                  or getattr(args, "slurm_merge", None))
+    builds = kit_builds(root, os.path.abspath(args.out)) if shared else os.path.join(
+        os.path.abspath(args.out), ".build")
     build = os.path.join(builds, C.kit_sources_fingerprint(root)[:16])
     os.makedirs(build, exist_ok=True)
     with open(os.path.join(builds, ".lock"), "w") as lock:
