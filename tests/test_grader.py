@@ -704,6 +704,20 @@ class SanitizerAndExplorerTest(unittest.TestCase):
         self.assertEqual(runner.fitted_timeout(slow_declared, ReferenceRun(2.0, 3, 1), 60), 5.0)  # declared
         self.assertEqual(runner.fitted_timeout(slow_declared, None, 60), 5.0)
 
+    def test_the_canary_refuses_a_sandbox_where_the_sanitizer_reports_nothing(self):
+        from grader.grading import canary
+        tmp = tempfile.mkdtemp(prefix="canary-asan-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)  # as root, the run drops to an unprivileged uid
+        quiet = os.path.join(tmp, "quiet")  # a "sanitizer build" that finds nothing
+        with open(quiet + ".c", "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        subprocess.run(["cc", quiet + ".c", "-o", quiet], check=True)
+        with self.assertRaises(canary.CanaryError) as e:
+            canary.sanitizer_reports_work(quiet, sandbox.Sandbox("rlimits"), Limits(), "in this sandbox (test)")
+        self.assertIn("does not report a deliberate detected memory leaks in this sandbox (test)", str(e.exception))
+        self.assertIn("--no-asan", str(e.exception))
+
     def test_a_passed_canary_is_reused_only_while_fresh(self):
         from grader.grading import canary
         from grader.grading.kitbuild import KitExercise
