@@ -54,6 +54,9 @@ TSAN_OPTIONS = f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:ext
 # not symbolized in the test process (race_report's reason): only addresses, read here.
 ASAN_EXIT = 67
 ASAN_FLOOR = 4.0  # wall seconds of an AddressSanitizer run, at least
+# A sanitizer's check run may take this many times the test's declared timeout: ThreadSanitizer
+# slows a threaded test down 5-15 times, a busy machine more, and a test that passed rarely hangs.
+CHECK_MARGIN = 6.0
 ASAN_OPTIONS = (f"exitcode={ASAN_EXIT}:halt_on_error=1:detect_leaks=1:symbolize=0:"
                 "detect_stack_use_after_return=0:detect_odr_violation=0:print_summary=0:"
                 "handle_abort=0:allow_user_segv_handler=1")
@@ -544,10 +547,10 @@ def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Opti
 def _check_once(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
                 seed: Optional[int], exercise: str, timeout: float) -> TestRun:
     if c.variant == "thread":
-        return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * 3), ref, seed,
+        return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
                         tsan=True)
     if c.variant == "address":
-        return run_once(binary, c.test, sandbox, limits, max(ASAN_FLOOR, timeout * 3), ref, seed,
+        return run_once(binary, c.test, sandbox, limits, max(ASAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
                         asan=True, explore=c.explore, exercise=exercise)
     return run_once(binary, c.test, sandbox, limits, max(WALL_FLOOR, timeout * 2), ref, seed,
                     explore=c.explore, exercise=exercise)
