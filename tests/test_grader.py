@@ -18,7 +18,7 @@ import tempfile
 import unittest
 import zipfile
 
-from grader.grading import build, cache, policy, runner, sandbox, submissions, testlist
+from grader.grading import build, cache, kitbuild, policy, runner, sandbox, submissions, testlist
 from grader.grading import status as ST
 from grader.grading.kitbuild import ReferenceRun
 from grader.grading.sandbox import Limits, Result
@@ -787,6 +787,116 @@ def tree_digest(folder):
     return h.hexdigest()
 
 
+class SanitizerAndExplorerTest(unittest.TestCase):
+    """The AddressSanitizer + LeakSanitizer run, the explorer's seeds, fitted timeouts, the canary's record."""
+
+    test = testlist.TestInfo("mpsc", "a", "d", 5.0)
+    printed = ("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020 SECRET\n"
+               "READ of size 8 at 0x602000000018 thread T0 SECRET\n"
+               "    #0 0x55d1 in SECRET_NAME (/bin/true+0x10) SECRET\n"
+               "    #1 0x7f01 in libc (/lib/libc.so.6+0x20)\n"
+               "  SECRET text of a hidden test\n"
+               "0x602000000018 is located 8 bytes inside of 16-byte region [0x6020,0x6030)\n"
+               "freed by thread T0 here:\n"
+               "    #0 0x55d2 in SECRET (/bin/true+0x20)\n")
+
+    def test_a_sanitizer_report_keeps_only_its_structure(self):
+        kind, report = runner.asan_report(self.printed, "/bin/true")
+        self.assertEqual(kind, "heap-use-after-free")
+        self.assertNotIn("SECRET", report)
+        self.assertIn("READ of size 8 thread T0", report)
+        self.assertIn("the address is located 8 bytes inside of 16-byte region", report)
+        self.assertIn("freed by thread T0 here:", report)
+        leak = runner.asan_report("==9==ERROR: LeakSanitizer: detected memory leaks\n\n"
+                                  "Direct leak of 48 byte(s) in 1 object(s) allocated from:\n"
+                                  "    #0 0x1 in malloc (/usr/lib/libasan.so+0x10)\n", "/bin/true")
+        self.assertEqual(leak[0], "detected memory leaks")
+        self.assertIn("Direct leak of 48 byte(s) in 1 object(s) allocated from:", leak[1])
+
+    def test_only_the_sanitizers_exit_status_fails_a_test(self):
+        run = runner.judge_asan(result(runner.ASAN_EXIT, self.printed), "", self.test, "/bin/true", None, 5, 5)
+        self.assertEqual(run.status, ST.FAIL)
+        self.assertIn("used memory after freeing it", run.message)
+        self.assertNotIn("SECRET", run.message + run.diagnosis)
+        # Printing a report is not an error; a run that did not finish leaves the plain verdict.
+        printed_only = runner.judge_asan(result(1, self.printed), "", self.test, "/bin/true", None, 5, 5)
+        self.assertEqual(printed_only.status, ST.CRASH)
+        clean = runner.judge_asan(result(0), "pass mpsc/a 3 1\n", self.test, "/bin/true", None, 5, 5)
+        self.assertEqual(clean.status, ST.PASS)
+
+    def test_a_failure_under_an_explorer_seed_names_the_seed_and_the_replay(self):
+        failed = result(1, "[----] t.c:3: Assertion Failed\n[----]   x == 1\n")
+        run = runner.judge_asan(failed, "", self.test, "/bin/true", None, 5, 5, explore=2, exercise="mpsc")
+        self.assertEqual((run.status, run.explore_seed), (ST.FAIL, 2))
+        self.assertIn("seed 2", run.message)
+        self.assertIn("make test EX=mpsc SAN=address EXPLORE=2 T=a", run.message)
+        hidden = testlist.TestInfo("mpsc_hidden", "b", "", 5.0, hidden=True)
+        run = runner.judge_asan(failed, "", hidden, "/bin/true", None, 5, 5, explore=2, exercise="mpsc")
+        self.assertNotIn("T=b", run.message)
+        # A timeout under a seed fails the test too (the schedule showed a lost wake).
+        hung = runner.judge_asan(result(-9, timed_out=True), "", self.test, "/bin/true", None, 5, 5, explore=1,
+                                 exercise="mpsc")
+        self.assertEqual(hung.status, ST.TIMEOUT)
+        self.assertIn("EXPLORE=1", hung.message)
+
+    def test_which_runs_check_a_passing_test(self):
+        refs = {"mpsc/one": ReferenceRun(0.01, 3, 1), "mpsc/many": ReferenceRun(0.1, None, 4)}
+        one, many = testlist.TestInfo("mpsc", "one"), testlist.TestInfo("mpsc", "many")
+        plan = [(c.test.name, c.variant, c.explore)
+                for c in runner.checks(refs, [1, 2], [one, many], tsan=True, asan=True, explore=True)]
+        self.assertEqual(plan, [("one", "address", 0), ("many", "thread", 0), ("many", "address", 1),
+                                ("many", "address", 2)])
+        plan = [(c.test.name, c.variant, c.explore)
+                for c in runner.checks(refs, [7], [one, many], tsan=False, asan=False, explore=True)]
+        self.assertEqual(plan, [("many", "plain", 7)])
+        self.assertEqual(kitbuild.explore_seeds("", "mpsc"), kitbuild.DEFAULT_EXPLORE_SEEDS)
+        self.assertEqual(kitbuild.explore_seeds(" 3 8 ", "mpsc"), [3, 8])
+        with self.assertRaises(kitbuild.KitError):
+            kitbuild.explore_seeds("1 two", "mpsc")
+
+    def test_wall_clock_is_fitted_to_the_reference_with_a_floor(self):
+        slow_declared = testlist.TestInfo("mpsc", "b", "", 5.0)
+        self.assertEqual(runner.fitted_timeout(slow_declared, ReferenceRun(0.05, 3, 1), 60), runner.WALL_FLOOR)
+        self.assertEqual(runner.fitted_timeout(slow_declared, ReferenceRun(0.3, 3, 1), 60), 3.0)
+        self.assertEqual(runner.fitted_timeout(slow_declared, ReferenceRun(2.0, 3, 1), 60), 5.0)  # declared
+        self.assertEqual(runner.fitted_timeout(slow_declared, None, 60), 5.0)
+
+    def test_the_canary_refuses_a_sandbox_where_the_sanitizer_reports_nothing(self):
+        from grader.grading import canary
+        tmp = tempfile.mkdtemp(prefix="canary-asan-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)  # as root, the run drops to an unprivileged uid
+        quiet = os.path.join(tmp, "quiet")  # a "sanitizer build" that finds nothing
+        with open(quiet + ".c", "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        subprocess.run(["cc", quiet + ".c", "-o", quiet], check=True)
+        with self.assertRaises(canary.CanaryError) as e:
+            canary.sanitizer_reports_work(quiet, sandbox.Sandbox("rlimits"), Limits(), "in this sandbox (test)")
+        self.assertIn("does not report a deliberate detected memory leaks in this sandbox (test)", str(e.exception))
+        self.assertIn("--no-asan", str(e.exception))
+
+    def test_a_passed_canary_is_reused_only_while_fresh(self):
+        from grader.grading import canary
+        from grader.grading.kitbuild import KitExercise
+        tmp = tempfile.mkdtemp(prefix="canary-record-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "canary.json")
+        kx = KitExercise("mpsc", None)
+        kx.tests = [testlist.TestInfo("mpsc", "a", "d", 2.0)]
+        kx.reference = {"mpsc/a": ReferenceRun(0.01, 5, 1, 0.01)}
+        canary.save(path, kx)
+        again = KitExercise("mpsc", None)
+        self.assertTrue(canary.load(path, again))
+        self.assertEqual((again.tests, again.reference), (kx.tests, kx.reference))
+        with open(path) as f:
+            data = json.load(f)
+        data["when"] -= canary.VALID_HOURS * 3600 + 1
+        with open(path, "w") as f:
+            json.dump(data, f)
+        self.assertFalse(canary.load(path, KitExercise("mpsc", None)))
+        self.assertFalse(canary.load(os.path.join(tmp, "none.json"), kx))
+
+
 class SampleClassTest(unittest.TestCase):
     """Grades the sample class (generated from its recipe) and compares every student's points."""
 
@@ -965,6 +1075,18 @@ class SampleClassTest(unittest.TestCase):
         self.assertEqual(self.grade(), self.first)
         # And a second run over the same input, all cached, is identical too.
         self.assertEqual(self.grade(), self.first)
+
+    def test_a_use_after_free_costs_the_tests_it_happens_in_with_the_report(self):
+        # Every plain run of una_use_after_free passes: only the AddressSanitizer run sees it.
+        mpsc = next(e for e in self.results()["una_use_after_free"]["exercises"] if e["exercise"] == "mpsc")
+        fifo = next(t for t in mpsc["tests"] if t["id"] == "mpsc/fifo_order")
+        self.assertEqual(fifo["status"], ST.FAIL)
+        self.assertIn("AddressSanitizer", fifo["message"])
+        self.assertIn("heap-use-after-free", fifo["diagnosis"])
+        self.assertIn("mpsc_receiver_drop mpsc.c:", fifo["diagnosis"])
+        hidden = [t for t in mpsc["tests"] if t["hidden"] and t["status"] != ST.PASS]
+        self.assertTrue(hidden)
+        self.assertFalse([t for t in hidden if t["diagnosis"] or "mpsc.c" in t["message"]])
 
 
 if __name__ == "__main__":

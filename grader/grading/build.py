@@ -8,7 +8,8 @@ compiled, so the check for inline assembly (refused: it is how system
 calls and instructions a disassembler does not show get in) reads exactly
 what the compiler read. The objects are checked (policy.py) before the
 link, which uses the kit's objects compiled once per run (kitbuild.py):
-a visible-test and a hidden-test binary, plain and with ThreadSanitizer.
+a visible-test and a hidden-test binary, plain, with ThreadSanitizer and
+with AddressSanitizer (the sanitizer binaries only when a test needs them).
 """
 
 import os
@@ -167,19 +168,25 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
 
 def build_thread(kx: KitExercise, workdir: str, sandbox: Sandbox, result: BuildResult,
                  visible: bool, hidden: bool) -> bool:
-    """Adds the ThreadSanitizer binaries the caller needs to a successful build; False if they fail.
+    """Adds the ThreadSanitizer binaries the caller needs to a successful build; False if they fail."""
+    return build_variant(kx, workdir, sandbox, result, "thread", visible, hidden)
+
+
+def build_variant(kx: KitExercise, workdir: str, sandbox: Sandbox, result: BuildResult, variant: str,
+                  visible: bool, hidden: bool) -> bool:
+    """Adds the sanitizer binaries ("thread", "address") the caller needs; False if they fail.
 
     Their sources are the preprocessed text the checks already read.
     """
     obj_dir = os.path.join(workdir, "obj")
-    flags = kx.variants["thread"].cflags
-    steps = [[kx.cc, *flags, "-fpreprocessed", "-c", f"{stem}.i", "-o", f"{stem}.thread.o"]
+    flags = kx.variants[variant].cflags
+    steps = [[kx.cc, *flags, "-fpreprocessed", "-c", f"{stem}.i", "-o", f"{stem}.{variant}.o"]
              for stem in result.stems]
-    outputs = [f"{stem}.thread.o" for stem in result.stems]
+    outputs = [f"{stem}.{variant}.o" for stem in result.stems]
     if _compile(kx, sandbox, steps, obj_dir, obj_dir, workdir, "the files", outputs) is not None:
         return False
     for with_hidden, wanted in ((False, visible), (True, hidden)):
-        if wanted and _link(kx, workdir, result, "thread", with_hidden) is not None:
+        if wanted and _link(kx, workdir, result, variant, with_hidden) is not None:
             return False
     return True
 

@@ -50,6 +50,20 @@ def kit_fingerprint(root: str, decl: Exercise) -> str:
     return h.hexdigest()
 
 
+def kit_sources_fingerprint(root: str) -> str:
+    """A hash of what the kit's compiled objects depend on: the kit's sources and the test header.
+
+    Not the grader's Python nor its runner (compiled on every run, it is
+    small): a change in how verdicts are decided needs new verdicts, not
+    newly compiled kit objects.
+    """
+    h = hashlib.sha256()
+    _hash_tree(h, root, [f for f in ("Makefile", "runtime", "exercises", "solutions", "grader/hidden")
+                         if os.path.exists(os.path.join(root, f))])
+    _hash_tree(h, HERE, ["harness/criterion"])  # the header the kit's tests compile against
+    return h.hexdigest()
+
+
 VERDICT_CODE = ["allow", "harness", "build.py", "cache.py", "canary.py", "core.py", "kitbuild.py",
                 "policy.py", "runner.py", "sandbox.py", "status.py", "testlist.py"]
 

@@ -14,14 +14,19 @@ processor time of each test (a student's is fitted to it), the number of
 assertions it evaluates (a pass that evaluates a different number is not a
 pass; kept only for tests that start no threads and count the same on
 every run) and whether it starts threads (the tests that do run once more
-under ThreadSanitizer).
+under ThreadSanitizer, and under the explorer's seeds). Every check a
+student's passing test gets (ThreadSanitizer, AddressSanitizer with
+LeakSanitizer, the explorer's seeds) must pass the reference too, after a
+deliberate race, leak and use after free were shown to be reported here.
 """
 
 import concurrent.futures
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from typing import Dict, List, Optional
 
 from grader import markers
@@ -29,11 +34,15 @@ from grader import markers
 from . import build as B
 from . import runner
 from . import status as ST
-from .kitbuild import KitExercise
+from .kitbuild import KitExercise, ReferenceRun
 from .sandbox import Limits, Sandbox
 from .testlist import TestInfo
 
 RUNS = 2  # runs of each test: a count that differs between them is not a fingerprint
+# A canary that passed is trusted again for this long, with the same kit, grader, options and
+# sandbox on the same boot of the same machine (cli.canary_key): a class graded twice in an
+# afternoon grades the references once.
+VALID_HOURS = 12
 
 
 class CanaryError(Exception):
@@ -75,18 +84,71 @@ def race_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str)
                           f"{r.returncode}):\n{r.stderr[-1500:]}\nUse --no-tsan to grade without it.")
 
 
+def sanitizer_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str) -> None:
+    """A deliberate leak and a deliberate use after free, confined as a test is, must be reported.
+
+    The leak check stops the world with ptrace: a sandbox (or a kernel) that
+    does not let it would make every leak pass unseen.
+    """
+    for what, kind, frame in (("leak", "detected memory leaks", "selftest_leak"),
+                              ("uaf", "heap-use-after-free", "selftest_use_after_free")):
+        with tempfile.TemporaryFile() as result:
+            r = sandbox.run([binary, "--asan-selftest", what], ro_dirs=[os.path.dirname(binary)],
+                            limits=runner.limits_for(runner.ASAN_FLOOR, limits, tsan=True),
+                            env=runner.sanitizer_env(asan=True, memory_bytes=limits.memory_bytes),
+                            pass_fd=result.fileno())
+        found, report = runner.asan_report(r.stderr, binary)
+        if r.exit_code != runner.ASAN_EXIT or found != kind or frame not in report:
+            raise CanaryError(f"AddressSanitizer/LeakSanitizer does not report a deliberate {kind} {where} "
+                              f"(status {r.returncode}{', timed out' if r.timed_out else ''}):\n"
+                              f"{r.stderr[-1500:]}\nUse --no-asan to grade without it.")
+
+
+def save(path: str, kx: KitExercise) -> None:
+    """Records what a passed canary measured (written atomically)."""
+    data = {"when": time.time(), "tests": [t.__dict__ for t in kx.tests],
+            "reference": {k: r.__dict__ for k, r in kx.reference.items()}}
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def load(path: str, kx: KitExercise) -> bool:
+    """Fills kx.tests and kx.reference from a recent passed canary; False when there is none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if not 0 <= time.time() - float(data["when"]) < VALID_HOURS * 3600:
+            return False
+        tests = [TestInfo(**t) for t in data["tests"]]
+        reference = {k: ReferenceRun(**r) for k, r in data["reference"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if {t.id for t in tests} != set(reference):
+        return False
+    kx.tests, kx.reference = tests, reference
+    return True
+
+
 def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlist: List[str],
-          workdir: str, tsan: bool, jobs: int, seed: Optional[int] = None) -> None:
-    """Grades the reference of kx; fills kx.tests and kx.reference, or raises CanaryError."""
+          workdir: str, tsan: bool, jobs: int, seed: Optional[int] = None, asan: bool = False,
+          explore: bool = False) -> None:
+    """Grades the reference of kx; fills kx.tests and kx.reference, or raises CanaryError.
+
+    With tsan, asan and explore, the reference's tests are checked the way a
+    student's passing tests are (runner.checks): every check must pass.
+    """
     where = f"in this sandbox ({sandbox.describe()})"
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     b = B.build(kx, reference_files(root, kx), workdir, sandbox, allowlist)
-    if b.ok and tsan and not B.build_thread(kx, workdir, sandbox, b, visible=True, hidden=True):
-        raise CanaryError(f"the reference solution of {kx.name} does not build with ThreadSanitizer {where}")
     if not b.ok:
         raise CanaryError(f"the reference solution of {kx.name} does not build {where}: "
                           f"{b.stage}:\n" + "\n".join(b.messages))
+    for variant, wanted, name in (("thread", tsan, "ThreadSanitizer"), ("address", asan, "AddressSanitizer")):
+        if wanted and not B.build_variant(kx, workdir, sandbox, b, variant, visible=True, hidden=True):
+            raise CanaryError(f"the reference solution of {kx.name} does not build with {name} {where}")
     visible = list_tests(b.binary("plain", False))
     hidden = [t for t in list_tests(b.binary("plain", True)) if t not in visible]
     kx.tests = [_info(kx, t, False) for t in visible] + [_info(kx, t, True) for t in hidden]
@@ -113,18 +175,23 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
         raise CanaryError(f"the reference solution of {kx.name} does not pass every test {where}; "
                           f"{len(seen)} of {len(kx.tests)} fail:\n" + "\n".join(lines))
     kx.reference = runner.reference_runs(measured)
-    if not tsan:
-        return
-    threaded = [t for t in kx.tests if kx.reference[t.id].threads > 1]
-    race_reports_work(b.binary("thread", False), sandbox, limits, where)
+    if tsan:
+        race_reports_work(b.binary("thread", False), sandbox, limits, where)
+    if asan:
+        sanitizer_reports_work(b.binary("address", False), sandbox, limits, where)
+    todo = runner.checks(kx.reference, kx.explore_seeds, kx.tests, tsan, asan, explore)
 
-    def race_check(t: TestInfo) -> runner.TestRun:
-        timeout = max(runner.TSAN_FLOOR, runner.fitted_timeout(t, kx.reference[t.id], limits.wall_seconds) * 3)
-        return runner.run_once(b.binary("thread", t.hidden), t, sandbox, limits, timeout, None, seed, tsan=True)
+    def checked(c: runner.Check) -> runner.TestRun:
+        return runner.check_run(b.binary(c.variant, c.test.hidden), c, sandbox, limits,
+                                kx.reference[c.test.id], seed, kx.name)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        raced = [r for r in pool.map(race_check, threaded) if r.status != ST.PASS]
-    if raced:
-        raise CanaryError(f"ThreadSanitizer reports races in the reference solution of {kx.name} {where}:\n"
-                          + "\n".join(f"  {r.test_id}: {r.diagnosis[:300]}" for r in raced))
+        bad = [(c, r) for c, r in zip(todo, pool.map(checked, todo)) if r.status != ST.PASS]
+    if bad:
+        def what(c: runner.Check) -> str:
+            return {"thread": "ThreadSanitizer", "address": "AddressSanitizer"}.get(c.variant, "the plain run") + (
+                f" under the explorer's seed {c.explore}" if c.explore else "")
+        raise CanaryError(f"the reference solution of {kx.name} does not pass every check {where}:\n"
+                          + "\n".join(f"  {c.test.id} ({what(c)}): {r.status}: "
+                                       f"{(r.message + ' ' + r.diagnosis).strip()[:300]}" for c, r in bad))
     shutil.rmtree(workdir, ignore_errors=True)

@@ -2,11 +2,13 @@
 
 import argparse
 import concurrent.futures
+import fcntl
 import os
 import shutil
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -40,13 +42,20 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="students graded in parallel (default: all cores)")
     p.add_argument("--reruns", type=int, default=0,
                    help="times a failing test is run again, to tell flaky from failing (default 0)")
-    p.add_argument("--test-jobs", type=int, default=2,
-                   help="tests of one student run in parallel (default 2)")
+    p.add_argument("--test-jobs", type=int, default=3,
+                   help="tests of one student run in parallel (default 3: a hung test waits without a core)")
     p.add_argument("--no-tsan", action="store_true",
                    help="do not run the threaded tests once more under ThreadSanitizer")
+    p.add_argument("--no-asan", action="store_true",
+                   help="do not run the tests that passed once more under AddressSanitizer + LeakSanitizer")
+    p.add_argument("--no-explore", action="store_true",
+                   help="do not run the threaded tests under the schedule explorer's fixed seeds")
     p.add_argument("--flaky-pass", action="store_true",
                    help="give the points of a test that failed and then passed (default: graded as failed)")
     p.add_argument("--no-cache", action="store_true", help="regrade everything")
+    p.add_argument("--canary-always", action="store_true",
+                   help="grade the reference solutions again even when this machine's sandbox passed them "
+                        "with the same kit and options recently")
     p.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits"], default="auto",
                    help="confinement of student code (default: the strongest that works here)")
     p.add_argument("--max-test-seconds", type=float, default=60.0,
@@ -89,7 +98,9 @@ class Context:
     cache_options: Dict[str, Any]  # the options a cached result depends on
     workspace: str  # this run's scratch folder, removed at the end
     tsan: bool = True  # threaded tests run once more under ThreadSanitizer
-    test_jobs: int = 2  # tests of one student run in parallel
+    asan: bool = True  # tests that passed run once more under AddressSanitizer + LeakSanitizer
+    explore: bool = True  # threaded tests run under the exercise's fixed explorer seeds
+    test_jobs: int = 3  # tests of one student run in parallel
     kit: Dict[str, KitExercise] = field(default_factory=dict)
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
     allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call
@@ -115,36 +126,82 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         cache=C.Cache(os.path.join(os.path.abspath(args.out), ".cache")),
         cache_options={"reruns": args.reruns, "seed": args.seed, "memory": args.memory_mb,
                        "processes": args.processes, "cap": args.max_test_seconds, "format": 2,
-                       "tsan": not args.no_tsan},
-        workspace=workspace, tsan=not args.no_tsan, test_jobs=max(1, args.test_jobs))
+                       "tsan": not args.no_tsan, "asan": not args.no_asan, "explore": not args.no_explore},
+        workspace=workspace, tsan=not args.no_tsan, asan=not args.no_asan, explore=not args.no_explore,
+        test_jobs=max(1, args.test_jobs))
     for n in names:
         ctx.fingerprints[n] = C.kit_fingerprint(root, decls[n])
-    # The kit's objects are kept between runs, in a folder named after the kit's
-    # content: a restarted run does not compile them again, a changed kit gets new ones.
-    whole = C.hashlib.sha256("".join(ctx.fingerprints[n] for n in names).encode()).hexdigest()[:16]
-    build = os.path.join(os.path.abspath(args.out), ".build", whole)
-    builds = os.path.dirname(build)
-    for old_build in os.listdir(builds) if os.path.isdir(builds) else []:
-        if old_build != whole:  # objects of an older kit: never used again
-            shutil.rmtree(os.path.join(builds, old_build), ignore_errors=True)
+    # The kit's objects are kept between runs, in a folder named after the kit's sources (the
+    # kit's own build folder when it can be written: every output folder shares them), so a
+    # restarted run, or a run into another output folder, does not compile them again.
+    # A Slurm run keeps them in the output folder, which every node sees (slurm.py copies it).
+    shared = not (getattr(args, "slurm", False) or getattr(args, "slurm_task", None)
+                  or getattr(args, "slurm_merge", None))
+    builds = kit_builds(root, os.path.abspath(args.out)) if shared else os.path.join(
+        os.path.abspath(args.out), ".build")
+    build = os.path.join(builds, C.kit_sources_fingerprint(root)[:16])
+    os.makedirs(build, exist_ok=True)
+    with open(os.path.join(builds, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another grader may be compiling the same objects
+        os.utime(build)
+        for old_build in os.listdir(builds):
+            path = os.path.join(builds, old_build)
+            # An older kit's, unused for a day (a grader of that kit may still be running).
+            if old_build not in (os.path.basename(build), ".lock") and \
+                    time.time() - os.path.getmtime(path) > 24 * 3600:
+                shutil.rmtree(path, ignore_errors=True)
+        for n in names:
+            log(f"[grade] compiling the kit's side of {n} (once, kept for later runs)")
+            started = time.monotonic()
+            kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
+                                  os.path.join(ctx.workspace, "include", n))
+            ctx.kit[n] = kx
+            log(f"[grade]   the kit's side of {n}: {time.monotonic() - started:.1f} s")
     for n in names:
-        log(f"[grade] compiling the kit's side of {n} (once for the whole class)")
-        kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
-                              os.path.join(ctx.workspace, "include", n))
-        ctx.kit[n] = kx
+        kx = ctx.kit[n]
         # A student's file may call what the exercise's own kit files define.
         ctx.allowlists[n] = policy.load_allowlist(n, root, kx.cc) + sorted(policy.taken_names(kx.exkit_objs, []))
+        started = time.monotonic()
+        record = os.path.join(build, f"canary-{n}-{canary_key(ctx, n, args)}.json")
+        if not args.canary_always and canary.load(record, kx):
+            log(f"[grade] the reference solution of {n} earned every point in this sandbox on this "
+                f"machine within {canary.VALID_HOURS} h: its measurements are reused (--canary-always "
+                "grades it again)")
+            continue
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
                          os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
-                         ctx.seed)
+                         ctx.seed, ctx.asan, ctx.explore)
         except canary.CanaryError as e:
             shutil.rmtree(ctx.workspace, ignore_errors=True)
             raise SystemExit(f"grade: stopped before grading anyone: {e}\n"
                              "Every student would be graded the same way: fix the sandbox (or the kit) "
                              "first, or choose another with --sandbox.") from e
+        canary.save(record, kx)
+        log(f"[grade]   the canary of {n}: {time.monotonic() - started:.1f} s")
     return ctx
+
+
+def kit_builds(root: str, out: str) -> str:
+    """Where the kit's compiled objects are kept: the kit's build folder, else the output folder's."""
+    kit_build = os.path.join(root, "build")
+    if os.access(kit_build if os.path.isdir(kit_build) else root, os.W_OK):
+        return os.path.join(kit_build, "grader-kit")
+    return os.path.join(out, ".build")
+
+
+def canary_key(ctx: Context, name: str, args: argparse.Namespace) -> str:
+    """What a canary's verdict holds for: the kit and grader, the options, the sandbox, this boot."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    text = "\0".join([ctx.fingerprints[name], C.json.dumps(ctx.cache_options, sort_keys=True),
+                      ctx.sandbox.kind, ctx.sandbox.describe(), boot,
+                      " ".join(os.uname()), str(os.geteuid())])
+    return C.hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def grade_all(ctx: Context, entries: List[Tuple[str, str]], args: argparse.Namespace,

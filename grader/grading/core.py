@@ -146,6 +146,11 @@ def grade_exercise(ctx: "Context", kx: KitExercise, files: dict[str, bytes], wor
 
 
 def _hidden_message(run: runner.TestRun) -> str:
+    if run.explore_seed and run.status != ST.PASS:
+        return (f"a hidden test failed under the schedule explorer's seed {run.explore_seed} (its "
+                "details are not shown; `make explore` walks such schedules over the visible tests)")
+    if run.status == ST.FAIL and ("Sanitizer found" in run.message):
+        return "a hidden test failed under " + run.message.split(" found", 1)[0] + " (its details are not shown)"
     return {ST.PASS: "", ST.FAIL: "a hidden test failed (its details are not shown)",
             ST.TIMEOUT: "a hidden test did not finish in time",
             ST.FLAKY: "a hidden test failed, then passed when run again"}.get(
@@ -158,9 +163,9 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
 
     The budget is the sum of the tests' timeouts: a submission that makes
     every test run to its timeout still ends, and one that cannot finish
-    within it gets TIMEOUT for the tests it left. The threaded tests that
-    passed then run once more under ThreadSanitizer (built only now, when
-    there is something to check).
+    within it gets TIMEOUT for the tests it left. The tests that passed are
+    then checked (checks()); the sanitizer binaries are built only now,
+    when there is something to check.
     """
     tests = kx.tests if wanted is None else wanted
     timeouts = {t.id: runner.fitted_timeout(t, kx.reference.get(t.id), ctx.limits.wall_seconds)
@@ -177,25 +182,32 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
         out = {run.test_id: run for run in pool.map(one, tests)}
-    threaded = [t for t in tests if out[t.id].status == ST.PASS
-                and kx.reference.get(t.id) is not None and kx.reference[t.id].threads > 1]
-    if not (ctx.tsan and threaded):
-        return out
-    if not B.build_thread(kx, workdir, ctx.sandbox, b, visible=any(not t.hidden for t in threaded),
-                          hidden=any(t.hidden for t in threaded)):
-        return out  # the plain verdicts stand; the canary showed the sanitizer works here
+    passed = [t for t in tests if out[t.id].status == ST.PASS]
+    todo = runner.checks(kx.reference, kx.explore_seeds, passed, ctx.tsan, ctx.asan, ctx.explore)
+    for variant in ("thread", "address"):
+        wanted = [c for c in todo if c.variant == variant]
+        if wanted and not B.build_variant(kx, workdir, ctx.sandbox, b, variant,
+                                          visible=any(not c.test.hidden for c in wanted),
+                                          hidden=any(c.test.hidden for c in wanted)):
+            # The plain verdicts stand; the canary showed the sanitizer builds here.
+            todo = [c for c in todo if c.variant != variant]
 
-    def race(t: TestInfo) -> runner.TestRun:
-        tsan_timeout = max(runner.TSAN_FLOOR, timeouts[t.id] * 3)
-        return runner.run_once(b.binary("thread", t.hidden), t, ctx.sandbox, ctx.limits, tsan_timeout,
-                               kx.reference.get(t.id), ctx.seed, tsan=True)
+    def check(c: runner.Check) -> runner.TestRun:
+        return runner.check_run(b.binary(c.variant, c.test.hidden), c, ctx.sandbox, ctx.limits,
+                                kx.reference.get(c.test.id), ctx.seed, kx.name)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
-        for raced in pool.map(race, threaded):
-            if raced.status == ST.FAIL:  # a race report; any other trouble there leaves the verdict
-                raced.seconds += out[raced.test_id].seconds
-                raced.diagnosis = raced.diagnosis.replace(workdir + "/src/", "").replace(ctx.root + "/", "")
-                out[raced.test_id] = raced
+        for c, checked in zip(todo, pool.map(check, todo)):
+            first = out[c.test.id]
+            if checked.status == ST.PASS or first.status != ST.PASS:
+                continue  # a check that passed, or a test an earlier check failed already
+            if checked.status == ST.FAIL or c.explore:
+                # A sanitizer's report, or a test that does not pass under an explorer seed. Any
+                # other trouble of a sanitizer run (it slows threads down a lot) leaves the verdict.
+                checked.seconds += first.seconds
+                checked.diagnosis = checked.diagnosis.replace(workdir + "/src/", "").replace(
+                    ctx.root + "/", "")
+                out[c.test.id] = checked
     return out
 
 

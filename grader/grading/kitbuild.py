@@ -11,15 +11,18 @@ Graded binaries do not use Criterion: the kit's objects are compiled
 against the grader's harness (harness/criterion/criterion.h, the kit's
 stand-in with counted assertions) and linked with the grader's runner
 (harness/runner.c), which runs one test per process and reports out of the
-test's reach. Two variants are built: plain, and ThreadSanitizer (the
+test's reach. Three variants are built: plain, ThreadSanitizer (the
 threaded tests run once more under it, so a data race fails the test
-whether or not it corrupted anything during the run).
+whether or not it corrupted anything during the run) and AddressSanitizer
+with LeakSanitizer (every test that passed runs once more under it, so a
+use after free or a leak fails the test whether or not it showed).
 
 Visible and hidden tests are linked into binaries of their own: the
 strings of a hidden test are never in a process whose output a student
 sees.
 """
 
+import concurrent.futures
 import glob
 import hashlib
 import os
@@ -43,13 +46,21 @@ PRINT_VARS = (
     " echo 'LDFLAGS=$(KIT_LDFLAGS)'; echo 'CC=$(CC)';"
     " echo 'PROGRAMS=$(EX_PROGRAMS)'; echo 'PROGRAM_MAIN_OBJS=$(PROGRAM_MAIN_OBJS)';"
     " echo 'PROGRAM_LDFLAGS=$(KIT_LDFLAGS)'; echo 'PROGRAM_KT_OBJS=$(PROGRAM_KT_OBJS)';"
-    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'"
+    " echo 'OBJCOPY=$(OBJCOPY)'; echo 'KT_SYMS=$(KT_SYMS)'; echo 'GRADE_SEEDS=$(EX_GRADE_SEEDS)'"
 )
-# The variants a student's code is built in: make's SAN value for each.
-VARIANTS = {"plain": "", "thread": "thread"}
+# The variants a student's code is built in: make's SAN value for each, and the
+# system-call profile of its test processes (harness/seccomp_gen.c).
+VARIANTS = {"plain": "", "thread": "thread", "address": "address"}
+PROFILES = {"plain": "plain", "thread": "tsan", "address": "asan"}
 # Kit objects a graded binary never links: the Criterion stand-in's own runner
 # (the grader's replaces it) and the libgit2 stand-ins Criterion needs.
 NOT_LINKED = ("kt_mini_runner.o", "kt_nogit.o")
+
+
+# The schedule explorer's seeds every submission's threaded tests run under, unless the
+# exercise names its own (EX_GRADE_SEEDS = 3 8 in exercises/<ex>/exercise.mk). Fixed, so every
+# submission, and every regrading of it, meets the same detours: a grade never depends on luck.
+DEFAULT_EXPLORE_SEEDS = [1, 2]
 
 
 class KitError(Exception):
@@ -105,6 +116,7 @@ class KitExercise:
     # allocator and schedule explorer (runtime/testing/kt_student.syms), object path appended:
     # the student's object is tested as `make test` tests it.
     rename: List[str] = field(default_factory=list)
+    explore_seeds: List[int] = field(default_factory=lambda: list(DEFAULT_EXPLORE_SEEDS))
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -148,18 +160,48 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
         vdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
         os.makedirs(vdir, exist_ok=True)
         header = os.path.join(vdir, "seccomp_filter.h")
-        r = subprocess.run([gen, "tsan" if variant == "thread" else "plain", *([profile] if profile else [])],
+        r = subprocess.run([gen, PROFILES[variant], *([profile] if profile else [])],
                            capture_output=True,
                            text=True, check=False)
         if r.returncode != 0:
             raise KitError(f"the system-call filter generator failed: {r.stderr}")
-        with open(header, "w", encoding="utf-8") as f:
-            f.write(r.stdout)
         obj = os.path.join(vdir, "runner.o")
-        _run([cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
-              os.path.join(HARNESS, "runner.c"), "-o", obj], "compiling the grader's runner")
+        # Compiled again only when something it is made of changed (a stamp of all of it).
+        argv = [cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
+                os.path.join(HARNESS, "runner.c")]
+        h = hashlib.sha256("\0".join(argv + [r.stdout]).encode())
+        for name in ["runner.c"] + sorted(os.path.join("criterion", n) for n in os.listdir(
+                os.path.join(HARNESS, "criterion"))):
+            with open(os.path.join(HARNESS, name), "rb") as f:
+                h.update(f.read())
+        stamp = os.path.join(vdir, "runner.stamp")
+        try:
+            with open(stamp, encoding="ascii") as f:
+                fresh = f.read() == h.hexdigest() and os.path.exists(obj)
+        except OSError:
+            fresh = False
+        if not fresh:
+            with open(header, "w", encoding="utf-8") as f:
+                f.write(r.stdout)
+            _run(argv + ["-o", obj + ".tmp"], "compiling the grader's runner")
+            os.replace(obj + ".tmp", obj)
+            with open(stamp, "w", encoding="ascii") as f:
+                f.write(h.hexdigest())
         runners[variant] = obj
     return runners
+
+
+def _variant_objects(v: Dict[str, str], variant: str) -> List[str]:
+    """The kit's objects one variant links (as make names them)."""
+    kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
+    mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
+    return v["TEST_OBJS"].split() + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
+
+
+def _build_variant(root: str, ex: str, build: str, jobs: int, variant: str, san: str, v: Dict[str, str]) -> None:
+    _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
+          f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *_variant_objects(v, variant)],
+         f"the kit's build of {ex} ({variant})", cwd=root)
 
 
 def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) -> KitExercise:
@@ -172,7 +214,11 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
     def absolute(p: str) -> str:
         return p if os.path.isabs(p) else os.path.join(root, p)
 
-    values = {v: make_vars(root, ex, build, san) for v, san in VARIANTS.items()}
+    # One make per variant, at once: each mostly waits for its processes.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(VARIANTS)) as pool:
+        values = dict(zip(VARIANTS, pool.map(lambda san: make_vars(root, ex, build, san), VARIANTS.values())))
+        list(pool.map(lambda item: _build_variant(root, ex, build, jobs, item[0], item[1], values[item[0]]),
+                      VARIANTS.items()))
     plain = values["plain"]
     cc = plain.get("CC") or "cc"
     # /usr/bin/cc is often a link through /etc/alternatives, which the sandbox does not show.
@@ -185,10 +231,6 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         tests = v["TEST_OBJS"].split()
         kt = [p for p in v["KT_OBJS"].split() if os.path.basename(p) not in NOT_LINKED]
         mains = v.get("PROGRAM_MAIN_OBJS", "").split() if variant == "plain" else []
-        objs = tests + v["EXKIT_OBJS"].split() + v["RT_OBJS"].split() + kt + mains
-        _run(["make", "-s", f"-j{jobs}", f"EX={ex}", f"BUILD={build}", "REF_DEPS=1", "HIDDEN=1",
-              f"SAN={san}", f"CRITERION_CFLAGS=-I{HARNESS}", "CRITERION_LIBS=", *objs],
-             f"the kit's build of {ex} ({variant})", cwd=root)
         hidden = [absolute(p) for p in tests if p.startswith(os.path.join(build, "grader"))
                   or "/grader/hidden/" in p]
         visible = [absolute(p) for p in tests if absolute(p) not in hidden]
@@ -205,6 +247,7 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
                             + v.get("PROGRAM_KT_OBJS", "").split()]
             k.programs = [(name, [absolute(main)] + program_objs) for name, main in zip(names, mains)]
             k.program_ldflags = shlex.split(v.get("PROGRAM_LDFLAGS", ""))
+            k.explore_seeds = explore_seeds(v.get("GRADE_SEEDS", ""), ex)
             if v.get("KT_SYMS"):
                 objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
                 k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
@@ -214,16 +257,27 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
                         k.infos[t.id] = t
     k.include_dir = _stage_headers(root, decl, include_dir)
     # What the kit's objects define is not the student's to define (the queue, the future).
-    defined = set()
-    for obj in k.link_objs:
-        defined |= _defined_globals(obj)
+    defined = _defined_globals(k.link_objs)
     k.api = declared_functions(cc, root, decl, k.include_dir) - defined
     return k
 
 
-def _defined_globals(obj: str) -> Set[str]:
-    out = subprocess.run(["nm", "-P", "--defined-only", obj], capture_output=True, text=True, check=False)
-    return {parts[0] for parts in (line.split() for line in out.stdout.splitlines())
+def explore_seeds(text: str, ex: str) -> List[int]:
+    """EX_GRADE_SEEDS of an exercise (whole numbers from 1), or the default seeds."""
+    words = text.split()
+    if not words:
+        return list(DEFAULT_EXPLORE_SEEDS)
+    if not all(w.isdigit() and int(w) > 0 for w in words):
+        raise KitError(f"{ex}: EX_GRADE_SEEDS = {text}: give the explorer's seeds as whole numbers from 1")
+    return [int(w) for w in words]
+
+
+def _defined_globals(objs: List[str]) -> Set[str]:
+    """The global names the objects define (one nm for all: each costs a process)."""
+    out = subprocess.run(["nm", "-P", "-A", "--defined-only", *objs], capture_output=True, text=True,
+                         check=False)
+    # "file.o: name T value size": the file name may hold spaces, the rest does not.
+    return {parts[0] for parts in (line.rsplit(": ", 1)[-1].split() for line in out.stdout.splitlines())
             if len(parts) >= 2 and parts[1].isupper()}
 
 

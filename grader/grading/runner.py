@@ -13,9 +13,15 @@ the processor time the reference's run used, at least 1 s, so a test that
 spins stops early, whatever else the machine is doing (processor time, not
 the wall clock, is what a busy machine does not stretch). A test that waits
 for a wake that never comes uses no processor time: the wall clock stops it
-at the test's declared timeout, after the runtime's watchdog has said which
-task waits. A test that failed is run again only with --reruns (a test
-that passes on a rerun is flaky); tests of one student run in parallel.
+at ten times the reference's time, at least 2 s (never more than its
+declared timeout), after the runtime's watchdog has said which task waits.
+A test that failed is run again only with --reruns (a test that passes on
+a rerun is flaky); tests of one student run in parallel.
+
+A test that passed is checked once more (checks(), check_run()): under
+ThreadSanitizer, under AddressSanitizer + LeakSanitizer, and, when it starts
+threads, under the schedule explorer's fixed seeds. A check can only take
+the test's points away: a sanitizer's report, or a failure under a seed.
 """
 
 import math
@@ -36,10 +42,25 @@ from .testlist import TestInfo
 # Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds.
 CPU_MARGIN = 20.0
 CPU_FLOOR = 1
+# Fitted wall-clock time: the reference's times WALL_MARGIN, at least WALL_FLOOR seconds.
+WALL_MARGIN = 10.0
+WALL_FLOOR = 2.0
 TSAN_FLOOR = 6.0  # wall seconds of a ThreadSanitizer run, at least
 EXIT_FAILED, EXIT_SKIPPED, EXIT_UNFINISHED, EXIT_UNUSABLE, EXIT_NO_RECORD = 1, 77, 86, 87, 88
 TSAN_EXIT = 66
 TSAN_OPTIONS = f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:external_symbolizer_path="
+# AddressSanitizer + LeakSanitizer: the runner checks for leaks itself when the test is over
+# (harness/runner.c) and exits with ASAN_EXIT, as the sanitizer does at an error. Reports are
+# not symbolized in the test process (race_report's reason): only addresses, read here.
+ASAN_EXIT = 67
+ASAN_FLOOR = 4.0  # wall seconds of an AddressSanitizer run, at least
+# A sanitizer's check run may take this many times the test's declared timeout: ThreadSanitizer
+# slows a threaded test down 5-15 times, a busy machine more, and a test that passed rarely hangs.
+CHECK_MARGIN = 6.0
+ASAN_OPTIONS = (f"exitcode={ASAN_EXIT}:halt_on_error=1:detect_leaks=1:symbolize=0:"
+                "detect_stack_use_after_return=0:detect_odr_violation=0:print_summary=0:"
+                "handle_abort=0:allow_user_segv_handler=1")
+LSAN_OPTIONS = f"exitcode={ASAN_EXIT}:report_objects=0:print_suppressions=0"
 RECORD = re.compile(r"^pass (\S+) (\d+) (\d+)\n$")
 
 
@@ -55,16 +76,28 @@ class TestRun:
     threads: int = 0  # of a pass: threads the test started
     flagged: str = ""  # for the instructor: why this result looks forged
     cpu_seconds: float = 0.0
+    explore_seed: int = 0  # of a failure: the schedule explorer's seed it failed under (0: none)
 
 
 def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> float:
-    """The wall-clock time one test may take: its declared timeout (within the grader's cap)."""
-    return min(test.timeout or 5.0, cap)
+    """The wall-clock time one test may take, fitted to the reference's run.
+
+    WALL_MARGIN times the reference's slowest measured run (which includes
+    starting the sandbox, on the same machine, in the same run), at least
+    WALL_FLOOR seconds, at most the test's declared timeout (within the
+    grader's cap). A test that waits for a wake that never comes then costs
+    a couple of seconds, not its whole declared timeout; a correct channel
+    ten times slower than the reference still passes.
+    """
+    declared = min(test.timeout or 5.0, cap)
+    if ref is None:
+        return declared
+    return min(declared, max(WALL_FLOOR, round(ref.seconds * WALL_MARGIN, 1)))
 
 
 def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> int:
     """The processor seconds one test may use: the reference's with a wide margin and a floor."""
-    ceiling = int(math.ceil(fitted_timeout(test, ref, cap) * 4))  # a few threads busy all along
+    ceiling = int(math.ceil(fitted_timeout(test, None, cap) * 4))  # a few threads busy all along
     if ref is None:
         return max(CPU_FLOOR, ceiling)
     return max(CPU_FLOOR, min(ceiling, int(math.ceil(ref.cpu_seconds * CPU_MARGIN))))
@@ -187,28 +220,50 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
     return run
 
 
+def sanitizer_env(tsan: bool = False, asan: bool = False, memory_bytes: int = 0) -> Dict[str, str]:
+    """The sanitizer's options for a test process (what it reports, and how it exits then)."""
+    if tsan:
+        return {"TSAN_OPTIONS": TSAN_OPTIONS}
+    if asan:
+        # The address space is not limited under AddressSanitizer (its shadow memory reserves
+        # terabytes); its own resident-memory limit stands in for RLIMIT_AS.
+        rss = f":hard_rss_limit_mb={max(256, memory_bytes >> 20)}" if memory_bytes else ""
+        return {"ASAN_OPTIONS": ASAN_OPTIONS + rss, "LSAN_OPTIONS": LSAN_OPTIONS}
+    return {}
+
+
 def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
              ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
-             cpu: Optional[int] = None) -> TestRun:
+             cpu: Optional[int] = None, asan: bool = False, explore: int = 0,
+             exercise: str = "") -> TestRun:
     """Runs one test once in a fresh sandboxed process and judges it.
 
     timeout: wall-clock seconds; cpu: processor seconds (default: fitted to ref).
+    asan: the binary is the AddressSanitizer build; explore: the schedule
+    explorer's seed (KT_EXPLORE, runtime/testing/kt_explore.h), 0 for none.
     """
+    sanitized = tsan or asan
     if cpu is None:
-        cpu = fitted_cpu(test, ref, timeout) if not tsan else int(math.ceil(timeout * 4))
+        cpu = fitted_cpu(test, ref, timeout) if not sanitized else int(math.ceil(timeout * 4))
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
-    if tsan:
-        env["TSAN_OPTIONS"] = TSAN_OPTIONS
+    env.update(sanitizer_env(tsan, asan, base.memory_bytes))
+    if explore:
+        env["KT_EXPLORE"] = str(explore)
     with tempfile.TemporaryFile() as result:
         fd = result.fileno()
         argv = [binary, "--run", test.id, "--timeout", f"{timeout:g}", "--result-fd", str(fd)]
         r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)],
-                        limits=limits_for(timeout, base, tsan, cpu), env=env, pass_fd=fd)
+                        limits=limits_for(timeout, base, sanitized, cpu), env=env, pass_fd=fd)
         result.seek(0)
         record = result.read(1024).decode("utf-8", errors="replace")
     if tsan:
         return judge_tsan(r, record, test, binary)
-    return judge(r, record, test, ref, timeout, cpu)
+    if asan:
+        return judge_asan(r, record, test, binary, ref, timeout, cpu, explore, exercise)
+    run = judge(r, record, test, ref, timeout, cpu)
+    if explore and run.status != ST.PASS:
+        explored(run, test, explore, exercise, asan=False)
+    return run
 
 
 TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size (\d+) at 0x[0-9a-f]+ "
@@ -312,3 +367,190 @@ def reference_runs(runs: Dict[str, list]) -> Dict[str, ReferenceRun]:
                                     threads=max(r.threads for r in seen),
                                     cpu_seconds=max(r.cpu_seconds for r in seen))
     return out
+
+
+ASAN_ERROR = re.compile(r"^==\d+==ERROR: (AddressSanitizer|LeakSanitizer): ([a-z][a-z-]*[a-z])\b")
+ASAN_HEADS = [re.compile(p) for p in (
+    r"^(READ|WRITE) of size (\d+) at 0x[0-9a-f]+ thread (T\d+)",
+    r"^(freed|previously allocated|allocated) by thread (T\d+) here:",
+    r"^(Direct|Indirect) leak of (\d+) byte\(s\) in (\d+) object\(s\) allocated from:",
+    r"^0x[0-9a-f]+ (is located \d+ bytes (?:to the right of|to the left of|inside of) \d+-byte region)")]
+ASAN_FRAME = re.compile(r"^\s*#(\d+) 0x[0-9a-f]+ .*\((\S+?)\+0x([0-9a-f]+)\)\s*$")
+ASAN_KINDS = {
+    "heap-use-after-free": "your code used memory after freeing it",
+    "double-free": "your code freed the same block twice",
+    "heap-buffer-overflow": "your code read or wrote past the end (or before the start) of a block",
+    "detected memory leaks": "memory was never freed",
+}
+
+
+def asan_report(stderr: str, binary: str) -> Tuple[str, str]:
+    """(kind, report) of an AddressSanitizer/LeakSanitizer report, rebuilt from its structure.
+
+    As for race_report: the process ran the student's code, so only the
+    report's shape is kept (the kind of error, the sizes, whose thread) and
+    its frames in the test binary are symbolized again here, with addr2line.
+    """
+    kind, sanitizer = "", "AddressSanitizer"
+    rows: List[Tuple[str, List[int]]] = []
+    for line in stderr.splitlines():
+        error = ASAN_ERROR.match(line)
+        if error and not kind:
+            sanitizer, kind = error.group(1), error.group(2)
+            if sanitizer == "LeakSanitizer":
+                kind = "detected memory leaks"
+            continue
+        if not kind:
+            continue
+        stripped = line.strip()
+        head = next((m for m in (h.match(stripped) for h in ASAN_HEADS) if m), None)
+        if head is not None:
+            if len(rows) == 6:
+                break
+            said = head.group(1) if head.group(0).startswith("0x") else head.group(0)
+            rows.append((("the address " if said.startswith("is located") else "") + " ".join(said.split()), []))
+            continue
+        frame = ASAN_FRAME.match(line)
+        if frame is None or not rows:
+            continue
+        address = int(frame.group(3), 16)
+        if (os.path.basename(binary) == os.path.basename(frame.group(2)) and len(rows[-1][1]) < 8
+                and address not in rows[-1][1][-1:]):
+            rows[-1][1].append(address)
+    # Locations inside the binary only: the error's address and the heap's addresses say nothing.
+    rows = [(re.sub(r" at 0x[0-9a-f]+", "", said), frames) for said, frames in rows]
+    names = _symbolize(binary, [a for _, frames in rows for a in frames])
+    text = [f"ERROR: {sanitizer}: {kind or 'an error'}"]
+    for said, frames in rows:
+        text.append("  " + said)
+        text += [f"    #{n} {names.get(a, hex(a))}" for n, a in enumerate(frames)]
+    return kind, "\n".join(text)
+
+
+def _symbolize(binary: str, addresses: List[int]) -> Dict[int, str]:
+    names: Dict[int, str] = {}
+    if addresses:
+        # The frames are return addresses: one byte back is inside the call instruction.
+        out = subprocess.run(["addr2line", "-f", "-e", binary, *[hex(max(0, a - 1)) for a in addresses]],
+                             capture_output=True, text=True, check=False).stdout.splitlines()
+        for i, a in enumerate(addresses):
+            if 2 * i + 1 < len(out):
+                where = out[2 * i + 1].split(" (")[0]
+                names[a] = f"{out[2 * i]} {where}"
+    return names
+
+
+def replay_command(exercise: str, test: TestInfo, explore: int, asan: bool) -> str:
+    """The command a student runs to see the same schedule again (visible tests only)."""
+    return (f"make test EX={exercise}{' SAN=address' if asan else ''} EXPLORE={explore} "
+            f"T={test.name}")
+
+
+def explored(run: TestRun, test: TestInfo, explore: int, exercise: str, asan: bool) -> TestRun:
+    """Marks a failure seen under the explorer's seed: the message says the seed and the replay."""
+    run.explore_seed = explore
+    if run.status == ST.CRASH and not run.message:
+        run.message = "the test crashed"
+    replay = (replay_command(exercise, test, explore, asan) if not test.hidden
+              else f"a hidden test: `make explore EX={exercise}` walks such schedules over the visible tests")
+    run.message = (f"failed under the schedule explorer's seed {explore} (it passed without the "
+                   f"explorer; replay: {replay}): {run.message}")
+    if run.status == ST.PASS:
+        run.status = ST.FAIL
+    return run
+
+
+def judge_asan(r: Result, record: str, test: TestInfo, binary: str, ref: Optional[ReferenceRun],
+               timeout: float, cpu: int, explore: int = 0, exercise: str = "") -> TestRun:
+    """Under AddressSanitizer a sanitizer report fails the test; a clean, finished run passes.
+
+    Without the explorer, any other trouble comes back as CRASH, which a
+    student's grading ignores (the plain run decided) and the canary does
+    not accept. Under an explorer seed, a test that does not pass fails
+    there (the seed's schedule showed a bug), with the seed and the replay.
+    """
+    if r.exit_code == ASAN_EXIT:
+        kind, report = asan_report(r.stderr, binary)
+        what = ASAN_KINDS.get(kind, kind or "it stopped the test")
+        sanitizer = "LeakSanitizer" if kind == "detected memory leaks" else "AddressSanitizer"
+        run = TestRun(test.id, ST.FAIL, f"{sanitizer} found an error ({kind or 'unknown'}): {what} "
+                      "(the report below says where)", report, r.seconds)
+        if explore:
+            run.message += f"; under the schedule explorer's seed {explore}"
+            if not test.hidden:
+                run.message += f" (replay: {replay_command(exercise, test, explore, True)})"
+            run.explore_seed = explore
+        return run
+    m = RECORD.match(record)
+    if r.exit_code == 0 and m is not None and m.group(1) == test.id:
+        return TestRun(test.id, ST.PASS, "", "", r.seconds)
+    if explore:
+        # The verdict as a plain run's, then marked: not a pass under this seed.
+        run = judge(r, record, test, None, timeout, cpu)
+        return explored(run, test, explore, exercise, asan=True)
+    return TestRun(test.id, ST.CRASH, "the run under AddressSanitizer did not finish: "
+                   f"status {r.returncode}{', timed out' if r.timed_out else ''}",
+                   _diagnosis(r.stdout, r.stderr), r.seconds)
+
+
+@dataclass
+class Check:
+    """One more run of a test that passed: under a sanitizer, an explorer seed, or both."""
+
+    test: TestInfo
+    variant: str  # the binary: plain, thread (ThreadSanitizer) or address (AddressSanitizer)
+    explore: int = 0  # the schedule explorer's seed, 0 for none
+
+
+def checks(reference: Dict[str, ReferenceRun], seeds_of_exercise: List[int], passed: List[TestInfo],
+           tsan: bool, asan: bool, explore: bool) -> List[Check]:
+    """The runs that check the tests that passed, in the order their verdicts take precedence.
+
+    Threaded tests (the reference's run starts threads) run once under
+    ThreadSanitizer, and once under each of the exercise's fixed explorer
+    seeds (seeds_of_exercise; a detour at the student's locks only matters
+    when another thread runs); with AddressSanitizer those seeded runs are
+    its runs too. Every other test runs once under AddressSanitizer.
+    """
+    out: List[Check] = []
+    for t in passed:
+        ref = reference.get(t.id)
+        threaded = ref is not None and ref.threads > 1
+        if tsan and threaded:
+            out.append(Check(t, "thread"))
+        seeds = list(seeds_of_exercise) if explore and threaded else []
+        if asan:
+            out += [Check(t, "address", s) for s in seeds] if seeds else [Check(t, "address")]
+        else:
+            out += [Check(t, "plain", s) for s in seeds]
+    return out
+
+
+def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
+              seed: Optional[int], exercise: str) -> TestRun:
+    """One check run of a test that passed, with a multiple of its declared timeout.
+
+    Not the fitted one: a sanitizer slows a threaded test down many times, and
+    a test that passed rarely hangs here, so a wide timeout costs little.
+    """
+    timeout = fitted_timeout(c.test, None, limits.wall_seconds)
+    first = _check_once(binary, c, sandbox, limits, ref, seed, exercise, timeout)
+    if first.status in (ST.PASS, ST.FAIL) or c.explore:
+        return first
+    # A sanitizer run that neither finished nor reported (slowed down past its timeout on a busy
+    # machine, say) is tried once more: left alone, it would leave the verdict to the machine's load.
+    again = _check_once(binary, c, sandbox, limits, ref, seed, exercise, timeout)
+    again.seconds += first.seconds
+    return again
+
+
+def _check_once(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
+                seed: Optional[int], exercise: str, timeout: float) -> TestRun:
+    if c.variant == "thread":
+        return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
+                        tsan=True)
+    if c.variant == "address":
+        return run_once(binary, c.test, sandbox, limits, max(ASAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
+                        asan=True, explore=c.explore, exercise=exercise)
+    return run_once(binary, c.test, sandbox, limits, max(WALL_FLOOR, timeout * 2), ref, seed,
+                    explore=c.explore, exercise=exercise)

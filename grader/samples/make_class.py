@@ -219,6 +219,11 @@ STUDENTS: Dict[str, Student] = {
                "the reference; its feedback folder is not jürgen's (names map to folders one to one)"),
     "ctl\x01char": ("flat", {"mpsc": "reference"}, {},
                     "a name with a character XML forbids: junit.xml stays valid"),
+    # ---- caught only by the grader's AddressSanitizer + LeakSanitizer run ----
+    "una_use_after_free": ("flat", {"mpsc": ["use_after_free"]}, {},
+                           "the receiver's drop reads its handle after freeing it: every plain run passes "
+                           "(the freed block still holds its bytes), AddressSanitizer fails the tests that "
+                           "drop a receiver"),
 }
 
 # How the sample class is graded by `make check` (tight limits: the hostile students).

@@ -25,6 +25,10 @@
  * 77 skipped, 86 the process ended in the middle of the test (exit() called
  * by the code under test), 87 the runner could not start the test, 88 the
  * record could not be written (the code under test closed its descriptor).
+ * In an AddressSanitizer build, 67 is the sanitizer's: an error it stopped
+ * the test at, or a leak LeakSanitizer found when the test was over (the
+ * runner asks for that check itself, since it ends with _exit(), which
+ * skips the sanitizer's own check at exit).
  */
 #include <criterion/criterion.h>
 
@@ -47,6 +51,11 @@
 
 #include "seccomp_filter.h" /* kt_grade_filter[], made by seccomp_gen.c for this build */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KT_GRADE_ASAN 1
+#include <sanitizer/lsan_interface.h>
+#endif
+
 enum {
     EXIT_PASSED = 0,
     EXIT_FAILED = 1,
@@ -54,6 +63,7 @@ enum {
     EXIT_UNFINISHED = 86,
     EXIT_UNUSABLE = 87,
     EXIT_NO_RECORD = 88,
+    EXIT_SANITIZER = 67, /* ASAN_OPTIONS exitcode, set by the grader */
     RESULT_FD = 3,
 };
 
@@ -206,9 +216,41 @@ static _Noreturn void race_selftest(void) {
     _exit(selftest_shared > 0 ? EXIT_PASSED : EXIT_FAILED);
 }
 
+#ifdef KT_GRADE_ASAN
+/* --asan-selftest leak|uaf: under the filter, a block lost (found by the leak check, which
+ * stops the world with ptrace) or read after it was freed. The grader's canary checks that both
+ * are reported in this sandbox before it trusts their absence. */
+static void *volatile selftest_block;
+
+static __attribute__((noinline)) void selftest_leak(void) {
+    selftest_block = malloc(48);
+    selftest_block = NULL;
+}
+
+static __attribute__((noinline)) int selftest_use_after_free(void) {
+    int *block = malloc(sizeof *block * 4);
+    selftest_block = block;
+    free(block);
+    return ((int *volatile)selftest_block)[1];
+}
+
+static _Noreturn void asan_selftest(const char *what) {
+    keep_only_our_descriptors(RESULT_FD);
+    confine();
+    if (strcmp(what, "uaf") == 0)
+        _exit(selftest_use_after_free() == 12345 ? EXIT_PASSED : EXIT_FAILED);
+    selftest_leak();
+    _exit(__lsan_do_recoverable_leak_check() ? EXIT_SANITIZER : EXIT_PASSED);
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--race-selftest") == 0)
         race_selftest();
+#ifdef KT_GRADE_ASAN
+    if (argc == 3 && strcmp(argv[1], "--asan-selftest") == 0)
+        asan_selftest(argv[2]);
+#endif
     const char *run = NULL;
     double timeout = 0;
     int result_fd = -1;
@@ -266,6 +308,10 @@ int main(int argc, char **argv) {
     fflush(NULL);
     if (atomic_load(&expect_failed))
         _exit(EXIT_FAILED);
+#ifdef KT_GRADE_ASAN
+    if (__lsan_do_recoverable_leak_check())
+        _exit(EXIT_SANITIZER);
+#endif
     write_record(run);
     _exit(EXIT_PASSED);
 }

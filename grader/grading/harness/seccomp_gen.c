@@ -2,7 +2,7 @@
  * seccomp_gen.c - writes the system-call filter of graded test processes
  * as a C header (kt_grade_filter[]), with libseccomp.
  *
- *     seccomp_gen plain|tsan > seccomp_filter.h
+ *     seccomp_gen plain|tsan|asan [net] > seccomp_filter.h
  *
  * The grader's runner (runner.c) installs the filter just before the test's
  * fixture runs, so everything the student's code does happens under it.
@@ -24,6 +24,17 @@
  * The "tsan" profile is for ThreadSanitizer builds, whose runtime also
  * reads /proc/self/maps and the binary when it reports a race: files may be
  * opened read-only there (the sandbox shows nothing else of the host).
+ *
+ * The "asan" profile is for AddressSanitizer builds: what "tsan" allows,
+ * plus what LeakSanitizer's leak check needs to stop the world: a tracer
+ * made by clone with exactly the flags LeakSanitizer passes (CLONE_VM |
+ * CLONE_FS | CLONE_FILES | CLONE_UNTRACED: memory shared, no new process
+ * image, no thread group), ptrace to attach to the process's own threads
+ * and read their registers, and waiting for them (wait4). ptrace cannot be
+ * narrowed to the process's own threads by a filter: what it can reach
+ * is bounded by the sandbox (its own pid namespace, or a uid of its own;
+ * see the grader's README, trust model), and a run under this profile can
+ * only take points away (the plain run decides every pass).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,7 +153,8 @@ static void allow_network_and_processes(void) {
 }
 
 int main(int argc, char **argv) {
-    int tsan = argc > 1 && strcmp(argv[1], "tsan") == 0;
+    int asan = argc > 1 && strcmp(argv[1], "asan") == 0;
+    int tsan = asan || (argc > 1 && strcmp(argv[1], "tsan") == 0);
     int net = argc > 2 && strcmp(argv[2], "net") == 0;
     ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (ctx == NULL)
@@ -235,7 +247,18 @@ int main(int argc, char **argv) {
                                      "getuid",     "geteuid",        "getppid"};
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
             allow(more[i]);
-    } else if (!net) {
+    }
+    if (asan) {
+        /* LeakSanitizer's stop-the-world tracer (sanitizer_stoptheworld_linux_libcdep.cpp). */
+        struct scmp_arg_cmp tracer =
+            SCMP_A0(SCMP_CMP_EQ, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED);
+        rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &tracer);
+        allow("ptrace");
+        allow("getdents"); /* the sanitizer lists /proc/self/task with the old call */
+        if (!net)          /* the "net" profile allows it already */
+            allow("wait4");
+    }
+    if (!tsan && !net) {
         answer("openat", EACCES);
         answer("open", EACCES);
     }
@@ -250,7 +273,9 @@ int main(int argc, char **argv) {
     if (bpf == NULL || pread(fd, bpf, (size_t)size, 0) != size)
         return 1;
     printf("/* Made by grader/grading/harness/seccomp_gen.c (%s profile): do not edit. */\n",
-           tsan ? "tsan" : "plain");
+           asan   ? "asan"
+           : tsan ? "tsan"
+                  : "plain");
     printf("#include <linux/filter.h>\nstatic const struct sock_filter kt_grade_filter[] = {\n");
     for (off_t i = 0; i + 8 <= size; i += 8) {
         struct sock_filter insn;
