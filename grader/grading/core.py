@@ -185,10 +185,10 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
     passed = [t for t in tests if out[t.id].status == ST.PASS]
     todo = runner.checks(kx.reference, kx.explore_seeds, passed, ctx.tsan, ctx.asan, ctx.explore)
     for variant in ("thread", "address"):
-        wanted = [c for c in todo if c.variant == variant]
-        if wanted and not B.build_variant(kx, workdir, ctx.sandbox, b, variant,
-                                          visible=any(not c.test.hidden for c in wanted),
-                                          hidden=any(c.test.hidden for c in wanted)):
+        of_variant = [c for c in todo if c.variant == variant]
+        if of_variant and not B.build_variant(kx, workdir, ctx.sandbox, b, variant,
+                                              visible=any(not c.test.hidden for c in of_variant),
+                                              hidden=any(c.test.hidden for c in of_variant)):
             # The plain verdicts stand; the canary showed the sanitizer builds here.
             todo = [c for c in todo if c.variant != variant]
 
