@@ -16,6 +16,7 @@ import sys
 import tempfile
 from typing import Dict, List, Optional, Tuple
 
+from grader import kit, markers
 from grader.kit import ROOT
 from grader.samples import make_class
 
@@ -31,6 +32,16 @@ def expected() -> Dict[str, object]:
 def options() -> List[str]:
     """The options the sample class is graded with (expected.json records them)."""
     return list(expected()["options"])  # type: ignore[call-overload]
+
+
+def reference_files(ex: str) -> Dict[str, str]:
+    """{file name: text} of every file exercise `ex` has a student write, as its reference solution."""
+    files = {}
+    for name in kit.load_exercise(ex).student_files:
+        path = os.path.join(ROOT, "solutions", ex, name)
+        with open(path, encoding="utf-8") as f:
+            files[name] = markers.make_reference(f.read(), os.path.relpath(path, ROOT))
+    return files
 
 
 def remember(gradebook: str) -> None:

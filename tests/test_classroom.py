@@ -21,7 +21,7 @@ from typing import Any, List, Tuple
 
 from grader import kit
 from grader.release import classroom, handout
-from grader.samples import make_class
+from tests import sample_grades
 
 
 def _scalar(text: str) -> Any:
@@ -161,8 +161,9 @@ class WorkflowTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, f"{step['id']} passes against the stub:\n{r.stdout}")
             self.assertIn("not implemented", r.stdout + r.stderr, step["id"])
         for name in kit.exercise_names():
-            with open(os.path.join(self.repo, "exercises", name, f"{name}.c"), "w") as f:
-                f.write(make_class.solution(name))
+            for filename, text in sample_grades.reference_files(name).items():
+                with open(os.path.join(self.repo, "exercises", name, filename), "w") as f:
+                    f.write(text)
         for step in self.graders:
             r = self.run_step(step)
             self.assertEqual(r.returncode, 0, f"{step['id']} fails with the reference:\n{r.stdout}{r.stderr}")
