@@ -133,7 +133,6 @@ class GradescopeTest(unittest.TestCase):
         self.assertEqual(schema_problems(doc), [], json.dumps(doc, indent=1)[:3000])
         return doc
 
-    @unittest.skip("the chat is not yet graded in the bundle's fallback sandbox (issue 14 stays open)")
     def test_the_reference_solutions_score_every_point(self):
         files = {f: text for ex in kit.exercise_names() for f, text in make_class.solution_files(ex).items()}
         doc = self.run_gradescope(files)

@@ -134,8 +134,6 @@ class ClusterTest(unittest.TestCase):
             time.sleep(2)
         self.fail(f"job {job} still queued or running after {seconds} s:\n{self.cluster.log_tail()}")
 
-    @unittest.skip("after the merge with the hardened grader the command grades locally instead of "
-                   "submitting the array (issue 14 stays open)")
     def test_the_array_then_a_rerun_give_the_local_gradebook(self):
         # 1. Submit: the array and the dependent merge job; this command returns at once.
         r = self.grade()
