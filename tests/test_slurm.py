@@ -156,6 +156,10 @@ class ClusterTest(unittest.TestCase):
         # Every student with a file to grade went to a task (one with none needs no grading).
         to_grade = {name for name, st in students.items() if any(e["status"] != "missing" for e in st["exercises"])}
         self.assertEqual(sorted(name for t in tasks for name in t["students"]), sorted(to_grade))
+        # The tasks' times, for the record (bench.py compares them with a local run's).
+        print("\n[slurm test] tasks' grading: " + " + ".join(f"{t['grading_seconds']:.0f}" for t in tasks)
+              + f" = {sum(t['grading_seconds'] * t['jobs'] for t in tasks):.0f} CPU-slot s; kit ready in "
+              + ", ".join(f"{t['prepare_seconds']:.0f}" for t in tasks) + " s", file=sys.stderr)
         first = self.gradebook()
         problem = sample_grades.compare(sample_grades.local_gradebook(), first)
         self.assertIsNone(problem, problem)
