@@ -285,10 +285,7 @@ ct_conn *ct_accept_from(int listener, ct_process *process) {
             cr_assert_fail("the program exited (status %d) without connecting; its stderr:\n%s",
                            process->status, err);
         }
-        /* Not cr_assert: how often this loop turns follows the machine's speed, and the
-         * grader compares a passing run's count of assertions with the reference's. */
-        if (now_seconds() >= deadline)
-            cr_assert_fail("the program did not connect within %.0f s", CT_WAIT);
+        cr_assert(now_seconds() < deadline, "the program did not connect within %.0f s", CT_WAIT);
     }
     int fd = accept(listener, NULL, NULL);
     cr_assert(fd >= 0, "accept: %s", strerror(errno));
@@ -341,8 +338,8 @@ void ct_client_end_input(ct_client *client) {
 chat_client_result ct_client_wait(ct_client *client) {
     double deadline = now_seconds() + CT_WAIT;
     while (!atomic_load(&client->done)) {
-        if (now_seconds() >= deadline) /* not cr_assert: counted once per turn, see above */
-            cr_assert_fail("chat_client_run did not return within %.0f s", CT_WAIT);
+        cr_assert(now_seconds() < deadline, "chat_client_run did not return within %.0f s",
+                  CT_WAIT);
         struct timespec pause = {0, 2 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
