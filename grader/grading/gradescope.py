@@ -7,9 +7,10 @@ run this same grader on the one submission Gradescope hands over.
 
 import os
 import stat
-import subprocess
 import zipfile
 from typing import Any, Dict, List
+
+from runtime.tools import kit_info
 
 from .status import GRADED, NOT_RUN, PASS, StudentResult
 
@@ -82,18 +83,11 @@ fi
 
 
 def kit_files(root: str) -> List[str]:
-    """The files of the kit the bundle carries (those git tracks, plus untracked sources)."""
-    try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                             cwd=root, capture_output=True, text=True, check=True).stdout.split("\n")
-    except (OSError, subprocess.CalledProcessError):
-        out = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in (".git", "build", "dist", "out")]
-            out += [os.path.relpath(os.path.join(dirpath, f), root) for f in filenames]
+    """The files of the kit the bundle carries: the kit's files (runtime/tools/kit_info.py says
+    which, with or without git) that the grader needs to build and grade, not the sample class."""
     keep = ("Makefile", "runtime/", "exercises/", "solutions/", "grader/")
-    return sorted(p for p in out if p and p.startswith(keep) and not p.startswith(("grader/out/", "grader/samples/"))
-                  and os.path.isfile(os.path.join(root, p)))
+    return [p for p in kit_info.kit_files(root)
+            if p.startswith(keep) and not p.startswith(("grader/out/", "grader/samples/"))]
 
 
 def bundle(root: str, dest: str, hidden: str = HIDDEN_DEFAULT) -> str:

@@ -76,20 +76,31 @@ def wanted(args: argparse.Namespace) -> bool:
     return bool(args.slurm or args.slurm_task or args.slurm_merge)
 
 
-class NotCached(Exception):
-    """A result the cache does not have (only CacheOnly raises it)."""
+class NotCached(BaseException):
+    """A result the cache does not have (only CacheOnly raises it).
+
+    A BaseException, like KeyboardInterrupt: the grader turns any Exception
+    while grading a student into that student's "grader error" row, and this
+    must instead stop the probe before anything is graded.
+    """
 
 
 class CacheOnly(C.Cache):
-    """The class's cache, read only: a missing result raises instead of being graded."""
+    """The class's cache, read only: a missing result is counted and raises instead of being graded."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(folder)
+        self.misses = 0  # counted too, in case something between here and the probe catches the raise
 
     def get(self, k: str) -> Optional[Dict[str, Any]]:
         value = super().get(k)
         if value is None:
+            self.misses += 1
             raise NotCached(k)
         return value
 
     def put(self, k: str, value: Dict[str, Any]) -> None:
+        self.misses += 1
         raise NotCached(k)
 
 
@@ -126,16 +137,20 @@ def pending(ctx: "Context", entries: List[Tuple[str, str]], args: argparse.Names
     """The students some of whose results the cache lacks (all of them with --no-cache, plus -s ones)."""
     if args.no_cache:
         return [n for n, _ in entries]
-    probe = replace(ctx, use_cache=True, cache=CacheOnly(ctx.cache.folder))
+    only = CacheOnly(ctx.cache.folder)
+    probe = replace(ctx, use_cache=True, cache=only)
     regrade = set(args.student)
     names = []
     for slot, (name, path) in enumerate(entries):
         if name in regrade:
             names.append(name)
             continue
+        before = only.misses
         try:
             core.grade_student(probe, name, path, slot)
         except NotCached:
+            pass
+        if only.misses > before:
             names.append(name)
     return names
 
@@ -174,7 +189,8 @@ def submit(args: argparse.Namespace, raw: List[str], entries: List[Tuple[str, st
     task_script = _script(run_dir, "task.sh", "One task of a grading job array: grades its slice "
                           "of the class into the shared cache.", raw + ["--slurm-task", plan_path])
     print(f"[slurm] submitting {n} array tasks for {len(todo)} students"
-        + (f" ({len(entries) - len(todo)} already graded)" if len(todo) < len(entries) else ""))
+        + (f" ({len(entries) - len(todo)} need no grading: results cached, or nothing to grade)"
+           if len(todo) < len(entries) else ""))
     r = subprocess.run(array + [task_script], capture_output=True, text=True)
     job = r.stdout.strip().split(";")[0]
     if not args.wait:
