@@ -19,7 +19,9 @@ In order, each step a pass or a fail:
      as a student would, each within 5 s (tests/play_student.py);
   7. the slides: every snippet's marker found, the example files compile,
      every slide rendered and nothing cut off (slides/README.md);
-  8. the Python tests in tests/ (grader, stub generator, handout, tools).
+  8. the Python tests in tests/ (grader, stub generator, handout, tools), in
+     two groups (PYTHON_TESTS_APART: Slurm, Gradescope, Classroom, scale and
+     the chat's Rust peers, the slow ones, beside the rest).
 
 Steps 3 to 8 run in two lanes at once (CHECK_LANES=1 runs them one by one):
 the plain and AddressSanitizer/UBSan builds with the broken variants in one,
@@ -181,10 +183,27 @@ def simple_step(args, env=None, keep=None):
     return run
 
 
-def python_tests_step():
+# The Python tests that grade whole classes on the paths past one machine (a
+# one-machine Slurm cluster, a Gradescope root, a Classroom handout, a scaled
+# class) and build the Rust peers: the slowest, run in the main lane once its
+# C steps are done, beside the rest in the side lane.
+PYTHON_TESTS_APART = ["test_slurm", "test_gradescope", "test_classroom", "test_scale",
+                      "test_rust_peers"]
+
+
+def python_test_modules(apart):
+    """The tests/test_*.py modules of one group: those PYTHON_TESTS_APART names, or the others."""
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "tests"))
+                   if f.startswith("test_") and f.endswith(".py"))
+    return [f"tests.{n}" for n in names if (n in PYTHON_TESTS_APART) == apart]
+
+
+def python_tests_step(apart):
     def run():
-        code, out = sh([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".",
-                        "-p", "test_*.py"])
+        modules = python_test_modules(apart)
+        if not modules:
+            return True, "no such tests", []
+        code, out = sh([sys.executable, "-m", "unittest", *modules], timeout=2400)
         tail = [l for l in out.splitlines() if re.match(r"^(Ran \d+ tests|OK|FAILED)", l)]
         # A test that cannot run here says why on a line of its own: shown, never a silent pass.
         skipped = re.findall(r"SKIPPED: [^\n]*", out)
@@ -230,7 +249,10 @@ def steps():
                            keep=r"^claims: \d+ claims"))
     yield Step("slides: snippets cut, examples compile, every slide fits",
                simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"), SIDE)
-    yield Step("python tests (grader, stubs, handout, tools)", python_tests_step(), SIDE)
+    yield Step("python tests (grader, stubs, handout, slides, tools)", python_tests_step(False),
+               SIDE)
+    yield Step("python tests of grading past one machine (Slurm, Gradescope, Classroom, scale) "
+               "and the chat's Rust peers", python_tests_step(True))
     yield Step("student-loop timeouts fitted", simple_step([sys.executable, "-m",
                                                             "grader.release.timeouts", "check"]),
                LAST)
