@@ -59,8 +59,10 @@ FIRST, MAIN, SIDE, LAST = "first", "main", "side", "last"
 
 
 class Step:
-    def __init__(self, name, run, lane=MAIN):
-        self.name, self.run, self.lane = name, run, lane
+    def __init__(self, name, run, lane=MAIN, after=None):
+        # after: a step of the other lane this one waits for (what it needs built)
+        self.name, self.run, self.lane, self.after = name, run, lane, after
+        self.done = threading.Event()
 
 
 def clean_env():
@@ -212,6 +214,9 @@ def python_tests_step(apart):
     return run
 
 
+SLIDES_STEP = "slides: snippets cut, examples compile, every slide fits"
+
+
 def lane_of(san):
     # ThreadSanitizer builds are the slowest: they go beside the rest.
     return SIDE if san == "thread" else MAIN
@@ -247,12 +252,13 @@ def steps():
     yield Step("claims of the READMEs and slides tied to broken variants",
                simple_step([sys.executable, "-m", "grader.checks.claims", "--report", report],
                            keep=r"^claims: \d+ claims"))
-    yield Step("slides: snippets cut, examples compile, every slide fits",
-               simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"), SIDE)
+    yield Step(SLIDES_STEP, simple_step(["make", "-s", "slides-check"], keep=r"^slides: every slide"),
+               SIDE)
     yield Step("python tests (grader, stubs, handout, slides, tools)", python_tests_step(False),
                SIDE)
+    # The handout these tests build carries the deck: built once, by the slides step.
     yield Step("python tests of grading past one machine (Slurm, Gradescope, Classroom, scale) "
-               "and the chat's Rust peers", python_tests_step(True))
+               "and the chat's Rust peers", python_tests_step(True), after=SLIDES_STEP)
     yield Step("student-loop timeouts fitted", simple_step([sys.executable, "-m",
                                                             "grader.release.timeouts", "check"]),
                LAST)
@@ -261,9 +267,12 @@ def steps():
                            keep=r"^play_student: "), LAST)
 
 
-def run_lane(chosen, results, recap, lock, prefix=""):
+def run_lane(chosen, results, recap, lock, prefix="", others=()):
     """Runs steps one after the other; prints each one's outcome when it ends."""
     for step in chosen:
+        for other in others:  # a step of the other lane this one needs done first
+            if other.name == step.after:
+                other.done.wait()
         t0 = time.monotonic()
         if not prefix:
             print(f"== {step.name} ...", flush=True)
@@ -281,6 +290,7 @@ def run_lane(chosen, results, recap, lock, prefix=""):
             print(f"   {'ok' if ok else 'FAILED'}: {step.name} ({elapsed:.1f} s)", flush=True)
             results.append((step.name, ok))
             recap += [(step.name, s) for s in summary]
+        step.done.set()
 
 
 def main():
@@ -294,9 +304,9 @@ def main():
     side_lane = [s for s in chosen if s.lane == SIDE]
     if side_by_side and main_lane and side_lane:
         side = threading.Thread(target=run_lane, args=(side_lane, results, recap, lock,
-                                                       " (side lane)"))
+                                                       " (side lane)", main_lane))
         side.start()
-        run_lane(main_lane, results, recap, lock, " (main lane)")
+        run_lane(main_lane, results, recap, lock, " (main lane)", side_lane)
         side.join()
     else:
         run_lane(main_lane + side_lane, results, recap, lock)
