@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kt_alloc.h"
+#include "kt_crash.h"
 #include "kt_explore.h"
 #include "kt_loop.h"
 #include "kt_waker.h"
@@ -45,6 +46,7 @@ void kt_test_setup(void) {
     kt_alloc_reset();
     kt_waker_rule_reset();
     kt_explore_begin(test.category, test.name);
+    kt_crash_arm(); /* after the explorer's handlers: this one calls its report too */
     /* Fire before Criterion kills the test, leaving time to print. */
     double margin = data.timeout * 0.15 > 0.3 ? 0.3 : data.timeout * 0.15;
     double seconds = data.timeout > 0 ? data.timeout - margin : 0;

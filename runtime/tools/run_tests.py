@@ -44,6 +44,9 @@ CAUSES = [
     (1, re.compile(r"^not implemented:")),
     (1, re.compile(r"^\[kit\] (?!explorer)")),
     (1, re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:")),
+    # The C library's own word when it finds its heap damaged (then it aborts).
+    (1, re.compile(r"^(?:free|malloc|realloc|calloc|munmap_chunk|double free)\b.*"
+                   r"(?:invalid|corrupt|double free|unaligned)")),
     (1, re.compile(r"^timeout: .* stopped early:")),
     (2, re.compile(r"^timeout:")),
 ]
