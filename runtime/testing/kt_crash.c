@@ -23,6 +23,7 @@
 #endif
 #endif
 
+#ifndef KT_ASAN /* AddressSanitizer reports these faults itself, with the stack */
 /* Addresses below this are a NULL pointer plus a field's offset. */
 enum { NULL_PAGE = 4096 };
 
@@ -96,6 +97,7 @@ static void on_crash(int sig, siginfo_t *info, void *context) {
     signal(sig, SIG_DFL);
     raise(sig);
 }
+#endif
 
 void kt_crash_arm(void) {
 #ifndef KT_ASAN
