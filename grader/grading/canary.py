@@ -76,7 +76,8 @@ def _info(kx: KitExercise, test_id: str, hidden: bool) -> TestInfo:
 def race_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str) -> None:
     """A deliberate race under ThreadSanitizer, confined as a test is, must be reported."""
     with tempfile.TemporaryFile() as result:
-        r = sandbox.run([binary, "--race-selftest"], ro_dirs=[os.path.dirname(binary)],
+        r = sandbox.run([binary, "--race-selftest", str(result.fileno())],
+                        ro_dirs=[os.path.dirname(binary)],
                         limits=runner.limits_for(runner.TSAN_FLOOR, limits, tsan=True),
                         env={"TSAN_OPTIONS": runner.TSAN_OPTIONS}, pass_fd=result.fileno())
     if "WARNING: ThreadSanitizer: data race" not in r.stderr or "selftest_writer" not in r.stderr:
@@ -93,7 +94,8 @@ def sanitizer_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where:
     for what, kind, frame in (("leak", "detected memory leaks", "selftest_leak"),
                               ("uaf", "heap-use-after-free", "selftest_use_after_free")):
         with tempfile.TemporaryFile() as result:
-            r = sandbox.run([binary, "--asan-selftest", what], ro_dirs=[os.path.dirname(binary)],
+            r = sandbox.run([binary, "--asan-selftest", what, str(result.fileno())],
+                            ro_dirs=[os.path.dirname(binary)],
                             limits=runner.limits_for(runner.ASAN_FLOOR, limits, tsan=True),
                             env=runner.sanitizer_env(asan=True, memory_bytes=limits.memory_bytes),
                             pass_fd=result.fileno())

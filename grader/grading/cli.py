@@ -158,28 +158,40 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
             ctx.kit[n] = kx
             log(f"[grade]   the kit's side of {n}: {time.monotonic() - started:.1f} s")
     for n in names:
-        kx = ctx.kit[n]
         # A student's file may call what the exercise's own kit files define.
+        kx = ctx.kit[n]
         ctx.allowlists[n] = policy.load_allowlist(n, root, kx.cc) + sorted(policy.taken_names(kx.exkit_objs, []))
+
+    def canary_of(n: str) -> Optional[str]:
+        """Grades exercise n's reference (or reuses a recent verdict); the reason it failed, if it did."""
+        kx = ctx.kit[n]
         started = time.monotonic()
         record = os.path.join(build, f"canary-{n}-{canary_key(ctx, n, args)}.json")
         if not args.canary_always and canary.load(record, kx):
             log(f"[grade] the reference solution of {n} earned every point in this sandbox on this "
                 f"machine within {canary.VALID_HOURS} h: its measurements are reused (--canary-always "
                 "grades it again)")
-            continue
+            return None
         log(f"[grade] grading the reference solution of {n} first (the canary)")
         try:
             canary.check(root, kx, ctx.sandbox, ctx.limits, ctx.allowlists[n],
                          os.path.join(ctx.workspace, "canary", n), ctx.tsan, ctx.test_jobs * max(1, args.jobs),
                          ctx.seed, ctx.asan, ctx.explore)
         except canary.CanaryError as e:
-            shutil.rmtree(ctx.workspace, ignore_errors=True)
-            raise SystemExit(f"grade: stopped before grading anyone: {e}\n"
-                             "Every student would be graded the same way: fix the sandbox (or the kit) "
-                             "first, or choose another with --sandbox.") from e
+            return str(e)
         canary.save(record, kx)
         log(f"[grade]   the canary of {n}: {time.monotonic() - started:.1f} s")
+        return None
+
+    # The exercises' canaries at once: their runs mostly wait (for sanitizers, for the schedule
+    # explorer's pauses, for the sandbox to start), and nobody is graded before all have passed.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
+        failures = [f for f in pool.map(canary_of, names) if f]
+    if failures:
+        shutil.rmtree(ctx.workspace, ignore_errors=True)
+        raise SystemExit("grade: stopped before grading anyone: " + "\n".join(failures) + "\n"
+                         "Every student would be graded the same way: fix the sandbox (or the kit) "
+                         "first, or choose another with --sandbox.")
     return ctx
 
 
