@@ -5,7 +5,9 @@
  * (malloc -> kt_alloc_malloc and so on, see kt_student.syms), so every
  * block the student's channel allocates is known here with the place that
  * allocated it. The kit's own code, the tests and the libraries are not
- * renamed and not counted. At the end of each KT_TEST every handle has
+ * renamed and not counted, except a kit file that allocates for the
+ * student's channel (EX_COUNTED_KIT_FILES: the mpsc queue's storage, which
+ * the student's code must free). At the end of each KT_TEST every handle has
  * been dropped, so nothing the student allocated may still be live: the
  * test fails naming each leaked block's size and allocation site. (So no
  * kit function may take over a block the student's code allocated and free
