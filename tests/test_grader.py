@@ -301,25 +301,29 @@ class JudgeTest(unittest.TestCase):
     test = testlist.TestInfo("mpsc", "a", "d", 2.0)
     ref = ReferenceRun(seconds=0.01, assertions=5, threads=1)
 
-    def judge(self, r, record="pass mpsc/a 5 1\n", ref=ref):
+    def judge(self, r, record="pass mpsc/a 5 1 1200\n", ref=ref):
         return runner.judge(r, record, self.test, ref, 2.0)
 
     def test_a_pass_needs_status_0_and_the_record(self):
         self.assertEqual(self.judge(result(0)).status, ST.PASS)
         self.assertEqual(self.judge(result(0), record="").status, ST.CRASH)
-        self.assertEqual(self.judge(result(0), record="pass mpsc/b 5 1\n").status, ST.CRASH)
+        self.assertEqual(self.judge(result(0), record="pass mpsc/b 5 1 1200\n").status, ST.CRASH)
         # Printing a pass proves nothing.
         forged = result(1, stderr="pass mpsc/a 5 1\n[PASS] mpsc::a\n")
         self.assertNotEqual(self.judge(forged, record="").status, ST.PASS)
 
+    def test_a_pass_reports_the_processor_time_its_record_counts(self):
+        # The sandbox's own usage is bubblewrap's, not the test's: the record's count is the test's.
+        self.assertAlmostEqual(self.judge(result(0)).cpu_seconds, 0.0012)
+
     def test_a_pass_with_another_fingerprint_is_not_a_pass_and_is_flagged(self):
-        run = self.judge(result(0), record="pass mpsc/a 2 1\n")
+        run = self.judge(result(0), record="pass mpsc/a 2 1 1200\n")
         self.assertEqual(run.status, ST.FAIL)
         self.assertIn("2 assertions", run.message)
         self.assertIn("5", run.flagged)
         # A count that differed between the reference's own runs is not compared.
         loose = ReferenceRun(seconds=0.01, assertions=None, threads=1)
-        self.assertEqual(self.judge(result(0), record="pass mpsc/a 2 1\n", ref=loose).status, ST.PASS)
+        self.assertEqual(self.judge(result(0), record="pass mpsc/a 2 1 1200\n", ref=loose).status, ST.PASS)
 
     def test_failures_crashes_and_timeouts(self):
         failed = self.judge(result(1, "[----] t.c:3: Assertion Failed\n[----]   x == 1\n"))
@@ -394,7 +398,7 @@ class FakeSandbox:
         self.calls += 1
         passed = self.outcomes.pop(0)
         if passed:
-            os.pwrite(pass_fd, b"pass mpsc/a 5 1\n", 0)
+            os.pwrite(pass_fd, b"pass mpsc/a 5 1 1200\n", 0)
         return Result(0 if passed else 1, False, "", "[----] boom\n", 0.01, "fake")
 
 
@@ -821,7 +825,7 @@ class SanitizerAndExplorerTest(unittest.TestCase):
         # Printing a report is not an error; a run that did not finish leaves the plain verdict.
         printed_only = runner.judge_asan(result(1, self.printed), "", self.test, "/bin/true", None, 5, 5)
         self.assertEqual(printed_only.status, ST.CRASH)
-        clean = runner.judge_asan(result(0), "pass mpsc/a 3 1\n", self.test, "/bin/true", None, 5, 5)
+        clean = runner.judge_asan(result(0), "pass mpsc/a 3 1 1200\n", self.test, "/bin/true", None, 5, 5)
         self.assertEqual(clean.status, ST.PASS)
 
     def test_a_failure_under_an_explorer_seed_names_the_seed_and_the_replay(self):

@@ -65,7 +65,7 @@ ASAN_OPTIONS = (f"exitcode={ASAN_EXIT}:halt_on_error=1:detect_leaks=1:symbolize=
                 "detect_stack_use_after_return=0:detect_odr_violation=0:print_summary=0:"
                 "handle_abort=0:allow_user_segv_handler=1")
 LSAN_OPTIONS = f"exitcode={ASAN_EXIT}:report_objects=0:print_suppressions=0"
-RECORD = re.compile(r"^pass (\S+) (\d+) (\d+)\n$")
+RECORD = re.compile(r"^pass (\S+) (\d+) (\d+) (\d+)\n$")  # id, assertions, threads, CPU µs
 
 
 @dataclass
@@ -212,6 +212,8 @@ def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], t
         return run
     assertions, threads = int(m.group(2)), int(m.group(3))
     run.assertions, run.threads = assertions, threads
+    # The test's own count: the sandbox's wait4 sees only bubblewrap's processor time.
+    run.cpu_seconds = max(run.cpu_seconds, int(m.group(4)) / 1e6)
     if ref is not None and ref.assertions is not None and assertions != ref.assertions:
         run.status = ST.FAIL
         run.message = (f"the test ended as if it had passed, but it evaluated {assertions} assertions "
