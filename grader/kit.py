@@ -74,6 +74,9 @@ class Exercise:
 
 def load_exercise(name: str, root: str = ROOT) -> Exercise:
     path = os.path.join(root, "exercises", name, "exercise.mk")
+    if "_" in name:
+        # Suites are named <exercise>_<part>_hidden: the kit finds the exercise before the first "_".
+        raise ValueError(f"{path}: an exercise's name has no underscore (its suites' names add parts)")
     with open(path, encoding="utf-8") as f:
         fields = parse_declaration(f.read())
     ex = Exercise(name=name)

@@ -41,6 +41,9 @@ RUNS: Dict[str, Tuple[List[str], Optional[str]]] = {
     "soak EX=runtime": (["soak", "EX=runtime", "N=1"], r"1 runs in a row passed"),
     "test-runtime": (["test-runtime"], r"Tested: [1-9]\d* \| Passing: [1-9]"),
     "explore": (["explore", "EX=mpsc", "N=1"], r"[1-9]"),
+    # The chat's tests start its programs: a soak or an exploration must find them beside its copy.
+    "explore EX=chat": (["explore", "EX=chat", "N=1"], r"seeds 1\.\.1 all passed"),
+    "soak EX=chat": (["soak", "EX=chat", "N=1"], r"1 runs in a row passed"),
     "hint": (["hint", "EX=mpsc"], r"Hint 1 of"),
     "status": (["status"], r"mpsc\s+\S+\s+[1-9]\d*/[1-9]"),
     "submit": (["submit", "STUDENT=ci"], r"exercises/mpsc/mpsc.c"),

@@ -396,6 +396,9 @@ void kt_explore_report(void) {
     char line[640];
     size_t suite_length = strlen(suite_name);
     bool hidden = suite_length > 7 && strcmp(suite_name + suite_length - 7, "_hidden") == 0;
+    /* A suite is named after its exercise, then its part and "_hidden" (chat_client_hidden): the
+     * exercise's name is what comes before the first underscore. */
+    size_t exercise_length = strcspn(suite_name, "_");
     const char *san = "";
 #if defined(KT_ASAN)
     san = " SAN=address";
@@ -406,7 +409,7 @@ void kt_explore_report(void) {
              "[kit] explorer: %s/%s failed under KT_EXPLORE=%llu; replay: make test EX=%.*s "
              "EXPLORE=%llu T=%s%s%s\n",
              suite_name, test_name, (unsigned long long)s,
-             (int)(hidden ? suite_length - 7 : suite_length), suite_name, (unsigned long long)s,
+             (int)exercise_length, suite_name, (unsigned long long)s,
              test_name, hidden ? " HIDDEN=1" : "", san);
     say(line);
     uint64_t count = atomic_load_explicit(&trace_count, relaxed);

@@ -22,6 +22,8 @@ import tempfile
 import time
 from typing import List
 
+from private_copy import copy_test_binary  # beside this script
+
 
 def replay_command(make_args: List[str], seed: int, hidden: bool) -> str:
     """The `make test` line that runs the same suite under `seed` again."""
@@ -81,8 +83,7 @@ def main(argv: List[str]) -> int:
     # Explore a private copy: a rebuild meanwhile must not swap the binary under it.
     scratch = tempfile.mkdtemp(prefix="explore-")
     try:
-        binary = os.path.join(scratch, os.path.basename(built))
-        shutil.copy2(built, binary)
+        binary = copy_test_binary(built, scratch)
         return explore(binary, filters, args.first, args.seeds, make[1:], args.hidden)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from private_copy import copy_test_binary  # beside this script
+
 
 def main(argv):
     if "--" not in argv:
@@ -47,16 +49,7 @@ def main(argv):
     # Soak a private copy: a rebuild during a long soak must not swap the binary under it.
     scratch = tempfile.mkdtemp(prefix="soak-")
     try:
-        binary = os.path.join(scratch, os.path.basename(built))
-        shutil.copy2(built, binary)
-        # The exercise's programs (EX_PROGRAMS) sit beside the test binary, where
-        # its process-level tests look for them: copy them along.
-        folder = os.path.dirname(built) or "."
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            if (name != os.path.basename(built) and os.path.isfile(path)
-                    and os.access(path, os.X_OK) and not name.endswith((".o", ".a", ".d"))):
-                shutil.copy2(path, os.path.join(scratch, name))
+        binary = copy_test_binary(built, scratch)
         return soak(binary, built, args.runs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
