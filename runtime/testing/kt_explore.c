@@ -408,9 +408,8 @@ void kt_explore_report(void) {
     snprintf(line, sizeof line,
              "[kit] explorer: %s/%s failed under KT_EXPLORE=%llu; replay: make test EX=%.*s "
              "EXPLORE=%llu T=%s%s%s\n",
-             suite_name, test_name, (unsigned long long)s,
-             (int)exercise_length, suite_name, (unsigned long long)s,
-             test_name, hidden ? " HIDDEN=1" : "", san);
+             suite_name, test_name, (unsigned long long)s, (int)exercise_length, suite_name,
+             (unsigned long long)s, test_name, hidden ? " HIDDEN=1" : "", san);
     say(line);
     uint64_t count = atomic_load_explicit(&trace_count, relaxed);
     uint64_t first = count > TRACE ? count - TRACE : 0;
