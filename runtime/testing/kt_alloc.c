@@ -23,20 +23,7 @@
 #define KT_BACKTRACE 1
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define KT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KT_TSAN 1
-#endif
-#endif
+#include "kt_sanitizer.h"
 
 /* The sanitizers free at once: AddressSanitizer keeps its own quarantine and reports double
  * frees with their stacks; under ThreadSanitizer a block freed by one thread and released

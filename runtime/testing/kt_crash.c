@@ -14,14 +14,7 @@
 #endif
 
 #include "kt_explore.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define KT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KT_ASAN 1
-#endif
-#endif
+#include "kt_sanitizer.h"
 
 #ifndef KT_ASAN /* AddressSanitizer reports these faults itself, with the stack */
 /* Addresses below this are a NULL pointer plus a field's offset. */

@@ -18,20 +18,7 @@
 
 #include "kt_symbols.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define KT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KT_TSAN 1
-#endif
-#endif
+#include "kt_sanitizer.h"
 #ifdef KT_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif

@@ -12,13 +12,7 @@
 #include "kt_loop.h"
 #include "kt_waker.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KT_ASAN 1
-#endif
-#endif
+#include "kt_sanitizer.h"
 
 #ifdef KT_ASAN
 /* Criterion's runner keeps a few bytes to the end on purpose; not the student's leak. */

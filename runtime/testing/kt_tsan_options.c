@@ -7,13 +7,7 @@
  * the threads it starts before it ends, so the sleep finds nothing here.
  * TSAN_OPTIONS in the environment still overrides these defaults.
  */
-#if defined(__SANITIZE_THREAD__)
-#define KT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KT_TSAN 1
-#endif
-#endif
+#include "kt_sanitizer.h"
 
 #ifdef KT_TSAN
 /* Declared here: the sanitizer's interface header is not installed everywhere. */
