@@ -385,8 +385,16 @@ class JudgeTest(unittest.TestCase):
                          [("mpsc/fifo", "one two", 2.0), ("mpsc_hidden/x", 'say "hi"', 0.0)])
 
 
+def runner_report(test_id, code, record=b"", stderr=b"", signal_number=0):
+    """One finished test as the grader's runner (harness/runner.c) reports it."""
+    how, number = ("signal", signal_number) if signal_number else ("exit", code)
+    head = (f"start {test_id}\nend {test_id} {how} {number} 0 10000 1200 0 0 "
+            f"{len(stderr)} {len(stderr)} {len(record)}\n").encode()
+    return head + stderr + record
+
+
 class FakeSandbox:
-    """Plays a scripted sequence of outcomes, writing the record as the runner would."""
+    """Plays a scripted sequence of outcomes, one per test run, reporting as the runner would."""
 
     kind = "fake"
 
@@ -396,10 +404,14 @@ class FakeSandbox:
 
     def run(self, argv, ro_dirs=(), rw_dir=None, cwd=None, limits=None, slot=0, env=None, pass_fd=None):
         self.calls += 1
-        passed = self.outcomes.pop(0)
-        if passed:
-            os.pwrite(pass_fd, b"pass mpsc/a 5 1 1200\n", 0)
-        return Result(0 if passed else 1, False, "", "[----] boom\n", 0.01, "fake")
+        ids = [argv[i + 1] for i, a in enumerate(argv) if a == "--run"]
+        for test_id in ids:
+            if self.outcomes.pop(0):
+                data = runner_report(test_id, 0, f"pass {test_id} 5 1 1200\n".encode())
+            else:
+                data = runner_report(test_id, 1, stderr=b"[----] boom\n")
+            os.write(pass_fd, data)
+        return Result(0, False, "", "", 0.01, "fake")
 
 
 class RerunTest(unittest.TestCase):

@@ -20,12 +20,10 @@ LeakSanitizer, the explorer's seeds) must pass the reference too, after a
 deliberate race, leak and use after free were shown to be reported here.
 """
 
-import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -35,7 +33,7 @@ from . import build as B
 from . import runner
 from . import status as ST
 from .kitbuild import KitExercise, ReferenceRun
-from .sandbox import Limits, Sandbox
+from .sandbox import Limits, Result, Sandbox
 from .testlist import TestInfo
 
 RUNS = 2  # runs of each test: a count that differs between them is not a fingerprint
@@ -73,13 +71,19 @@ def _info(kx: KitExercise, test_id: str, hidden: bool) -> TestInfo:
     return info
 
 
+def selftest(binary: str, name: str, sandbox: Sandbox, limits: Limits, tsan: bool = False,
+             asan: bool = False) -> Result:
+    """The end of one of the runner's sanitizer self-tests (@selftest/<name>), run as a test is."""
+    timeout = runner.TSAN_FLOOR if tsan else runner.ASAN_FLOOR
+    job = runner.Job(TestInfo("@selftest", name), timeout, int(timeout * 4))
+    env = runner.sanitizer_env(tsan=tsan, asan=asan, memory_bytes=limits.memory_bytes)
+    outer, pieces = runner.run_batch(binary, [job], sandbox, limits, env, sanitized=True)
+    return pieces[0].result if pieces else outer
+
+
 def race_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where: str) -> None:
     """A deliberate race under ThreadSanitizer, confined as a test is, must be reported."""
-    with tempfile.TemporaryFile() as result:
-        r = sandbox.run([binary, "--race-selftest", str(result.fileno())],
-                        ro_dirs=[os.path.dirname(binary)],
-                        limits=runner.limits_for(runner.TSAN_FLOOR, limits, tsan=True),
-                        env={"TSAN_OPTIONS": runner.TSAN_OPTIONS}, pass_fd=result.fileno())
+    r = selftest(binary, "race", sandbox, limits, tsan=True)
     if "WARNING: ThreadSanitizer: data race" not in r.stderr or "selftest_writer" not in r.stderr:
         raise CanaryError(f"ThreadSanitizer does not report a deliberate race {where} (status "
                           f"{r.returncode}):\n{r.stderr[-1500:]}\nUse --no-tsan to grade without it.")
@@ -93,12 +97,7 @@ def sanitizer_reports_work(binary: str, sandbox: Sandbox, limits: Limits, where:
     """
     for what, kind, frame in (("leak", "detected memory leaks", "selftest_leak"),
                               ("uaf", "heap-use-after-free", "selftest_use_after_free")):
-        with tempfile.TemporaryFile() as result:
-            r = sandbox.run([binary, "--asan-selftest", what, str(result.fileno())],
-                            ro_dirs=[os.path.dirname(binary)],
-                            limits=runner.limits_for(runner.ASAN_FLOOR, limits, tsan=True),
-                            env=runner.sanitizer_env(asan=True, memory_bytes=limits.memory_bytes),
-                            pass_fd=result.fileno())
+        r = selftest(binary, what, sandbox, limits, asan=True)
         found, report = runner.asan_report(r.stderr, binary)
         if r.exit_code != runner.ASAN_EXIT or found != kind or frame not in report:
             raise CanaryError(f"AddressSanitizer/LeakSanitizer does not report a deliberate {kind} {where} "
@@ -158,15 +157,11 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
     if unclaimed:  # a test no part's suites claim would be graded nowhere
         raise CanaryError(f"no part of {kx.name}'s EX_PARTS claims the tests {', '.join(unclaimed)}")
 
-    def measure(t: TestInfo) -> List[runner.TestRun]:
-        timeout = runner.fitted_timeout(t, None, limits.wall_seconds)
-        return [runner.run_once(b.binary("plain", t.hidden), t, sandbox, limits, timeout, None, seed)
-                for _ in range(RUNS)]
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        measured = dict(zip((t.id for t in kx.tests), pool.map(measure, kx.tests)))
-    failing = [(t, r) for t in kx.tests for r in measured[t.id][:1] + measured[t.id][1:]
-               if r.status != ST.PASS]
+    timeouts = {t.id: runner.fitted_timeout(t, None, limits.wall_seconds) for t in kx.tests}
+    rounds = [runner.run_plain(lambda hidden: b.binary("plain", hidden), kx.tests, timeouts, sandbox, limits,
+                               {}, seed, jobs) for _ in range(RUNS)]
+    measured = {t.id: [r[t.id] for r in rounds] for t in kx.tests}
+    failing = [(t, r) for t in kx.tests for r in measured[t.id] if r.status != ST.PASS]
     if failing:
         seen = set()
         lines = []
@@ -183,12 +178,8 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
         sanitizer_reports_work(b.binary("address", False), sandbox, limits, where)
     todo = runner.checks(kx.reference, kx.explore_seeds, kx.tests, tsan, asan, explore)
 
-    def checked(c: runner.Check) -> runner.TestRun:
-        return runner.check_run(b.binary(c.variant, c.test.hidden), c, sandbox, limits,
-                                kx.reference[c.test.id], seed, kx.name)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        bad = [(c, r) for c, r in zip(todo, pool.map(checked, todo)) if r.status != ST.PASS]
+    checked = runner.run_checks(b.binary, todo, sandbox, limits, kx.reference, seed, kx.name, jobs)
+    bad = [(c, r) for c, r in zip(todo, checked) if r.status != ST.PASS]
     if bad:
         def what(c: runner.Check) -> str:
             return {"thread": "ThreadSanitizer", "address": "AddressSanitizer"}.get(c.variant, "the plain run") + (

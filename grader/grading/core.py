@@ -12,10 +12,8 @@ that is missing, does not compile or is refused is replaced by the
 reference's file for it, so the other part is still built and graded.
 """
 
-import concurrent.futures
 import os
 import shutil
-import time
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional
 
 from grader.kit import Part
@@ -159,29 +157,24 @@ def _hidden_message(run: runner.TestRun) -> str:
 
 def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
               wanted: Optional[List[TestInfo]] = None) -> Dict[str, runner.TestRun]:
-    """Every test of the exercise (or those `wanted`), in parallel, within the student's time budget.
+    """Every test of the exercise (or those `wanted`), several runners at once.
 
-    The budget is the sum of the tests' timeouts: a submission that makes
-    every test run to its timeout still ends, and one that cannot finish
-    within it gets TIMEOUT for the tests it left. The tests that passed are
-    then checked (checks()); the sanitizer binaries are built only now,
-    when there is something to check.
+    Each test runs in a fresh process of its own, many of them to one
+    sandboxed runner (runner.run_many); a runner may take the sum of its
+    tests' timeouts, so a submission that makes every test run to its
+    timeout still ends. The tests that passed are then checked (checks());
+    the sanitizer binaries are built only now, when there is something to
+    check.
     """
     tests = kx.tests if wanted is None else wanted
     timeouts = {t.id: runner.fitted_timeout(t, kx.reference.get(t.id), ctx.limits.wall_seconds)
                 for t in tests}
-    budget = sum(timeouts.values())
-    started = time.monotonic()
-
-    def one(t: TestInfo) -> runner.TestRun:
-        if time.monotonic() - started > budget:
-            return runner.TestRun(t.id, ST.TIMEOUT, "not run: the submission used up its time budget "
-                                  f"({budget:.0f} s for this exercise) on the tests before")
-        return runner.run_test(b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits, timeouts[t.id],
-                               kx.reference.get(t.id), ctx.reruns, ctx.seed)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
-        out = {run.test_id: run for run in pool.map(one, tests)}
+    out = runner.run_plain(lambda hidden: b.binary("plain", hidden), tests, timeouts, ctx.sandbox, ctx.limits,
+                           kx.reference, ctx.seed, ctx.test_jobs)
+    if ctx.reruns:
+        for t in tests:
+            out[t.id] = runner.rerun(out[t.id], b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits,
+                                     timeouts[t.id], kx.reference.get(t.id), ctx.reruns, ctx.seed)
     passed = [t for t in tests if out[t.id].status == ST.PASS]
     todo = runner.checks(kx.reference, kx.explore_seeds, passed, ctx.tsan, ctx.asan, ctx.explore)
     for variant in ("thread", "address"):
@@ -191,23 +184,19 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
                                               hidden=any(c.test.hidden for c in of_variant)):
             # The plain verdicts stand; the canary showed the sanitizer builds here.
             todo = [c for c in todo if c.variant != variant]
-
-    def check(c: runner.Check) -> runner.TestRun:
-        return runner.check_run(b.binary(c.variant, c.test.hidden), c, ctx.sandbox, ctx.limits,
-                                kx.reference.get(c.test.id), ctx.seed, kx.name)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, ctx.test_jobs)) as pool:
-        for c, checked in zip(todo, pool.map(check, todo)):
-            first = out[c.test.id]
-            if checked.status == ST.PASS or first.status != ST.PASS:
-                continue  # a check that passed, or a test an earlier check failed already
-            if checked.status == ST.FAIL or c.explore:
-                # A sanitizer's report, or a test that does not pass under an explorer seed. Any
-                # other trouble of a sanitizer run (it slows threads down a lot) leaves the verdict.
-                checked.seconds += first.seconds
-                checked.diagnosis = checked.diagnosis.replace(workdir + "/src/", "").replace(
-                    ctx.root + "/", "")
-                out[c.test.id] = checked
+    checked_runs = runner.run_checks(b.binary, todo, ctx.sandbox, ctx.limits, kx.reference, ctx.seed, kx.name,
+                                     ctx.test_jobs)
+    for c, checked in zip(todo, checked_runs):
+        first = out[c.test.id]
+        if checked.status == ST.PASS or first.status != ST.PASS:
+            continue  # a check that passed, or a test an earlier check failed already
+        if checked.status == ST.FAIL or c.explore:
+            # A sanitizer's report, or a test that does not pass under an explorer seed. Any
+            # other trouble of a sanitizer run (it slows threads down a lot) leaves the verdict.
+            checked.seconds += first.seconds
+            checked.diagnosis = checked.diagnosis.replace(workdir + "/src/", "").replace(
+                ctx.root + "/", "")
+            out[c.test.id] = checked
     return out
 
 

@@ -24,6 +24,7 @@ threads, under the schedule explorer's fixed seeds. A check can only take
 the test's points away: a sanitizer's report, or a failure under a seed.
 """
 
+import concurrent.futures
 import math
 import os
 import re
@@ -31,7 +32,7 @@ import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from . import status as ST
 from .build import GraderError
@@ -58,7 +59,7 @@ TSAN_OPTIONS = (f"halt_on_error=1:exitcode={TSAN_EXIT}:report_signal_unsafe=0:at
 # not symbolized in the test process (race_report's reason): only addresses, read here.
 ASAN_EXIT = 67
 ASAN_FLOOR = 4.0  # wall seconds of an AddressSanitizer run, at least
-# A sanitizer's check run may take this many times the test's declared timeout: ThreadSanitizer
+# A sanitizer's check run may take this many times the test's fitted timeout: ThreadSanitizer
 # slows a threaded test down 5-15 times, a busy machine more, and a test that passed rarely hangs.
 CHECK_MARGIN = 6.0
 ASAN_OPTIONS = (f"exitcode={ASAN_EXIT}:halt_on_error=1:detect_leaks=1:symbolize=0:"
@@ -238,38 +239,175 @@ def sanitizer_env(tsan: bool = False, asan: bool = False, memory_bytes: int = 0)
     return {}
 
 
-def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
-             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
-             cpu: Optional[int] = None, asan: bool = False, explore: int = 0,
-             exercise: str = "") -> TestRun:
-    """Runs one test once in a fresh sandboxed process and judges it.
+@dataclass
+class Job:
+    """One test for the runner to run: its wall-clock and processor limits."""
 
-    timeout: wall-clock seconds; cpu: processor seconds (default: fitted to ref).
-    asan: the binary is the AddressSanitizer build; explore: the schedule
-    explorer's seed (KT_EXPLORE, runtime/testing/kt_explore.h), 0 for none.
+    test: TestInfo
+    timeout: float  # wall-clock seconds
+    cpu: int  # processor seconds
+
+
+@dataclass
+class Piece:
+    """What the runner reported of one finished test: its process's end, output and record."""
+
+    test_id: str
+    result: Result
+    record: str
+
+
+# A batch's report keeps two streams of at most output_bytes per test, in a file the runner
+# writes under the sandbox's file-size limit: this many tests share one process at most.
+MAX_BATCH = 24
+BATCH_SLACK = 2.0  # wall seconds per test for the server's own work (forking, reporting)
+END_FIELDS = 12  # "end", the id, "exit" or "signal", then nine numbers
+
+
+def parse_report(data: bytes) -> Tuple[List[Piece], Optional[str]]:
+    """The runner's report (harness/runner.c): the finished tests, and the one it was running.
+
+    The report is written by the runner's server, which no test process can
+    reach; a malformed or cut report ends at what was whole.
     """
-    sanitized = tsan or asan
-    if cpu is None:
-        cpu = fitted_cpu(test, ref, timeout) if not sanitized else int(math.ceil(timeout * 4))
+    pieces: List[Piece] = []
+    started: Optional[str] = None
+    pos = 0
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        words = data[pos:nl].decode("utf-8", errors="replace").split(" ")
+        pos = nl + 1
+        if words[0] == "start" and len(words) == 2:
+            started = words[1]
+            continue
+        if words[0] != "end" or len(words) != END_FIELDS or not all(w.isdigit() for w in words[3:]):
+            break
+        test_id, how = words[1], words[2]
+        number, timed_out, wall, cpu, out_size, out_kept, err_size, err_kept, rec_kept = map(int, words[3:])
+        if pos + out_kept + err_kept + rec_kept > len(data):
+            break
+        chunks = []
+        for size, kept in ((out_size, out_kept), (err_size, err_kept), (rec_kept, rec_kept)):
+            text = data[pos:pos + kept].decode("utf-8", errors="replace")
+            pos += kept
+            if size > kept:
+                text += f"\n[... output trimmed: {size - kept} more bytes ...]\n"
+            chunks.append(text)
+        code = -number if how == "signal" else number
+        pieces.append(Piece(test_id, Result(code, timed_out == 1, chunks[0], chunks[1], wall / 1e6, "runner",
+                                            cpu / 1e6), chunks[2]))
+        started = None
+    return pieces, started
+
+
+def run_batch(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits, env: Dict[str, str],
+              sanitized: bool) -> Tuple[Result, List[Piece]]:
+    """Runs the tests of `jobs` in one sandboxed runner, each in a process of its own, in order.
+
+    Returns the runner's own end and the tests it finished.
+    """
+    wall = sum(j.timeout + BATCH_SLACK for j in jobs) + BATCH_SLACK
+    limits = limits_for(wall, base, sanitized, max(j.cpu for j in jobs))
+    limits.wall_seconds = wall
+    with tempfile.TemporaryFile() as report:
+        fd = report.fileno()
+        argv = [binary, "--result-fd", str(fd), "--output-cap", str(base.output_bytes)]
+        for j in jobs:
+            argv += ["--run", j.test.id, "--timeout", f"{j.timeout:g}", "--cpu", str(j.cpu)]
+        outer = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], limits=limits, env=env, pass_fd=fd)
+        report.seek(0)
+        pieces, _ = parse_report(report.read())
+    return outer, pieces
+
+
+def lost(outer: Result, test: TestInfo, timeout: float) -> TestRun:
+    """The verdict of a test during which the runner itself ended (run alone, so it was the test)."""
+    if outer.exit_code == EXIT_UNUSABLE:
+        raise GraderError(f"{test.id}: the grader's runner could not start the test: {outer.stderr.strip()[:300]}")
+    if outer.timed_out:
+        return TestRun(test.id, ST.TIMEOUT, f"the test did not finish within its {timeout:g} s timeout",
+                       _diagnosis(outer.stdout, outer.stderr), outer.seconds)
+    return TestRun(test.id, ST.CRASH, "the test stopped the grader's runner (status "
+                   f"{outer.returncode}): a test process may only end itself",
+                   _diagnosis(outer.stdout, outer.stderr), outer.seconds)
+
+
+def run_many(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits,
+             ref: Dict[str, ReferenceRun], seed: Optional[int], tsan: bool = False, asan: bool = False,
+             explore: int = 0, exercise: str = "") -> Dict[str, TestRun]:
+    """Runs tests (jobs) of one binary, as few sandboxed runners as it takes, and judges each.
+
+    One runner runs up to MAX_BATCH tests, each in a fresh process of its
+    own. When a runner ends in the middle of a test (a test may stop it),
+    the tests it finished keep their verdicts, that test runs again alone,
+    and the rest in a runner of their own. asan: the binary is the
+    AddressSanitizer build; explore: the schedule explorer's seed
+    (KT_EXPLORE, runtime/testing/kt_explore.h), 0 for none.
+    """
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     env.update(sanitizer_env(tsan, asan, base.memory_bytes))
     if explore:
         env["KT_EXPLORE"] = str(explore)
-    with tempfile.TemporaryFile() as result:
-        fd = result.fileno()
-        argv = [binary, "--run", test.id, "--timeout", f"{timeout:g}", "--result-fd", str(fd)]
-        r = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)],
-                        limits=limits_for(timeout, base, sanitized, cpu), env=env, pass_fd=fd)
-        result.seek(0)
-        record = result.read(1024).decode("utf-8", errors="replace")
+    out: Dict[str, TestRun] = {}
+    pending = list(jobs)
+    alone = False
+    while pending:
+        group = pending[:1] if alone else pending[:MAX_BATCH]
+        outer, pieces = run_batch(binary, group, sandbox, base, env, tsan or asan)
+        of = {j.test.id: j for j in group}
+        for p in pieces:
+            j = of.get(p.test_id)
+            if j is not None and j.test.id not in out:
+                out[j.test.id] = judge_run(p.result, p.record, j, binary, ref.get(j.test.id), tsan, asan,
+                                           explore, exercise)
+        rest = [j for j in group if j.test.id not in out]
+        if rest and alone:  # it ended the runner again: that test's verdict is the runner's end
+            j = rest[0]
+            run = lost(outer, j.test, j.timeout)
+            if explore and run.status != ST.PASS and not tsan:
+                explored(run, j.test, explore, exercise, asan=asan)
+            out[j.test.id] = run
+            rest = rest[1:]
+        alone = bool(rest)  # the first test it did not finish runs alone next
+        pending = rest + pending[len(group):]
+    return out
+
+
+def judge_run(r: Result, record: str, job: Job, binary: str, ref: Optional[ReferenceRun], tsan: bool,
+              asan: bool, explore: int, exercise: str) -> TestRun:
+    """A finished test's verdict under its variant (plain, ThreadSanitizer or AddressSanitizer)."""
+    test = job.test
     if tsan:
         return judge_tsan(r, record, test, binary)
     if asan:
-        return judge_asan(r, record, test, binary, ref, timeout, cpu, explore, exercise)
-    run = judge(r, record, test, ref, timeout, cpu)
+        return judge_asan(r, record, test, binary, ref, job.timeout, job.cpu, explore, exercise)
+    run = judge(r, record, test, ref, job.timeout, job.cpu)
     if explore and run.status != ST.PASS:
         explored(run, test, explore, exercise, asan=False)
     return run
+
+
+def plain_job(test: TestInfo, ref: Optional[ReferenceRun], timeout: float) -> Job:
+    """A plain run's limits: the wall-clock timeout given, processor time fitted to ref."""
+    return Job(test, timeout, fitted_cpu(test, ref, timeout))
+
+
+def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
+             ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
+             cpu: Optional[int] = None, asan: bool = False, explore: int = 0,
+             exercise: str = "") -> TestRun:
+    """Runs one test once in a fresh sandboxed runner and judges it.
+
+    timeout: wall-clock seconds; cpu: processor seconds (default: fitted to
+    ref, or four times the timeout under a sanitizer).
+    """
+    if cpu is None:
+        cpu = fitted_cpu(test, ref, timeout) if not (tsan or asan) else int(math.ceil(timeout * 4))
+    runs = run_many(binary, [Job(test, timeout, cpu)], sandbox, base, {test.id: ref} if ref else {}, seed,
+                    tsan=tsan, asan=asan, explore=explore, exercise=exercise)
+    return runs[test.id]
 
 
 TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size (\d+) at 0x[0-9a-f]+ "
@@ -341,7 +479,13 @@ def judge_tsan(r: Result, record: str, test: TestInfo, binary: str = "") -> Test
 def run_test(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
              ref: Optional[ReferenceRun], reruns: int, seed: Optional[int] = None) -> TestRun:
     """The verdict of one test; a failure is run again `reruns` times (then flaky if it passes)."""
-    first = run_once(binary, test, sandbox, base, timeout, ref, seed)
+    return rerun(run_once(binary, test, sandbox, base, timeout, ref, seed), binary, test, sandbox, base,
+                 timeout, ref, reruns, seed)
+
+
+def rerun(first: TestRun, binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
+          ref: Optional[ReferenceRun], reruns: int, seed: Optional[int] = None) -> TestRun:
+    """A failed first run, run again alone up to `reruns` times: flaky if it passes then."""
     if first.status == ST.PASS or first.flagged:
         return first
     secs = first.seconds
@@ -353,6 +497,27 @@ def run_test(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeou
                            first.diagnosis, secs, attempt, again.assertions, again.threads)
     first.seconds, first.attempts = secs, reruns + 1
     return first
+
+
+def run_plain(binary_of: Callable[[bool], str], tests: List[TestInfo], timeouts: Dict[str, float],
+              sandbox: Sandbox, base: Limits, reference: Dict[str, ReferenceRun], seed: Optional[int],
+              jobs: int) -> Dict[str, TestRun]:
+    """The plain run of every test: the visible and the hidden binary's tests each dealt round
+    the `jobs` runners that run at once (a hanging test then delays a few others, not all)."""
+    chunks: List[Tuple[bool, List[Job]]] = []
+    for hidden in (False, True):
+        mine = [plain_job(t, reference.get(t.id), timeouts[t.id]) for t in tests if t.hidden == hidden]
+        n = max(1, min(jobs, len(mine)))
+        chunks += [(hidden, mine[i::n]) for i in range(n) if mine[i::n]]
+
+    def one(chunk: Tuple[bool, List[Job]]) -> Dict[str, TestRun]:
+        return run_many(binary_of(chunk[0]), chunk[1], sandbox, base, reference, seed)
+
+    out: Dict[str, TestRun] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for runs in pool.map(one, chunks):
+            out.update(runs)
+    return out
 
 
 def reference_runs(runs: Dict[str, list]) -> Dict[str, ReferenceRun]:
@@ -532,31 +697,52 @@ def checks(reference: Dict[str, ReferenceRun], seeds_of_exercise: List[int], pas
     return out
 
 
-def check_run(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
-              seed: Optional[int], exercise: str) -> TestRun:
-    """One check run of a test that passed, with a multiple of its declared timeout.
+def check_job(c: Check, base: Limits, ref: Optional[ReferenceRun]) -> Job:
+    """The limits of one check run: a multiple of the test's fitted timeout.
 
-    Not the fitted one: a sanitizer slows a threaded test down many times, and
-    a test that passed rarely hangs here, so a wide timeout costs little.
+    A sanitizer slows a threaded test down many times (the explorer's detours
+    too), so a check may take CHECK_MARGIN times the plain run's fitted
+    timeout (itself ten times the reference's time, at least WALL_FLOOR):
+    sixty times the reference, at least 12 s. A test that deadlocks only
+    under a seed's schedule then costs that, not six times its declared
+    timeout.
     """
-    timeout = fitted_timeout(c.test, None, limits.wall_seconds)
-    first = _check_once(binary, c, sandbox, limits, ref, seed, exercise, timeout)
-    if first.status in (ST.PASS, ST.FAIL) or c.explore:
-        return first
-    # A sanitizer run that neither finished nor reported (slowed down past its timeout on a busy
-    # machine, say) is tried once more: left alone, it would leave the verdict to the machine's load.
-    again = _check_once(binary, c, sandbox, limits, ref, seed, exercise, timeout)
-    again.seconds += first.seconds
-    return again
+    timeout = fitted_timeout(c.test, ref, base.wall_seconds)
+    if c.variant == "plain":
+        timeout = max(WALL_FLOOR, timeout * 2)
+        return Job(c.test, timeout, fitted_cpu(c.test, ref, timeout))
+    timeout = max(TSAN_FLOOR if c.variant == "thread" else ASAN_FLOOR, timeout * CHECK_MARGIN)
+    return Job(c.test, timeout, int(math.ceil(timeout * 4)))
 
 
-def _check_once(binary: str, c: Check, sandbox: Sandbox, limits: Limits, ref: Optional[ReferenceRun],
-                seed: Optional[int], exercise: str, timeout: float) -> TestRun:
-    if c.variant == "thread":
-        return run_once(binary, c.test, sandbox, limits, max(TSAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
-                        tsan=True)
-    if c.variant == "address":
-        return run_once(binary, c.test, sandbox, limits, max(ASAN_FLOOR, timeout * CHECK_MARGIN), ref, seed,
-                        asan=True, explore=c.explore, exercise=exercise)
-    return run_once(binary, c.test, sandbox, limits, max(WALL_FLOOR, timeout * 2), ref, seed,
-                    explore=c.explore, exercise=exercise)
+def run_checks(binary_of: Callable[[str, bool], str], todo: List[Check], sandbox: Sandbox, base: Limits,
+               reference: Dict[str, ReferenceRun], seed: Optional[int], exercise: str,
+               jobs: int) -> List[TestRun]:
+    """The verdict of every check in `todo`, in its order.
+
+    The checks of one kind (binary, sanitizer, explorer seed) share runners
+    (run_many), the kinds run `jobs` at once. A sanitizer run that neither
+    finished nor reported (slowed down past its timeout on a busy machine,
+    say) is tried once more alone: left alone, it would leave the verdict to
+    the machine's load.
+    """
+    kinds: Dict[Tuple[str, int, bool], List[Check]] = {}
+    for c in todo:
+        kinds.setdefault((c.variant, c.explore, c.test.hidden), []).append(c)
+
+    def run_kind(kind: Tuple[str, int, bool], checks_of_kind: List[Check]) -> Dict[str, TestRun]:
+        variant, explore, hidden = kind
+        return run_many(binary_of(variant, hidden), [check_job(c, base, reference.get(c.test.id))
+                                                     for c in checks_of_kind],
+                        sandbox, base, reference, seed, tsan=variant == "thread",
+                        asan=variant == "address", explore=explore, exercise=exercise)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = dict(zip(kinds, pool.map(run_kind, kinds, kinds.values())))
+    out = [done[(c.variant, c.explore, c.test.hidden)][c.test.id] for c in todo]
+    for i, c in enumerate(todo):
+        if out[i].status not in (ST.PASS, ST.FAIL) and not c.explore:
+            again = run_kind((c.variant, 0, c.test.hidden), [c])[c.test.id]
+            again.seconds += out[i].seconds
+            out[i] = again
+    return out

@@ -190,6 +190,9 @@ STUDENTS: Dict[str, Student] = {
     "x_computed_ptrace": ("flat", {"mpsc": ["computed_ptrace"]}, {},
                           "ptrace, process_vm_writev and unshare through a computed pointer to syscall(): "
                           "stopped by the system-call filter (0)"),
+    "x_kill_runner": ("flat", {"mpsc": ["kill_runner"]}, {},
+                      "kills every process it can reach through a computed pointer to syscall(), the "
+                      "grader's runner among them: each test is run alone again, and fails (0)"),
     "x_hidden_probe": ("flat", {"mpsc": ["lost_waker", "hidden_probe"]}, {},
                        "the lost-waker bug, printing a marker: scores as ben_lost_waker, and no hidden "
                        "test's output reaches the feedback"),

@@ -1,34 +1,56 @@
 /*
- * runner.c - the grader's test runner: one test per process, its verdict
- * out of the test's reach.
+ * runner.c - the grader's test runner: each test in a process of its own,
+ * its verdict out of the test's reach.
  *
  * Linked into every graded test binary instead of Criterion's runner (the
  * tests are compiled against criterion/criterion.h here, the kit's
- * stand-in with counted assertions). The grader starts one process per
- * test:
+ * stand-in with counted assertions):
  *
- *     test_binary --list                       one "suite/name timeout" line per test
- *     test_binary --run suite/name --timeout S --result-fd N
+ *     test_binary --list        one "suite/name timeout" line per test
+ *     test_binary --result-fd N [--output-cap B] --run suite/name --timeout S [--cpu C] ...
  *
- * Why a process of its own, and no runner to talk to: with Criterion the
- * test process holds the descriptor its runner reads verdicts from, and the
- * standard FILE objects (plain data) can be pointed at it. Here the test
- * process keeps only standard output and error for the student's prints,
- * and the result descriptor, which it moves to fd 3 before any student code
- * runs; the system-call filter (seccomp_gen.c) then lets write(2) reach only
- * fds 1 and 2 and pwrite(2) only fd 3, and stdio never calls pwrite. The
- * record it writes there at the end ("pass <id> <assertions> <threads> <cpu us>") is
- * believed only together with the exit status the kernel reports to the
- * grader, and the assertion count is compared with the reference's.
+ * With --run, the process is a small trusted server: for each test named,
+ * in order, it forks a child that runs exactly that test and waits for it.
+ * Starting the sandbox and a sanitizer's runtime is paid once for all the
+ * tests named, not once per test, and every test still starts from the
+ * same fresh state (the child is a copy of a process no student code has
+ * run in: the symbol policy refuses constructors).
  *
- * Exit statuses: 0 passed (and the record written), 1 an assertion failed,
- * 77 skipped, 86 the process ended in the middle of the test (exit() called
- * by the code under test), 87 the runner could not start the test, 88 the
- * record could not be written (the code under test closed its descriptor).
- * In an AddressSanitizer build, 67 is the sanitizer's: an error it stopped
- * the test at, or a leak LeakSanitizer found when the test was over (the
- * runner asks for that check itself, since it ends with _exit(), which
- * skips the sanitizer's own check at exit).
+ * Why the verdict is out of the test's reach: the child keeps only its own
+ * standard output and error (each an unnamed file of its own) and the
+ * record descriptor, an unnamed file moved to fd 3, before any student code
+ * runs; the system-call filter (seccomp_gen.c) then lets write(2) reach
+ * only fds 1 and 2 and pwrite(2) only fd 3, and stdio never calls pwrite.
+ * The record the child writes at the end ("pass <id> <assertions> <threads>
+ * <cpu us>") is believed only together with the child's exit status, which
+ * the kernel reports to the server. The server is not dumpable, so a child
+ * cannot trace it or open its memory. The server writes its own report to
+ * the result descriptor N, which no child holds:
+ *
+ *     start <id>\n
+ *     end <id> exit|signal <n> <timed out 0|1> <wall us> <cpu us> <out size> <out kept>
+ *         <err size> <err kept> <record size>\n   (one line), then the kept bytes of the
+ *         child's output, error and record
+ *
+ * A child that ends the server (a signal) leaves a "start" without its "end":
+ * the grader then runs that test alone, and the tests after it again.
+ *
+ * Exit statuses of a child: 0 passed (and the record written), 1 an
+ * assertion failed, 77 skipped, 86 the process ended in the middle of the
+ * test (exit() called by the code under test), 87 the runner could not
+ * start the test, 88 the record could not be written (the code under test
+ * closed its descriptor). In an AddressSanitizer build, 67 is the
+ * sanitizer's: an error it stopped the test at, or a leak LeakSanitizer
+ * found when the test was over (the runner asks for that check itself,
+ * since it ends with _exit(), which skips the sanitizer's own check at
+ * exit). The server itself exits 0 after the last test, 87 when it cannot
+ * run them at all.
+ *
+ * The sanitizer self-tests are tests of the same kind, run the same way:
+ * @selftest/race (a deliberate data race, for ThreadSanitizer), and in an
+ * AddressSanitizer build @selftest/leak and @selftest/uaf. The grader's
+ * canary checks that they are reported in this sandbox before it trusts
+ * the absence of reports.
  */
 #include <criterion/criterion.h>
 
@@ -44,9 +66,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,19 +174,19 @@ static void at_exit_guard(void) {
 
 static _Noreturn void unusable(const char *why) {
     fprintf(stderr, "[grader] runner: %s\n", why);
+    fflush(stderr);
     _exit(EXIT_UNUSABLE);
 }
 
-/* Only fds 0, 1, 2 and the result fd survive, the result fd as fd 3. */
-static void keep_only_our_descriptors(int result_fd) {
-    if (result_fd != RESULT_FD) {
-        if (dup2(result_fd, RESULT_FD) < 0)
-            unusable("cannot move the result descriptor");
-        close(result_fd);
-    }
+/* In the child: the output, error and record files as fds 1, 2 and 3, nothing else open. */
+static void keep_only_our_descriptors(int out_fd, int err_fd, int record_fd) {
+    if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+        unusable("cannot attach the test's output");
+    if (record_fd != RESULT_FD && dup2(record_fd, RESULT_FD) < 0)
+        unusable("cannot move the record descriptor");
     int fd_flags = fcntl(RESULT_FD, F_GETFD);
     if (fd_flags < 0 || fcntl(RESULT_FD, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
-        unusable("cannot mark the result descriptor");
+        unusable("cannot mark the record descriptor");
     if (syscall(SYS_close_range, RESULT_FD + 1, ~0U, 0) != 0) {
         for (int fd = RESULT_FD + 1; fd < 1024; fd++)
             close(fd);
@@ -179,8 +204,7 @@ static void confine(void) {
         unusable("cannot install the system-call filter");
 }
 
-/* Processor time this process used, in microseconds. The grader cannot see it from outside:
- * bubblewrap's process in between reaps the test, so wait4's usage stays bubblewrap's own. */
+/* Processor time this process used, in microseconds (the test's own figure, in its record). */
 static unsigned long cpu_microseconds(void) {
     struct timespec t;
     if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) != 0)
@@ -202,9 +226,8 @@ static void write_record(const char *id) {
     }
 }
 
-/* --race-selftest FD: two threads write one variable, under the filter, as a racy submission
- * would. Under ThreadSanitizer this must produce a symbolized race report: the grader's
- * canary checks that reports work in this sandbox before it trusts their absence. */
+/* @selftest/race: two threads write one variable, under the filter, as a racy submission would.
+ * Under ThreadSanitizer this must produce a symbolized race report. */
 static int selftest_shared;
 
 static void *selftest_writer(void *arg) {
@@ -214,9 +237,7 @@ static void *selftest_writer(void *arg) {
     return NULL;
 }
 
-static _Noreturn void race_selftest(int result_fd) {
-    keep_only_our_descriptors(result_fd);
-    confine();
+static void race_selftest(void) {
     pthread_t a, b;
     pthread_create(&a, NULL, selftest_writer, NULL);
     pthread_create(&b, NULL, selftest_writer, NULL);
@@ -227,9 +248,8 @@ static _Noreturn void race_selftest(int result_fd) {
 }
 
 #ifdef KT_GRADE_ASAN
-/* --asan-selftest leak|uaf FD: under the filter, a block lost (found by the leak check, which
- * stops the world with ptrace) or read after it was freed. The grader's canary checks that both
- * are reported in this sandbox before it trusts their absence. */
+/* @selftest/leak and @selftest/uaf: under the filter, a block lost (found by the leak check,
+ * which stops the world with ptrace) or read after it was freed. */
 static void *volatile selftest_block;
 
 static __attribute__((noinline)) void selftest_leak(void) {
@@ -253,68 +273,86 @@ static __attribute__((noinline)) int selftest_use_after_free(void) {
     return ((int *volatile)selftest_block)[1];
 }
 
-static _Noreturn void asan_selftest(const char *what, int result_fd) {
-    keep_only_our_descriptors(result_fd);
-    confine();
-    if (strcmp(what, "uaf") == 0)
-        _exit(selftest_use_after_free() == 12345 ? EXIT_PASSED : EXIT_FAILED);
+static void leak_selftest(void) {
     pthread_t leaker;
     if (pthread_create(&leaker, NULL, selftest_leak_thread, NULL) != 0)
         unusable("cannot start the leak self-test's thread");
     pthread_join(leaker, NULL);
     _exit(__lsan_do_recoverable_leak_check() ? EXIT_SANITIZER : EXIT_PASSED);
 }
+
+static void uaf_selftest(void) {
+    _exit(selftest_use_after_free() == 12345 ? EXIT_PASSED : EXIT_FAILED);
+}
 #endif
 
-int main(int argc, char **argv) {
-    /* The self-tests name their result descriptor as a test does (whatever number it has). */
-    if (argc == 3 && strcmp(argv[1], "--race-selftest") == 0)
-        race_selftest(atoi(argv[2]));
+/* One test to run: a registered test, or a self-test's body. */
+struct job {
+    const char *id;
+    struct criterion_test *test;
+    void (*selftest)(void);
+    double timeout; /* wall-clock seconds, 0: the test's declared timeout */
+    long cpu;       /* processor seconds (RLIMIT_CPU of the child), 0: the sandbox's */
+};
+
+static int find_job(struct job *job) {
+    static const struct {
+        const char *id;
+        void (*body)(void);
+    } selftests[] = {
+        {"@selftest/race", race_selftest},
 #ifdef KT_GRADE_ASAN
-    if (argc == 4 && strcmp(argv[1], "--asan-selftest") == 0)
-        asan_selftest(argv[2], atoi(argv[3]));
+        {"@selftest/leak", leak_selftest},
+        {"@selftest/uaf", uaf_selftest},
 #endif
-    const char *run = NULL;
-    double timeout = 0;
-    int result_fd = -1;
-    int list = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--list") == 0)
-            list = 1;
-        else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
-            run = argv[++i];
-        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-            timeout = atof(argv[++i]);
-        else if (strcmp(argv[i], "--result-fd") == 0 && i + 1 < argc)
-            result_fd = atoi(argv[++i]);
-        else
-            unusable("usage: --list | --run suite/name --timeout S --result-fd N");
-    }
-    if (list) {
-        for (size_t i = 0; i < test_count; i++)
-            if (!tests[i]->data->disabled)
-                printf("%s/%s %g\n", tests[i]->category, tests[i]->name, tests[i]->data->timeout);
-        return 0;
-    }
-    if (run == NULL || result_fd < 0)
-        unusable("name a test (--run) and the result descriptor (--result-fd)");
-    struct criterion_test *test = NULL;
+    };
+    for (size_t i = 0; i < sizeof selftests / sizeof selftests[0]; i++)
+        if (strcmp(job->id, selftests[i].id) == 0) {
+            job->selftest = selftests[i].body;
+            return 1;
+        }
     for (size_t i = 0; i < test_count; i++) {
         char id[512];
         snprintf(id, sizeof id, "%s/%s", tests[i]->category, tests[i]->name);
-        if (strcmp(id, run) == 0)
-            test = tests[i];
+        if (strcmp(id, job->id) == 0) {
+            job->test = tests[i];
+            return 1;
+        }
     }
-    if (test == NULL)
-        unusable("no such test");
-    keep_only_our_descriptors(result_fd);
-    /* The watchdog (kt_test_setup) fires a little before this, with its diagnosis;
-     * the interval timer is the backstop, the grader's wall clock the last word. */
-    if (timeout > 0)
-        test->data->timeout = timeout;
-    criterion_current_test = test;
-    if (test->data->timeout > 0) {
-        double t = test->data->timeout + 0.5;
+    return 0;
+}
+
+/* The child: exactly one test, confined, reporting through fd 3 and its exit status. */
+static _Noreturn void run_in_child(struct job *job, int out_fd, int err_fd, int record_fd) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGXFSZ, SIG_DFL); /* output past the file-size limit ends the test, as it would alone */
+    setpgid(0, 0);            /* the server stops whatever the test started, with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* LeakSanitizer's tracer attaches to this process's threads: this one may be traced by its
+     * own uid (the server, which stays undumpable, may not). */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (job->cpu > 0) {
+        struct rlimit cpu;
+        if (getrlimit(RLIMIT_CPU, &cpu) == 0) {
+            rlim_t soft = (rlim_t)job->cpu;
+            if (cpu.rlim_max != RLIM_INFINITY && soft + 1 > cpu.rlim_max)
+                soft = cpu.rlim_max > 1 ? cpu.rlim_max - 1 : cpu.rlim_max;
+            cpu.rlim_cur = soft;
+            cpu.rlim_max = soft + 1;
+            setrlimit(RLIMIT_CPU, &cpu);
+        }
+    }
+    keep_only_our_descriptors(out_fd, err_fd, record_fd);
+    struct criterion_test *test = job->test;
+    /* The watchdog (kt_test_setup) fires a little before this, with its diagnosis; the interval
+     * timer is the backstop, the server's deadline the last word. */
+    if (test != NULL && job->timeout > 0)
+        test->data->timeout = job->timeout;
+    double timeout = test != NULL ? test->data->timeout : job->timeout;
+    if (timeout > 0) {
+        double t = timeout + 0.5;
         struct itimerval timer = {{0, 0}, {(time_t)t, (suseconds_t)((t - (time_t)t) * 1e6)}};
         setitimer(ITIMER_REAL, &timer, NULL); /* SIGALRM's default action ends the test */
     }
@@ -322,6 +360,9 @@ int main(int argc, char **argv) {
         unusable("atexit");
     fflush(NULL);
     confine();
+    if (job->selftest != NULL)
+        job->selftest(); /* ends the process */
+    criterion_current_test = test;
     if (test->data->init)
         test->data->init();
     test->test();
@@ -335,6 +376,192 @@ int main(int argc, char **argv) {
     if (__lsan_do_recoverable_leak_check())
         _exit(EXIT_SANITIZER);
 #endif
-    write_record(run);
+    write_record(job->id);
+    _exit(EXIT_PASSED);
+}
+
+static void write_all(int fd, const void *data, size_t size) {
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            unusable("cannot write the report (the result file is full?)");
+        p += n;
+        size -= (size_t)n;
+    }
+}
+
+static void report(int result_fd, const char *format, ...) {
+    char line[1024];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    if (n <= 0 || (size_t)n >= sizeof line)
+        unusable("test id too long");
+    write_all(result_fd, line, (size_t)n);
+}
+
+/* An unnamed file of the child's, read back from its start: at most `cap` bytes of it. */
+struct captured {
+    char *data;
+    size_t size, kept;
+};
+
+static struct captured capture(int fd, size_t cap) {
+    struct captured c = {NULL, 0, 0};
+    off_t end = lseek(fd, 0, SEEK_END);
+    c.size = end > 0 ? (size_t)end : 0;
+    size_t want = c.size < cap ? c.size : cap;
+    c.data = malloc(want + 1);
+    if (c.data == NULL)
+        unusable("out of memory");
+    while (c.kept < want) {
+        ssize_t n = pread(fd, c.data + c.kept, want - c.kept, (off_t)c.kept);
+        if (n <= 0)
+            break;
+        c.kept += (size_t)n;
+    }
+    return c;
+}
+
+static int unnamed_file(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        unusable("cannot make a file for the test's output (memfd_create)");
+    return fd;
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Waits for the child until the deadline; then kills it. Returns whether it was killed so. */
+static int wait_child(pid_t child, double deadline, int *status, struct rusage *usage) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {
+        pid_t done = wait4(child, status, WNOHANG, usage);
+        if (done == child)
+            return 0;
+        if (done < 0 && errno != EINTR)
+            unusable("lost the test's process");
+        double left = deadline - now_seconds();
+        if (left <= 0) {
+            kill(child, SIGKILL);
+            while (wait4(child, status, 0, usage) < 0 && errno == EINTR) {
+            }
+            return 1;
+        }
+        struct timespec wait = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        sigtimedwait(&chld, NULL, &wait); /* a child's change, or the deadline */
+    }
+}
+
+/* Stops whatever the test left running (its process group) and reaps it, and any orphan. */
+static void stop_leftovers(pid_t group) {
+    kill(-group, SIGKILL);
+    while (waitpid(-group, NULL, 0) > 0 || errno == EINTR) {
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+static void run_job(struct job *job, int result_fd, size_t output_cap) {
+    report(result_fd, "start %s\n", job->id);
+    int out_fd = unnamed_file("stdout"), err_fd = unnamed_file("stderr");
+    int record_fd = unnamed_file("record");
+    double timeout = job->timeout > 0 ? job->timeout
+                     : job->test != NULL ? job->test->data->timeout
+                                         : 0;
+    fflush(NULL);
+    double started = now_seconds();
+    pid_t child = fork();
+    if (child < 0)
+        unusable("cannot fork the test's process");
+    if (child == 0)
+        run_in_child(job, out_fd, err_fd, record_fd);
+    int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
+    /* The child's own timer fires half a second past the timeout; this is the backstop. */
+    int timed_out = wait_child(child, timeout > 0 ? started + timeout + 1.5 : 1e300, &status, &usage);
+    double wall = now_seconds() - started;
+    stop_leftovers(child);
+    unsigned long cpu = (unsigned long)usage.ru_utime.tv_sec * 1000000ul +
+                        (unsigned long)usage.ru_utime.tv_usec +
+                        (unsigned long)usage.ru_stime.tv_sec * 1000000ul +
+                        (unsigned long)usage.ru_stime.tv_usec;
+    struct captured out = capture(out_fd, output_cap), err = capture(err_fd, output_cap);
+    struct captured record = capture(record_fd, 1000);
+    report(result_fd, "end %s %s %d %d %lu %lu %zu %zu %zu %zu %zu\n", job->id,
+           WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), timed_out,
+           (unsigned long)(wall * 1e6), cpu, out.size, out.kept, err.size, err.kept, record.kept);
+    write_all(result_fd, out.data, out.kept);
+    write_all(result_fd, err.data, err.kept);
+    write_all(result_fd, record.data, record.kept);
+    free(out.data);
+    free(err.data);
+    free(record.data);
+    close(out_fd);
+    close(err_fd);
+    close(record_fd);
+}
+
+int main(int argc, char **argv) {
+    struct job *jobs = calloc((size_t)argc, sizeof *jobs);
+    size_t job_count = 0, output_cap = 64 << 10;
+    int result_fd = -1, list = 0;
+    if (jobs == NULL)
+        unusable("out of memory");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--list") == 0)
+            list = 1;
+        else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
+            jobs[job_count++].id = argv[++i];
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc && job_count > 0)
+            jobs[job_count - 1].timeout = atof(argv[++i]);
+        else if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc && job_count > 0)
+            jobs[job_count - 1].cpu = atol(argv[++i]);
+        else if (strcmp(argv[i], "--result-fd") == 0 && i + 1 < argc)
+            result_fd = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--output-cap") == 0 && i + 1 < argc)
+            output_cap = (size_t)atol(argv[++i]);
+        else
+            unusable("usage: --list | --result-fd N [--output-cap B] "
+                     "--run suite/name [--timeout S] [--cpu C] ...");
+    }
+    if (list) {
+        for (size_t i = 0; i < test_count; i++)
+            if (!tests[i]->data->disabled)
+                printf("%s/%s %g\n", tests[i]->category, tests[i]->name, tests[i]->data->timeout);
+        return 0;
+    }
+    if (job_count == 0 || result_fd < 0)
+        unusable("name the tests (--run) and the result descriptor (--result-fd)");
+    for (size_t i = 0; i < job_count; i++)
+        if (!find_job(&jobs[i]))
+            unusable("no such test");
+    /* Nothing a child does may reach this process: no tracing it, no reading its memory. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        unusable("cannot make the runner undumpable");
+    /* Whatever a test starts and leaves behind comes back here, to be stopped. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    signal(SIGXFSZ, SIG_IGN); /* a full result file is an error to report, not a signal */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL); /* waited for with sigtimedwait */
+    int fd_flags = fcntl(result_fd, F_GETFD);
+    if (fd_flags < 0 || fcntl(result_fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
+        unusable("no result descriptor");
+    for (size_t i = 0; i < job_count; i++)
+        run_job(&jobs[i], result_fd, output_cap);
     _exit(EXIT_PASSED);
 }
