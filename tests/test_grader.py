@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -367,11 +368,12 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(runner.fitted_timeout(self.test, self.ref, 60), 2.0)
         self.assertEqual(runner.fitted_timeout(testlist.TestInfo("mpsc", "b", "", 30.0), None, 10), 10.0)
         # Processor time: twenty times the reference's, at least the floor, at most 4x the wall clock.
-        self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.01), 60),
+        self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.001), 60),
                          runner.CPU_FLOOR)
+        self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.01), 60), 0.2)
         slow = testlist.TestInfo("mpsc", "b", "", 30.0)
         self.assertEqual(runner.fitted_cpu(slow, ReferenceRun(1, 5, 1, cpu_seconds=0.5), 60), 10)
-        self.assertEqual(runner.CPU_FLOOR, 1)
+        self.assertEqual(runner.CPU_FLOOR, 0.1)
         self.assertEqual(runner.fitted_cpu(slow, ReferenceRun(1, 5, 1, cpu_seconds=50), 60), 120)
         spin = self.judge(result(-24))  # SIGXCPU
         self.assertEqual(spin.status, ST.TIMEOUT)
@@ -433,6 +435,77 @@ class RerunTest(unittest.TestCase):
 
     def test_pass_is_not_rerun(self):
         self.assertEqual(self.run_it([True], 3), (ST.PASS, 1))
+
+
+class RunnerReportTest(unittest.TestCase):
+    """The runner's report (harness/runner.c) read back, and a batch that a test stops."""
+
+    def test_a_report_gives_each_test_its_end_output_and_record(self):
+        data = (runner_report("mpsc/a", 0, b"pass mpsc/a 5 1 1200\n", b"said a\n")
+                + runner_report("mpsc/b", 0, stderr=b"[----] b.c:1: Assertion Failed\n", signal_number=11))
+        pieces, started = runner.parse_report(data)
+        self.assertIsNone(started)
+        self.assertEqual([p.test_id for p in pieces], ["mpsc/a", "mpsc/b"])
+        self.assertEqual((pieces[0].result.exit_code, pieces[0].record), (0, "pass mpsc/a 5 1 1200\n"))
+        self.assertEqual(pieces[0].result.stderr, "said a\n")
+        self.assertEqual(pieces[1].result.signal, 11)
+
+    def test_a_cut_report_ends_at_what_was_whole_and_names_the_running_test(self):
+        whole = runner_report("mpsc/a", 0, b"pass mpsc/a 5 1 1200\n")
+        pieces, started = runner.parse_report(whole + b"start mpsc/b\n")
+        self.assertEqual(([p.test_id for p in pieces], started), (["mpsc/a"], "mpsc/b"))
+        cut = runner_report("mpsc/b", 1, stderr=b"[----] long message\n")[:-5]
+        pieces, started = runner.parse_report(whole + cut)
+        self.assertEqual(([p.test_id for p in pieces], started), (["mpsc/a"], "mpsc/b"))
+
+    def test_kept_output_says_how_much_was_trimmed_and_limits_become_verdicts(self):
+        head = b"start mpsc/a\nend mpsc/a exit 1 0 10 20 9000 3 0 0 0\n"
+        pieces, _ = runner.parse_report(head + b"abc")
+        self.assertIn("8997 more bytes", pieces[0].result.stdout)
+        spun = b"start mpsc/a\nend mpsc/a signal 9 2 10 20 0 0 0 0 0\n"
+        pieces, _ = runner.parse_report(spun)
+        self.assertEqual(pieces[0].result.signal, signal.SIGXCPU)  # killed at its processor-time limit
+        self.assertEqual(runner.judge(pieces[0].result, "", JudgeTest.test, None, 2.0, 0.5).status, ST.TIMEOUT)
+        waited = b"start mpsc/a\nend mpsc/a signal 9 1 10 20 0 0 0 0 0\n"
+        pieces, _ = runner.parse_report(waited)
+        self.assertTrue(pieces[0].result.timed_out)
+
+    def test_a_test_that_stops_the_runner_runs_alone_and_fails_the_rest_still_run(self):
+        class Killer:
+            """The runner dies whenever it runs mpsc/b (a test that kills its runner)."""
+
+            kind = "fake"
+
+            def __init__(self):
+                self.batches = []
+
+            def run(self, argv, ro_dirs=(), rw_dir=None, cwd=None, limits=None, slot=0, env=None, pass_fd=None):
+                ids = [argv[i + 1] for i, a in enumerate(argv) if a == "--run"]
+                self.batches.append(ids)
+                for test_id in ids:
+                    if test_id == "mpsc/b":
+                        os.write(pass_fd, b"start mpsc/b\n")
+                        return Result(-9, False, "", "", 0.01, "fake")
+                    os.write(pass_fd, runner_report(test_id, 0, f"pass {test_id} 5 1 1200\n".encode()))
+                return Result(0, False, "", "", 0.01, "fake")
+
+        sb = Killer()
+        jobs = [runner.Job(testlist.TestInfo("mpsc", n, "", 2.0), 2.0, 1.0) for n in "abc"]
+        runs = runner.run_many("/bin/true", jobs, sb, Limits(), {}, None)
+        self.assertEqual([r.status for r in runs], [ST.PASS, ST.CRASH, ST.PASS])
+        self.assertIn("stopped the grader's runner", runs[1].message)
+        self.assertEqual(sb.batches, [["mpsc/a", "mpsc/b", "mpsc/c"], ["mpsc/b"], ["mpsc/c"]])
+
+    def test_a_runner_that_cannot_start_is_the_graders_error(self):
+        class Broken:
+            kind = "fake"
+
+            def run(self, argv, **kwargs):
+                return Result(87, False, "", "[grader] runner: no such test\n", 0.01, "fake")
+
+        job = runner.Job(testlist.TestInfo("mpsc", "a", "", 2.0), 2.0, 1.0)
+        with self.assertRaises(build.GraderError):
+            runner.run_many("/bin/true", [job], Broken(), Limits(), {}, None)
 
 
 class SandboxTest(unittest.TestCase):

@@ -1,24 +1,29 @@
-"""runner.py - run each test in a process of its own, in the sandbox, and judge it.
+"""runner.py - run tests in the sandbox, each in a process of its own, and judge them.
 
-One process per test (the grader's runner, harness/runner.c, runs exactly
-the test it is told to): a crash, a hang or an exit() costs that test only,
-and no process running a student's code holds a channel to anything that
-decides verdicts. The verdict comes from the exit status the kernel reports
-and, for a pass, from the record the runner wrote through the result
-descriptor (which the test's own code cannot write: see runner.c), checked
-against the reference solution's run of the same test.
+The grader's runner (harness/runner.c) is started in the sandbox with a
+list of tests: it forks one child per test, in order, and reports how each
+ended (run_batch, parse_report). Starting the sandbox and a sanitizer's
+runtime is paid once per batch, and every test still starts from the same
+fresh process. A crash, a hang or an exit() costs that test only, and no
+process running a student's code holds a channel to anything that decides
+verdicts: the verdict comes from the exit status the kernel reports to the
+runner and, for a pass, from the record the test's process wrote through
+its record descriptor (which the test's own code cannot write: see
+runner.c), checked against the reference solution's run of the same test.
+A test that stops the runner itself is run again alone (run_many).
 
 Time limits are fitted to the reference: each test may use twenty times
-the processor time the reference's run used, at least 1 s, so a test that
-spins stops early, whatever else the machine is doing (processor time, not
-the wall clock, is what a busy machine does not stretch). A test that waits
-for a wake that never comes uses no processor time: the wall clock stops it
-at ten times the reference's time, at least 2 s (never more than its
-declared timeout), after the runtime's watchdog has said which task waits.
-A test that failed is run again only with --reruns (a test that passes on
-a rerun is flaky); tests of one student run in parallel.
+the processor time the reference's run used, at least a tenth of a second, so a
+test that spins stops early, whatever else the machine is doing (processor
+time, not the wall clock, is what a busy machine does not stretch). A test
+that waits for a wake that never comes uses no processor time: the wall
+clock stops it at ten times the reference's time, at least 2 s (never more
+than its declared timeout), after the runtime's watchdog has said which
+task waits. A test that failed is run again only with --reruns (a test
+that passes on a rerun is flaky); several runners of one student run at
+once.
 
-A test that passed is checked once more (checks(), check_run()): under
+A test that passed is checked once more (checks(), run_checks()): under
 ThreadSanitizer, under AddressSanitizer + LeakSanitizer, and, when it starts
 threads, under the schedule explorer's fixed seeds. A check can only take
 the test's points away: a sanitizer's report, or a failure under a seed.
@@ -40,9 +45,10 @@ from .kitbuild import ReferenceRun
 from .sandbox import Limits, Result, Sandbox
 from .testlist import TestInfo
 
-# Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds.
+# Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds (the runner
+# watches a test's processor clock every few milliseconds, so a limit need not be whole seconds).
 CPU_MARGIN = 20.0
-CPU_FLOOR = 1
+CPU_FLOOR = 0.1
 # Fitted wall-clock time: the reference's times WALL_MARGIN, at least WALL_FLOOR seconds.
 WALL_MARGIN = 10.0
 WALL_FLOOR = 2.0
@@ -100,16 +106,17 @@ def fitted_timeout(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> f
     return min(declared, max(WALL_FLOOR, round(ref.seconds * WALL_MARGIN, 1)))
 
 
-def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> int:
+def fitted_cpu(test: TestInfo, ref: Optional[ReferenceRun], cap: float) -> float:
     """The processor seconds one test may use: the reference's with a wide margin and a floor."""
-    ceiling = int(math.ceil(fitted_timeout(test, None, cap) * 4))  # a few threads busy all along
+    ceiling = fitted_timeout(test, None, cap) * 4  # a few threads busy all along
     if ref is None:
         return max(CPU_FLOOR, ceiling)
-    return max(CPU_FLOOR, min(ceiling, int(math.ceil(ref.cpu_seconds * CPU_MARGIN))))
+    return max(CPU_FLOOR, min(ceiling, round(ref.cpu_seconds * CPU_MARGIN, 2)))
 
 
-def limits_for(timeout: float, base: Limits, tsan: bool = False, cpu: Optional[int] = None) -> Limits:
-    return Limits(cpu_seconds=cpu if cpu is not None else int(max(base.cpu_seconds, timeout * 4 + 2)),
+def limits_for(timeout: float, base: Limits, tsan: bool = False, cpu: Optional[float] = None) -> Limits:
+    return Limits(cpu_seconds=(int(math.ceil(cpu)) + 1 if cpu is not None
+                               else int(max(base.cpu_seconds, timeout * 4 + 2))),
                   wall_seconds=timeout + 2.0,
                   # ThreadSanitizer reserves terabytes of shadow address space: no RLIMIT_AS there.
                   memory_bytes=resource_infinity() if tsan else base.memory_bytes,
@@ -147,14 +154,14 @@ def _signal_name(number: int) -> str:
 
 
 def judge(r: Result, record: str, test: TestInfo, ref: Optional[ReferenceRun], timeout: float,
-          cpu: int = 0) -> TestRun:
+          cpu: float = 0) -> TestRun:
     """A test's verdict from its exit status and its record (never from what it printed)."""
     diag = _diagnosis(r.stdout, r.stderr)
     run = TestRun(test.id, ST.CRASH, "", diag, r.seconds, cpu_seconds=r.cpu_seconds)
     sig, code = r.signal, r.exit_code
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu and r.cpu_seconds >= cpu):
         run.status = ST.TIMEOUT
-        run.message = f"the test used more than {cpu} s of processor time without finishing"
+        run.message = f"the test used more than {cpu:g} s of processor time without finishing"
         if ref is not None:
             run.message += f" (the reference solution's run uses {ref.cpu_seconds:.2f} s)"
         return run
@@ -245,7 +252,8 @@ class Job:
 
     test: TestInfo
     timeout: float  # wall-clock seconds
-    cpu: int  # processor seconds
+    cpu: float  # processor seconds
+    explore: int = 0  # the schedule explorer's seed (KT_EXPLORE, runtime/testing/kt_explore.h), 0: none
 
 
 @dataclass
@@ -261,6 +269,7 @@ class Piece:
 # writes under the sandbox's file-size limit: this many tests share one process at most.
 MAX_BATCH = 24
 BATCH_SLACK = 2.0  # wall seconds per test for the server's own work (forking, reporting)
+STOPPED_PAST_DEADLINE, STOPPED_PAST_CPU_LIMIT = 1, 2  # why the runner killed a test, if it did
 END_FIELDS = 12  # "end", the id, "exit" or "signal", then nine numbers
 
 
@@ -285,7 +294,7 @@ def parse_report(data: bytes) -> Tuple[List[Piece], Optional[str]]:
         if words[0] != "end" or len(words) != END_FIELDS or not all(w.isdigit() for w in words[3:]):
             break
         test_id, how = words[1], words[2]
-        number, timed_out, wall, cpu, out_size, out_kept, err_size, err_kept, rec_kept = map(int, words[3:])
+        number, stopped, wall, cpu, out_size, out_kept, err_size, err_kept, rec_kept = map(int, words[3:])
         if pos + out_kept + err_kept + rec_kept > len(data):
             break
         chunks = []
@@ -296,7 +305,10 @@ def parse_report(data: bytes) -> Tuple[List[Piece], Optional[str]]:
                 text += f"\n[... output trimmed: {size - kept} more bytes ...]\n"
             chunks.append(text)
         code = -number if how == "signal" else number
-        pieces.append(Piece(test_id, Result(code, timed_out == 1, chunks[0], chunks[1], wall / 1e6, "runner",
+        if stopped == STOPPED_PAST_CPU_LIMIT:
+            code = -signal.SIGXCPU  # as RLIMIT_CPU would have ended it, only sooner
+        pieces.append(Piece(test_id, Result(code, stopped == STOPPED_PAST_DEADLINE, chunks[0], chunks[1],
+                                            wall / 1e6, "runner",
                                             cpu / 1e6), chunks[2]))
         started = None
     return pieces, started
@@ -315,7 +327,8 @@ def run_batch(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits, env:
         fd = report.fileno()
         argv = [binary, "--result-fd", str(fd), "--output-cap", str(base.output_bytes)]
         for j in jobs:
-            argv += ["--run", j.test.id, "--timeout", f"{j.timeout:g}", "--cpu", str(j.cpu)]
+            argv += ["--run", j.test.id, "--timeout", f"{j.timeout:g}", "--cpu", f"{j.cpu:g}"]
+            argv += ["--explore", str(j.explore)] if j.explore else []
         outer = sandbox.run(argv, ro_dirs=[os.path.dirname(binary)], limits=limits, env=env, pass_fd=fd)
         report.seek(0)
         pieces, _ = parse_report(report.read())
@@ -336,49 +349,45 @@ def lost(outer: Result, test: TestInfo, timeout: float) -> TestRun:
 
 def run_many(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits,
              ref: Dict[str, ReferenceRun], seed: Optional[int], tsan: bool = False, asan: bool = False,
-             explore: int = 0, exercise: str = "") -> Dict[str, TestRun]:
-    """Runs tests (jobs) of one binary, as few sandboxed runners as it takes, and judges each.
+             exercise: str = "") -> List[TestRun]:
+    """Runs tests (jobs) of one binary, as few sandboxed runners as it takes; a verdict per job.
 
     One runner runs up to MAX_BATCH tests, each in a fresh process of its
     own. When a runner ends in the middle of a test (a test may stop it),
     the tests it finished keep their verdicts, that test runs again alone,
-    and the rest in a runner of their own. asan: the binary is the
-    AddressSanitizer build; explore: the schedule explorer's seed
-    (KT_EXPLORE, runtime/testing/kt_explore.h), 0 for none.
+    and the rest in a runner of their own. tsan, asan: the binary is the
+    ThreadSanitizer or AddressSanitizer build.
     """
     env = {"RT_SHAKE": str(seed)} if seed is not None else {}
     env.update(sanitizer_env(tsan, asan, base.memory_bytes))
-    if explore:
-        env["KT_EXPLORE"] = str(explore)
-    out: Dict[str, TestRun] = {}
-    pending = list(jobs)
+    out: List[Optional[TestRun]] = [None] * len(jobs)
+    pending = list(range(len(jobs)))
     alone = False
     while pending:
         group = pending[:1] if alone else pending[:MAX_BATCH]
-        outer, pieces = run_batch(binary, group, sandbox, base, env, tsan or asan)
-        of = {j.test.id: j for j in group}
-        for p in pieces:
-            j = of.get(p.test_id)
-            if j is not None and j.test.id not in out:
-                out[j.test.id] = judge_run(p.result, p.record, j, binary, ref.get(j.test.id), tsan, asan,
-                                           explore, exercise)
-        rest = [j for j in group if j.test.id not in out]
+        outer, pieces = run_batch(binary, [jobs[i] for i in group], sandbox, base, env, tsan or asan)
+        # The runner runs its tests in order: its n-th report is of the n-th test.
+        for i, p in zip(group, pieces):
+            if p.test_id != jobs[i].test.id:
+                raise GraderError(f"the grader's runner reported {p.test_id} for {jobs[i].test.id}")
+            out[i] = judge_run(p.result, p.record, jobs[i], binary, ref.get(p.test_id), tsan, asan, exercise)
+        rest = group[len(pieces):]
         if rest and alone:  # it ended the runner again: that test's verdict is the runner's end
-            j = rest[0]
+            j = jobs[rest[0]]
             run = lost(outer, j.test, j.timeout)
-            if explore and run.status != ST.PASS and not tsan:
-                explored(run, j.test, explore, exercise, asan=asan)
-            out[j.test.id] = run
+            if j.explore and run.status != ST.PASS and not tsan:
+                explored(run, j.test, j.explore, exercise, asan=asan)
+            out[rest[0]] = run
             rest = rest[1:]
         alone = bool(rest)  # the first test it did not finish runs alone next
         pending = rest + pending[len(group):]
-    return out
+    return [run for run in out if run is not None]
 
 
 def judge_run(r: Result, record: str, job: Job, binary: str, ref: Optional[ReferenceRun], tsan: bool,
-              asan: bool, explore: int, exercise: str) -> TestRun:
+              asan: bool, exercise: str) -> TestRun:
     """A finished test's verdict under its variant (plain, ThreadSanitizer or AddressSanitizer)."""
-    test = job.test
+    test, explore = job.test, job.explore
     if tsan:
         return judge_tsan(r, record, test, binary)
     if asan:
@@ -396,7 +405,7 @@ def plain_job(test: TestInfo, ref: Optional[ReferenceRun], timeout: float) -> Jo
 
 def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeout: float,
              ref: Optional[ReferenceRun], seed: Optional[int], tsan: bool = False,
-             cpu: Optional[int] = None, asan: bool = False, explore: int = 0,
+             cpu: Optional[float] = None, asan: bool = False, explore: int = 0,
              exercise: str = "") -> TestRun:
     """Runs one test once in a fresh sandboxed runner and judges it.
 
@@ -405,9 +414,8 @@ def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeou
     """
     if cpu is None:
         cpu = fitted_cpu(test, ref, timeout) if not (tsan or asan) else int(math.ceil(timeout * 4))
-    runs = run_many(binary, [Job(test, timeout, cpu)], sandbox, base, {test.id: ref} if ref else {}, seed,
-                    tsan=tsan, asan=asan, explore=explore, exercise=exercise)
-    return runs[test.id]
+    return run_many(binary, [Job(test, timeout, cpu, explore)], sandbox, base, {test.id: ref} if ref else {},
+                    seed, tsan=tsan, asan=asan, exercise=exercise)[0]
 
 
 TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size (\d+) at 0x[0-9a-f]+ "
@@ -510,13 +518,13 @@ def run_plain(binary_of: Callable[[bool], str], tests: List[TestInfo], timeouts:
         n = max(1, min(jobs, len(mine)))
         chunks += [(hidden, mine[i::n]) for i in range(n) if mine[i::n]]
 
-    def one(chunk: Tuple[bool, List[Job]]) -> Dict[str, TestRun]:
+    def one(chunk: Tuple[bool, List[Job]]) -> List[TestRun]:
         return run_many(binary_of(chunk[0]), chunk[1], sandbox, base, reference, seed)
 
     out: Dict[str, TestRun] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for runs in pool.map(one, chunks):
-            out.update(runs)
+            out.update((run.test_id, run) for run in runs)
     return out
 
 
@@ -632,7 +640,7 @@ def explored(run: TestRun, test: TestInfo, explore: int, exercise: str, asan: bo
 
 
 def judge_asan(r: Result, record: str, test: TestInfo, binary: str, ref: Optional[ReferenceRun],
-               timeout: float, cpu: int, explore: int = 0, exercise: str = "") -> TestRun:
+               timeout: float, cpu: float, explore: int = 0, exercise: str = "") -> TestRun:
     """Under AddressSanitizer a sanitizer report fails the test; a clean, finished run passes.
 
     Without the explorer, any other trouble comes back as CRASH, which a
@@ -708,11 +716,11 @@ def check_job(c: Check, base: Limits, ref: Optional[ReferenceRun]) -> Job:
     timeout.
     """
     timeout = fitted_timeout(c.test, ref, base.wall_seconds)
-    if c.variant == "plain":
+    if c.variant == "plain":  # an explorer seed without AddressSanitizer: its detours cost time too
         timeout = max(WALL_FLOOR, timeout * 2)
-        return Job(c.test, timeout, fitted_cpu(c.test, ref, timeout))
-    timeout = max(TSAN_FLOOR if c.variant == "thread" else ASAN_FLOOR, timeout * CHECK_MARGIN)
-    return Job(c.test, timeout, int(math.ceil(timeout * 4)))
+    else:
+        timeout = max(TSAN_FLOOR if c.variant == "thread" else ASAN_FLOOR, timeout * CHECK_MARGIN)
+    return Job(c.test, timeout, int(math.ceil(timeout * 4)), c.explore)
 
 
 def run_checks(binary_of: Callable[[str, bool], str], todo: List[Check], sandbox: Sandbox, base: Limits,
@@ -720,29 +728,32 @@ def run_checks(binary_of: Callable[[str, bool], str], todo: List[Check], sandbox
                jobs: int) -> List[TestRun]:
     """The verdict of every check in `todo`, in its order.
 
-    The checks of one kind (binary, sanitizer, explorer seed) share runners
-    (run_many), the kinds run `jobs` at once. A sanitizer run that neither
-    finished nor reported (slowed down past its timeout on a busy machine,
-    say) is tried once more alone: left alone, it would leave the verdict to
-    the machine's load.
+    The checks of one binary (variant, visible or hidden) share runners
+    (run_many), whatever their explorer seeds; the binaries' runners run
+    `jobs` at once. A sanitizer run that neither finished nor reported
+    (slowed down past its timeout on a busy machine, say) is tried once more
+    alone: left alone, it would leave the verdict to the machine's load.
     """
-    kinds: Dict[Tuple[str, int, bool], List[Check]] = {}
-    for c in todo:
-        kinds.setdefault((c.variant, c.explore, c.test.hidden), []).append(c)
-
-    def run_kind(kind: Tuple[str, int, bool], checks_of_kind: List[Check]) -> Dict[str, TestRun]:
-        variant, explore, hidden = kind
-        return run_many(binary_of(variant, hidden), [check_job(c, base, reference.get(c.test.id))
-                                                     for c in checks_of_kind],
-                        sandbox, base, reference, seed, tsan=variant == "thread",
-                        asan=variant == "address", explore=explore, exercise=exercise)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = dict(zip(kinds, pool.map(run_kind, kinds, kinds.values())))
-    out = [done[(c.variant, c.explore, c.test.hidden)][c.test.id] for c in todo]
+    kinds: Dict[Tuple[str, bool], List[int]] = {}
     for i, c in enumerate(todo):
-        if out[i].status not in (ST.PASS, ST.FAIL) and not c.explore:
-            again = run_kind((c.variant, 0, c.test.hidden), [c])[c.test.id]
-            again.seconds += out[i].seconds
-            out[i] = again
-    return out
+        kinds.setdefault((c.variant, c.test.hidden), []).append(i)
+
+    def run_kind(kind: Tuple[str, bool], which: List[int]) -> List[TestRun]:
+        variant, hidden = kind
+        return run_many(binary_of(variant, hidden), [check_job(todo[i], base, reference.get(todo[i].test.id))
+                                                     for i in which],
+                        sandbox, base, reference, seed, tsan=variant == "thread",
+                        asan=variant == "address", exercise=exercise)
+
+    out: List[Optional[TestRun]] = [None] * len(todo)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for which, runs in zip(kinds.values(), pool.map(run_kind, kinds, kinds.values())):
+            for i, run in zip(which, runs):
+                out[i] = run
+    done = [run for run in out if run is not None]
+    for i, c in enumerate(todo):
+        if done[i].status not in (ST.PASS, ST.FAIL) and not c.explore:
+            again = run_kind((c.variant, c.test.hidden), [i])[0]
+            again.seconds += done[i].seconds
+            done[i] = again
+    return done

@@ -7,7 +7,8 @@
  * stand-in with counted assertions):
  *
  *     test_binary --list        one "suite/name timeout" line per test
- *     test_binary --result-fd N [--output-cap B] --run suite/name --timeout S [--cpu C] ...
+ *     test_binary --result-fd N [--output-cap B] --run suite/name --timeout S [--cpu C]
+ *                 [--explore SEED] ...
  *
  * With --run, the process is a small trusted server: for each test named,
  * in order, it forks a child that runs exactly that test and waits for it.
@@ -28,9 +29,10 @@
  * the result descriptor N, which no child holds:
  *
  *     start <id>\n
- *     end <id> exit|signal <n> <timed out 0|1> <wall us> <cpu us> <out size> <out kept>
+ *     end <id> exit|signal <n> <stopped> <wall us> <cpu us> <out size> <out kept>
  *         <err size> <err kept> <record size>\n   (one line), then the kept bytes of the
- *         child's output, error and record
+ *         child's output, error and record; <stopped> is 0 when the child ended by itself,
+ *         1 when the server killed it past its deadline, 2 past its processor-time limit
  *
  * A child that ends the server (a signal) leaves a "start" without its "end":
  * the grader then runs that test alone, and the tests after it again.
@@ -291,8 +293,9 @@ struct job {
     const char *id;
     struct criterion_test *test;
     void (*selftest)(void);
-    double timeout; /* wall-clock seconds, 0: the test's declared timeout */
-    long cpu;       /* processor seconds (RLIMIT_CPU of the child), 0: the sandbox's */
+    double timeout;      /* wall-clock seconds, 0: the test's declared timeout */
+    double cpu;          /* processor seconds the child may use, 0: the sandbox's limit */
+    const char *explore; /* the schedule explorer's seed for this test (KT_EXPLORE), or NULL */
 };
 
 static int find_job(struct job *job) {
@@ -333,10 +336,10 @@ static _Noreturn void run_in_child(struct job *job, int out_fd, int err_fd, int 
     /* LeakSanitizer's tracer attaches to this process's threads: this one may be traced by its
      * own uid (the server, which stays undumpable, may not). */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (job->cpu > 0) {
+    if (job->cpu > 0) { /* the backstop of the server's finer watch (wait_child) */
         struct rlimit cpu;
         if (getrlimit(RLIMIT_CPU, &cpu) == 0) {
-            rlim_t soft = (rlim_t)job->cpu;
+            rlim_t soft = (rlim_t)job->cpu + 1;
             if (cpu.rlim_max != RLIM_INFINITY && soft + 1 > cpu.rlim_max)
                 soft = cpu.rlim_max > 1 ? cpu.rlim_max - 1 : cpu.rlim_max;
             cpu.rlim_cur = soft;
@@ -345,6 +348,8 @@ static _Noreturn void run_in_child(struct job *job, int out_fd, int err_fd, int 
         }
     }
     keep_only_our_descriptors(out_fd, err_fd, record_fd);
+    if (job->explore != NULL && setenv("KT_EXPLORE", job->explore, 1) != 0)
+        unusable("cannot set the explorer's seed");
     struct criterion_test *test = job->test;
     /* The watchdog (kt_test_setup) fires a little before this, with its diagnosis; the interval
      * timer is the backstop, the server's deadline the last word. */
@@ -440,26 +445,46 @@ static double now_seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Waits for the child until the deadline; then kills it. Returns whether it was killed so. */
-static int wait_child(pid_t child, double deadline, int *status, struct rusage *usage) {
+static double process_cpu_seconds(clockid_t clock) {
+    struct timespec t;
+    if (clock_gettime(clock, &t) != 0)
+        return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+enum { ENDED, PAST_DEADLINE, PAST_CPU_LIMIT }; /* how the wait for a child ended */
+
+/* Waits for the child until it ends, the deadline passes, or it has used cpu_limit seconds of
+ * processor time (looked at every few milliseconds: RLIMIT_CPU counts whole seconds only). */
+static int wait_child(pid_t child, double deadline, double cpu_limit, int *status,
+                      struct rusage *usage) {
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
+    clockid_t cpu_clock;
+    int watch_cpu = cpu_limit > 0 && clock_getcpuclockid(child, &cpu_clock) == 0;
+    int how = ENDED;
     for (;;) {
         pid_t done = wait4(child, status, WNOHANG, usage);
         if (done == child)
-            return 0;
+            return how;
         if (done < 0 && errno != EINTR)
             unusable("lost the test's process");
         double left = deadline - now_seconds();
-        if (left <= 0) {
+        if (how == ENDED && left <= 0)
+            how = PAST_DEADLINE;
+        else if (how == ENDED && watch_cpu && process_cpu_seconds(cpu_clock) >= cpu_limit)
+            how = PAST_CPU_LIMIT;
+        if (how != ENDED) {
             kill(child, SIGKILL);
             while (wait4(child, status, 0, usage) < 0 && errno == EINTR) {
             }
-            return 1;
+            return how;
         }
+        if (watch_cpu && left > 0.005)
+            left = 0.005;
         struct timespec wait = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        sigtimedwait(&chld, NULL, &wait); /* a child's change, or the deadline */
+        sigtimedwait(&chld, NULL, &wait); /* a child's change, or time to look again */
     }
 }
 
@@ -476,7 +501,7 @@ static void run_job(struct job *job, int result_fd, size_t output_cap) {
     report(result_fd, "start %s\n", job->id);
     int out_fd = unnamed_file("stdout"), err_fd = unnamed_file("stderr");
     int record_fd = unnamed_file("record");
-    double timeout = job->timeout > 0 ? job->timeout
+    double timeout = job->timeout > 0    ? job->timeout
                      : job->test != NULL ? job->test->data->timeout
                                          : 0;
     fflush(NULL);
@@ -490,18 +515,18 @@ static void run_job(struct job *job, int result_fd, size_t output_cap) {
     struct rusage usage;
     memset(&usage, 0, sizeof usage);
     /* The child's own timer fires half a second past the timeout; this is the backstop. */
-    int timed_out = wait_child(child, timeout > 0 ? started + timeout + 1.5 : 1e300, &status, &usage);
+    double deadline = timeout > 0 ? started + timeout + 1.5 : 1e300;
+    int how = wait_child(child, deadline, job->cpu, &status, &usage);
     double wall = now_seconds() - started;
     stop_leftovers(child);
-    unsigned long cpu = (unsigned long)usage.ru_utime.tv_sec * 1000000ul +
-                        (unsigned long)usage.ru_utime.tv_usec +
-                        (unsigned long)usage.ru_stime.tv_sec * 1000000ul +
-                        (unsigned long)usage.ru_stime.tv_usec;
+    unsigned long cpu =
+        (unsigned long)usage.ru_utime.tv_sec * 1000000ul + (unsigned long)usage.ru_utime.tv_usec +
+        (unsigned long)usage.ru_stime.tv_sec * 1000000ul + (unsigned long)usage.ru_stime.tv_usec;
     struct captured out = capture(out_fd, output_cap), err = capture(err_fd, output_cap);
     struct captured record = capture(record_fd, 1000);
     report(result_fd, "end %s %s %d %d %lu %lu %zu %zu %zu %zu %zu\n", job->id,
            WIFSIGNALED(status) ? "signal" : "exit",
-           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), timed_out,
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), how,
            (unsigned long)(wall * 1e6), cpu, out.size, out.kept, err.size, err.kept, record.kept);
     write_all(result_fd, out.data, out.kept);
     write_all(result_fd, err.data, err.kept);
@@ -528,14 +553,16 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc && job_count > 0)
             jobs[job_count - 1].timeout = atof(argv[++i]);
         else if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc && job_count > 0)
-            jobs[job_count - 1].cpu = atol(argv[++i]);
+            jobs[job_count - 1].cpu = atof(argv[++i]);
+        else if (strcmp(argv[i], "--explore") == 0 && i + 1 < argc && job_count > 0)
+            jobs[job_count - 1].explore = argv[++i];
         else if (strcmp(argv[i], "--result-fd") == 0 && i + 1 < argc)
             result_fd = atoi(argv[++i]);
         else if (strcmp(argv[i], "--output-cap") == 0 && i + 1 < argc)
             output_cap = (size_t)atol(argv[++i]);
         else
             unusable("usage: --list | --result-fd N [--output-cap B] "
-                     "--run suite/name [--timeout S] [--cpu C] ...");
+                     "--run suite/name [--timeout S] [--cpu C] [--explore SEED] ...");
     }
     if (list) {
         for (size_t i = 0; i < test_count; i++)
