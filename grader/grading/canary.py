@@ -141,6 +141,15 @@ def check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlis
     student's passing tests are (runner.checks): every check must pass.
     """
     where = f"in this sandbox ({sandbox.describe()})"
+    try:
+        _check(root, kx, sandbox, limits, allowlist, workdir, tsan, jobs, seed, asan, explore, where)
+    except B.GraderError as e:  # the runner cannot start tests here, or the machine is short
+        raise CanaryError(f"the reference solution of {kx.name} cannot be graded {where}: {e}") from e
+
+
+def _check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowlist: List[str],
+           workdir: str, tsan: bool, jobs: int, seed: Optional[int], asan: bool, explore: bool,
+           where: str) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     b = B.build(kx, reference_files(root, kx), workdir, sandbox, allowlist)

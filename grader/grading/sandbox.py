@@ -103,7 +103,9 @@ class _UidPool:
 
     def give(self, uid: int) -> None:
         with self.cond:
-            self.free.append(uid)
+            # To the back of the queue: the kernel may still count the run's last processes
+            # against the uid's process limit for a moment (a pid namespace dies asynchronously).
+            self.free.insert(0, uid)
             self.cond.notify()
 
 

@@ -331,7 +331,6 @@ static _Noreturn void run_in_child(struct job *job, int out_fd, int err_fd, int 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGXFSZ, SIG_DFL); /* output past the file-size limit ends the test, as it would alone */
-    setpgid(0, 0);            /* the server stops whatever the test started, with it */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* LeakSanitizer's tracer attaches to this process's threads: this one may be traced by its
      * own uid (the server, which stays undumpable, may not). */
@@ -488,10 +487,34 @@ static int wait_child(pid_t child, double deadline, double cpu_limit, int *statu
     }
 }
 
-/* Stops whatever the test left running (its process group) and reaps it, and any orphan. */
-static void stop_leftovers(pid_t group) {
-    kill(-group, SIGKILL);
-    while (waitpid(-group, NULL, 0) > 0 || errno == EINTR) {
+/* The runner's children now: what a test left running, reparented here when it ended (the
+ * runner is their subreaper). Linux lists them in /proc; 0 when it cannot be read. */
+static size_t read_children(pid_t *pids, size_t cap) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = 0;
+    long pid;
+    while (n < cap && fscanf(f, "%ld", &pid) == 1)
+        pids[n++] = (pid_t)pid;
+    fclose(f);
+    return n;
+}
+
+/* Stops whatever the test left running (its programs, however they regrouped), and reaps it. */
+static void stop_leftovers(void) {
+    for (int round = 0; round < 64; round++) {
+        pid_t pids[256];
+        size_t n = read_children(pids, sizeof pids / sizeof pids[0]);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++)
+            kill(pids[i], SIGKILL);
+        for (size_t i = 0; i < n; i++)
+            while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
+            }
     }
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
@@ -507,8 +530,17 @@ static void run_job(struct job *job, int result_fd, size_t output_cap) {
     fflush(NULL);
     double started = now_seconds();
     pid_t child = fork();
-    if (child < 0)
-        unusable("cannot fork the test's process");
+    /* A process limit the last test's processes still count against for a moment: try again. */
+    for (int retry = 0; child < 0 && errno == EAGAIN && retry < 50; retry++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        child = fork();
+    }
+    if (child < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot fork the test's process (%s)", strerror(errno));
+        unusable(why);
+    }
     if (child == 0)
         run_in_child(job, out_fd, err_fd, record_fd);
     int status = 0;
@@ -518,7 +550,7 @@ static void run_job(struct job *job, int result_fd, size_t output_cap) {
     double deadline = timeout > 0 ? started + timeout + 1.5 : 1e300;
     int how = wait_child(child, deadline, job->cpu, &status, &usage);
     double wall = now_seconds() - started;
-    stop_leftovers(child);
+    stop_leftovers();
     unsigned long cpu =
         (unsigned long)usage.ru_utime.tv_sec * 1000000ul + (unsigned long)usage.ru_utime.tv_usec +
         (unsigned long)usage.ru_stime.tv_sec * 1000000ul + (unsigned long)usage.ru_stime.tv_usec;
