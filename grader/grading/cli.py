@@ -38,8 +38,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="grade only this exercise (repeat or comma-separate; default: all)")
     p.add_argument("-s", "--student", action="append", default=[],
                    help="regrade this student, ignoring cached results (others come from the cache)")
-    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
-                   help="students graded in parallel (default: all cores)")
+    p.add_argument("-j", "--jobs", type=int, default=(os.cpu_count() or 1) + 1,
+                   help="students graded in parallel (default: one more than the cores, so that a "
+                        "student whose tests wait for their timeouts leaves the cores to the others)")
     p.add_argument("--reruns", type=int, default=0,
                    help="times a failing test is run again, to tell flaky from failing (default 0)")
     p.add_argument("--test-jobs", type=int, default=3,
