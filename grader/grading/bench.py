@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Tuple
 from grader.kit import ROOT
 from grader.samples import make_class
 
-from . import slurmnode
+from . import cli, slurmnode
 
 
 def sample_options() -> List[str]:
@@ -94,14 +94,15 @@ def slurm_run(klass: str, tmp: str, n: int, local_seconds: float, local_jobs: in
 def main(argv: List[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="100,200,400", help="comma-separated class sizes (default 100,200,400)")
-    p.add_argument("--jobs", type=int, default=0, help="parallel jobs (default: the grader's, all cores)")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="students graded at once (default: the grader's, one more than the cores)")
     p.add_argument("--slurm", action="store_true",
                    help="grade the first size through a one-machine Slurm cluster too")
     p.add_argument("--slurm-tasks", type=int, default=4, help="array tasks of the Slurm run (default 4)")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     jobs = ["-j", str(args.jobs)] if args.jobs else []
-    local_jobs = args.jobs or os.cpu_count() or 1
+    local_jobs = args.jobs or cli.default_jobs()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"bench-grader: the sample class's mix ({len(make_class.STUDENTS)} kinds of student, every "
           f"exercise), {os.cpu_count()} cores, {local_jobs} jobs, load average {load:.1f} at the start")

@@ -38,13 +38,14 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="grade only this exercise (repeat or comma-separate; default: all)")
     p.add_argument("-s", "--student", action="append", default=[],
                    help="regrade this student, ignoring cached results (others come from the cache)")
-    p.add_argument("-j", "--jobs", type=int, default=(os.cpu_count() or 1) + 1,
+    p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                    help="students graded in parallel (default: one more than the cores, so that a "
                         "student whose tests wait for their timeouts leaves the cores to the others)")
     p.add_argument("--reruns", type=int, default=0,
                    help="times a failing test is run again, to tell flaky from failing (default 0)")
     p.add_argument("--test-jobs", type=int, default=3,
-                   help="tests of one student run in parallel (default 3: a hung test waits without a core)")
+                   help="runners of one student at once, each running a share of the tests (default 3: "
+                        "a hung test waits without a core)")
     p.add_argument("--no-tsan", action="store_true",
                    help="do not run the threaded tests once more under ThreadSanitizer")
     p.add_argument("--no-asan", action="store_true",
@@ -83,6 +84,11 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
 Log = Callable[[str], None]
 
 
+def default_jobs() -> int:
+    """Students graded at once by default: one more than the cores."""
+    return (os.cpu_count() or 1) + 1
+
+
 @dataclass
 class Context:
     """What every worker shares during one grading run (read-only once prepared)."""
@@ -101,7 +107,7 @@ class Context:
     tsan: bool = True  # threaded tests run once more under ThreadSanitizer
     asan: bool = True  # tests that passed run once more under AddressSanitizer + LeakSanitizer
     explore: bool = True  # threaded tests run under the exercise's fixed explorer seeds
-    test_jobs: int = 3  # tests of one student run in parallel
+    test_jobs: int = 3  # runners of one student at once
     kit: Dict[str, KitExercise] = field(default_factory=dict)
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
     allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call

@@ -10,12 +10,13 @@ student's own files are compiled per student.
 Graded binaries do not use Criterion: the kit's objects are compiled
 against the grader's harness (harness/criterion/criterion.h, the kit's
 stand-in with counted assertions) and linked with the grader's runner
-(harness/runner.c), which runs one test per process and reports out of the
-test's reach. Three variants are built: plain, ThreadSanitizer (the
-threaded tests run once more under it, so a data race fails the test
-whether or not it corrupted anything during the run) and AddressSanitizer
-with LeakSanitizer (every test that passed runs once more under it, so a
-use after free or a leak fails the test whether or not it showed).
+(harness/runner.c), which runs each test in a process of its own and
+reports out of the test's reach. Three variants are built: plain,
+ThreadSanitizer (the threaded tests run once more under it, so a data race
+fails the test whether or not it corrupted anything during the run) and
+AddressSanitizer with LeakSanitizer (every test that passed runs once more
+under it, so a use after free or a leak fails the test whether or not it
+showed).
 
 Visible and hidden tests are linked into binaries of their own: the
 strings of a hidden test are never in a process whose output a student
