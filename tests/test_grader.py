@@ -1055,6 +1055,11 @@ class SampleClassTest(unittest.TestCase):
         # Routes that got every point before: every test now ends without a pass.
         for forged in ("x_descriptor_frames", "x_computed_exit", "x_computed_ptrace"):
             self.assertEqual({t["status"] for t in mpsc[forged]["tests"]}, {"crash"}, forged)
+        # A test that kills the grader's runner is run alone again, and fails: no pass, no grader error.
+        killer = mpsc["x_kill_runner"]
+        self.assertEqual((killer["status"], {t["status"] for t in killer["tests"]}), ("graded", {"crash"}))
+        self.assertTrue(all("stopped the grader's runner" in t["message"] for t in killer["tests"]
+                            if not t["hidden"]))
         # Visible tests say why; hidden ones only that they crashed (nothing of their run is shown).
         self.assertTrue(all("system call" in t["message"] for t in mpsc["x_computed_ptrace"]["tests"]
                             if not t["hidden"]))
