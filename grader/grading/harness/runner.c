@@ -92,7 +92,7 @@ enum {
     EXIT_UNUSABLE = 87,
     EXIT_NO_RECORD = 88,
     EXIT_SANITIZER = 67, /* ASAN_OPTIONS exitcode, set by the grader */
-    RESULT_FD = 3,
+    RECORD_FD = 3,
 };
 
 const struct criterion_test *criterion_current_test;
@@ -184,13 +184,13 @@ static _Noreturn void unusable(const char *why) {
 static void keep_only_our_descriptors(int out_fd, int err_fd, int record_fd) {
     if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
         unusable("cannot attach the test's output");
-    if (record_fd != RESULT_FD && dup2(record_fd, RESULT_FD) < 0)
+    if (record_fd != RECORD_FD && dup2(record_fd, RECORD_FD) < 0)
         unusable("cannot move the record descriptor");
-    int fd_flags = fcntl(RESULT_FD, F_GETFD);
-    if (fd_flags < 0 || fcntl(RESULT_FD, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
+    int fd_flags = fcntl(RECORD_FD, F_GETFD);
+    if (fd_flags < 0 || fcntl(RECORD_FD, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
         unusable("cannot mark the record descriptor");
-    if (syscall(SYS_close_range, RESULT_FD + 1, ~0U, 0) != 0) {
-        for (int fd = RESULT_FD + 1; fd < 1024; fd++)
+    if (syscall(SYS_close_range, RECORD_FD + 1, ~0U, 0) != 0) {
+        for (int fd = RECORD_FD + 1; fd < 1024; fd++)
             close(fd);
     }
 }
@@ -221,8 +221,8 @@ static void write_record(const char *id) {
                      (unsigned long)atomic_load(&threads_started), cpu_microseconds());
     if (n <= 0 || (size_t)n >= sizeof record)
         unusable("test id too long");
-    if (pwrite(RESULT_FD, record, (size_t)n, 0) != n) {
-        fputs("[grader] runner: the result descriptor is gone (closed by the code under test?)\n",
+    if (pwrite(RECORD_FD, record, (size_t)n, 0) != n) {
+        fputs("[grader] runner: the record descriptor is gone (closed by the code under test?)\n",
               stderr);
         _exit(EXIT_NO_RECORD);
     }
