@@ -559,6 +559,26 @@ class SandboxTest(unittest.TestCase):
         r = self.sb.run([exe, os.path.join(ROOT, "Makefile")], ro_dirs=[self.tmp], limits=Limits(wall_seconds=5))
         self.assertEqual(r.returncode, 0, "the kit's files are visible in the sandbox")
 
+    def test_every_limit_and_the_uid_are_set_before_the_program_runs(self):
+        # The limits are set by the run's first process (harness/confine.c), not in the grader:
+        # each one, as the program sees it, in every sandbox that works here.
+        self.assertIsNotNone(sandbox.confine_helper(), "harness/confine.c does not compile")
+        kinds = ["rlimits"] + ([self.sb.kind] if self.sb.kind != "rlimits" else [])
+        for kind in kinds:
+            sb = sandbox.Sandbox(kind)
+            r = sb.run(["/bin/bash", "-c", "ulimit -St; ulimit -Ht; ulimit -v; ulimit -f; ulimit -n; ulimit -u;"
+                        " ulimit -c; id -u; id -G"],
+                       limits=Limits(cpu_seconds=7, memory_bytes=1 << 30, file_bytes=1 << 20, open_files=77,
+                                     processes=33, wall_seconds=10))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.split("\n")  # bash counts -v and -f in KiB
+            self.assertEqual(lines[:7], ["7", "8", str(1 << 20), "1024", "77", "33", "0"], kind)
+            if sb.drop_uid:
+                self.assertEqual(lines[7], lines[8], "the uid's own group only")
+                self.assertGreaterEqual(int(lines[7]), sandbox.UID_BASE, kind)
+            r = sb.run(["/bin/bash", "-c", "ulimit -v"], limits=Limits(memory_bytes=-1, wall_seconds=10))
+            self.assertEqual(r.stdout.strip(), "unlimited", kind)
+
 
 class NamesTest(unittest.TestCase):
     """A name or an output is never interpreted, and two students never share a folder."""

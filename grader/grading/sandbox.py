@@ -8,8 +8,8 @@ Two layers, because either alone can be missing or defeated:
   tmpfs `/tmp`, `/` and `/dev` read-only, and no view of grader/,
   solutions/ or other students. The only writable host folder is the one
   the caller names (the compiler's output), and a test run has none.
-* rlimits set in the child before exec: CPU seconds, address space,
-  processes, file size and open files. When the grader runs as root the
+* rlimits set before exec, by the run's first process (harness/confine.c):
+  CPU seconds, address space, processes, file size and open files. When the grader runs as root the
   child also drops to an unprivileged uid leased for this run alone,
   because the kernel never applies RLIMIT_NPROC to root: a fork bomb must
   not starve anyone else's tests, and a run killed by its uid must not
@@ -26,6 +26,7 @@ scratch folder and `unshare -n` (no network) when that works; `describe()`
 names the sandbox actually used so the report can say so.
 """
 
+import atexit
 import os
 import resource
 import shutil
@@ -170,12 +171,14 @@ class Sandbox:
             cmd = (["unshare", "-n"] if self.kind == "unshare" else []) + list(argv)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.monotonic()
+            helper = confine_helper()
             proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                confine_argv(helper, lim, uid) + cmd if helper else cmd,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 cwd=where if self.kind != "bwrap" else None,
                 env=run_env, start_new_session=True, close_fds=True,
                 pass_fds=(pass_fd,) if pass_fd is not None else (),
-                preexec_fn=lambda: _confine(lim, uid),
+                preexec_fn=None if helper else lambda: _confine(lim, uid),
             )
             # wait4 rather than Popen.wait: it also says how much CPU the run used.
             timed_out = threading.Event()
@@ -228,8 +231,44 @@ def bwrap_argv(ro_dirs: Sequence[str], rw_dir: Optional[str], cwd: str,
     return argv
 
 
+_HELPER_LOCK = threading.Lock()
+_HELPER: Optional[str] = None
+_HELPER_TRIED = False
+
+
+def confine_helper() -> Optional[str]:
+    """The compiled harness/confine.c (once per grader process), or None without a compiler.
+
+    It sets a run's limits and uid and then execs the run, so the grader
+    spawns runs with vfork; without it, _confine does the same in a
+    preexec_fn, at the price of a fork of the whole grader per run.
+    """
+    global _HELPER, _HELPER_TRIED
+    with _HELPER_LOCK:
+        if not _HELPER_TRIED:
+            _HELPER_TRIED = True
+            # A folder of this process's own: no other user can put a program where root runs it.
+            folder = tempfile.mkdtemp(prefix="grade-confine-")
+            atexit.register(shutil.rmtree, folder, True)
+            exe = os.path.join(folder, "confine")
+            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness", "confine.c")
+            try:
+                r = subprocess.run([shutil.which("cc") or "cc", "-std=c11", "-O1", source, "-o", exe],
+                                   capture_output=True, timeout=60, check=False)
+                _HELPER = exe if r.returncode == 0 else None
+            except (OSError, subprocess.SubprocessError):
+                _HELPER = None
+        return _HELPER
+
+
+def confine_argv(helper: str, limits: Limits, uid: Optional[int]) -> List[str]:
+    """The helper's command line that applies `limits` and `uid` (see harness/confine.c)."""
+    return [helper, str(limits.cpu_seconds), str(limits.memory_bytes), str(limits.file_bytes),
+            str(limits.open_files), str(limits.processes), str(-1 if uid is None else uid), "--"]
+
+
 def _confine(limits: Limits, uid: Optional[int]) -> None:
-    """In the child, before exec: limits, then the unprivileged uid."""
+    """In the child, before exec: limits, then the unprivileged uid (confine.c does the same)."""
     def cap(kind: int, value: int) -> None:
         resource.setrlimit(kind, (value, value))
 

@@ -44,6 +44,7 @@ STUDENT_BENCH_OBJS := $(EX_STUDENT_FILES:%.c=$(EXB)/O2/%.o)
 EXKIT_OBJS := $(addprefix $(OBJ)/$(EX_DIR)/,$(EX_KIT_FILES:%.c=%.o)) $(DEP_SRCS:%.c=$(OBJ)/%.o)
 TEST_SRCS := $(wildcard $(EX_DIR)/tests/*.c) $(if $(HIDDEN),$(wildcard grader/hidden/$(EX)/*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(OBJ)/%.o)
+$(TEST_OBJS): KIT_CFLAGS := $(TEST_CFLAGS)
 TEST_BIN := $(EXB)/test_$(EX)$(if $(HIDDEN),_with_hidden)
 BENCH_BIN := $(EXB)/bench_$(EX)
 INCLUDES += -I$(EX_DIR) -I$(EX_DIR)/kit \

@@ -52,13 +52,21 @@ SAN_FLAGS_address := -fsanitize=address -fno-omit-frame-pointer
 SAN_FLAGS_thread := -fsanitize=thread
 SAN_FLAGS_undefined := -fsanitize=undefined -fno-sanitize-recover=undefined
 VARIANT := $(if $(SAN),$(SAN),plain)
+# The kit's own files (the runtime, the exercises' kit files) at -O2; under a
+# sanitizer at -O1, the level the sanitizers' documentation recommends: the
+# checks see the same code, and a third less time goes to compiling it (which
+# a fresh grading of a class spends most of its first 20 seconds on).
 KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-Werror) \
-              -O2 -g -pthread $(SAN_FLAGS_$(SAN))
+              $(if $(SAN),-O1,-O2) -g -pthread $(SAN_FLAGS_$(SAN))
 KIT_LDFLAGS := -pthread $(KIT_LINKER) $(SAN_FLAGS_$(SAN))
 # Students' files are compiled at -Og, GCC's level for the edit-compile-debug
 # loop: about 40% faster to compile than -O2, and gdb shows every variable.
 # The grader compiles them the same way. Benchmarks use -O2 copies.
-STUDENT_CFLAGS := $(filter-out -O2,$(KIT_CFLAGS)) -Og
+STUDENT_CFLAGS := $(filter-out -O1 -O2,$(KIT_CFLAGS)) -Og
+# The tests (visible and hidden) likewise: they are the biggest files to compile
+# (every assertion expands in place), their own code is never what a run waits
+# for, and a student stepping through a failing test in gdb sees every variable.
+TEST_CFLAGS := $(STUDENT_CFLAGS)
 
 # The object folder of this variant (not OUT: that names the grader's output folder).
 OBJ := $(BUILD)/$(VARIANT)

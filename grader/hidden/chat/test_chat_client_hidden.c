@@ -52,7 +52,7 @@ KT_TEST(chat_client_hidden, a_thousand_lines_typed_at_once, .timeout = 20,
     ct_client_type(&client, typed);
     ct_client_end_input(&client);
     for (int i = 0; i < 1000; i++) {
-        char text[16];
+        char text[24];
         snprintf(text, sizeof text, "line %d", i);
         server_expects(conn, ct_client_line(text));
     }
