@@ -367,12 +367,12 @@ class JudgeTest(unittest.TestCase):
         # The wall clock is the declared timeout (within the cap): a waiting test uses no CPU.
         self.assertEqual(runner.fitted_timeout(self.test, self.ref, 60), 2.0)
         self.assertEqual(runner.fitted_timeout(testlist.TestInfo("mpsc", "b", "", 30.0), None, 10), 10.0)
-        # Processor time: twenty times the reference's, at least the floor, at most 4x the wall clock.
+        # Processor time: ten times the reference's, at least the floor, at most 4x the wall clock.
         self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.001), 60),
                          runner.CPU_FLOOR)
-        self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.01), 60), 0.2)
+        self.assertEqual(runner.fitted_cpu(self.test, ReferenceRun(0.01, 5, 1, cpu_seconds=0.03), 60), 0.3)
         slow = testlist.TestInfo("mpsc", "b", "", 30.0)
-        self.assertEqual(runner.fitted_cpu(slow, ReferenceRun(1, 5, 1, cpu_seconds=0.5), 60), 10)
+        self.assertEqual(runner.fitted_cpu(slow, ReferenceRun(1, 5, 1, cpu_seconds=0.5), 60), 5)
         self.assertEqual(runner.CPU_FLOOR, 0.1)
         self.assertEqual(runner.fitted_cpu(slow, ReferenceRun(1, 5, 1, cpu_seconds=50), 60), 120)
         spin = self.judge(result(-24))  # SIGXCPU

@@ -12,7 +12,7 @@ its record descriptor (which the test's own code cannot write: see
 runner.c), checked against the reference solution's run of the same test.
 A test that stops the runner itself is run again alone (run_many).
 
-Time limits are fitted to the reference: each test may use twenty times
+Time limits are fitted to the reference: each test may use ten times
 the processor time the reference's run used, at least a tenth of a second, so a
 test that spins stops early, whatever else the machine is doing (processor
 time, not the wall clock, is what a busy machine does not stretch). A test
@@ -47,7 +47,7 @@ from .testlist import TestInfo
 
 # Fitted processor time: the reference's times CPU_MARGIN, at least CPU_FLOOR seconds (the runner
 # watches a test's processor clock every few milliseconds, so a limit need not be whole seconds).
-CPU_MARGIN = 20.0
+CPU_MARGIN = 10.0
 CPU_FLOOR = 0.1
 # Fitted wall-clock time: the reference's times WALL_MARGIN, at least WALL_FLOOR seconds.
 WALL_MARGIN = 10.0
