@@ -9,8 +9,9 @@ Two layers, because either alone can be missing or defeated:
   solutions/ or other students. The only writable host folder is the one
   the caller names (the compiler's output), and a test run has none.
 * rlimits set before exec, by the run's first process (harness/confine.c):
-  CPU seconds, address space, processes, file size and open files. When the grader runs as root the
-  child also drops to an unprivileged uid leased for this run alone,
+  CPU seconds, address space, processes, file size and open files. When
+  the grader runs as root the run also drops to an unprivileged uid leased
+  for this run alone,
   because the kernel never applies RLIMIT_NPROC to root: a fork bomb must
   not starve anyone else's tests, and a run killed by its uid must not
   take a neighbour's run with it.
