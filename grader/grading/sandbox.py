@@ -11,10 +11,9 @@ Two layers, because either alone can be missing or defeated:
 * rlimits set before exec, by the run's first process (harness/confine.c):
   CPU seconds, address space, processes, file size and open files. When
   the grader runs as root the run also drops to an unprivileged uid leased
-  for this run alone,
-  because the kernel never applies RLIMIT_NPROC to root: a fork bomb must
-  not starve anyone else's tests, and a run killed by its uid must not
-  take a neighbour's run with it.
+  for this run alone, because the kernel never applies RLIMIT_NPROC to
+  root: a fork bomb must not starve anyone else's tests, and a run killed
+  by its uid must not take a neighbour's run with it.
 
 A wall-clock limit kills the whole process group (and, with bubblewrap,
 the pid namespace). Output goes to files the grader opened (the program
