@@ -11,7 +11,7 @@
  *
  * Why a program and not Python's preexec_fn: a preexec_fn makes the grader
  * fork its whole address space for every run (about 17 ms of processor time
- * for a grader of 120 MB, against under 1 ms for the vfork Python uses
+ * for a Python process of 120 MB, against under 1 ms for the vfork Python uses
  * otherwise), and a class takes hundreds of runs.
  *
  * Exits 125 with a message when a limit or the uid cannot be set: the
