@@ -967,6 +967,34 @@ class SanitizerAndExplorerTest(unittest.TestCase):
         with self.assertRaises(kitbuild.KitError):
             kitbuild.explore_seeds("1 two", "mpsc")
 
+    def test_explorer_seeds_only_for_objects_that_take_a_lock_it_detours_at(self):
+        # The explorer acts only in the lock calls kt_student.syms renames; an object that makes
+        # none (the chat's reference, a lock-free channel) runs the same program under every seed.
+        explored = kitbuild.explored_calls(os.path.join(ROOT, "runtime", "testing", "kt_student.syms"))
+        self.assertTrue({"pthread_mutex_lock", "pthread_mutex_unlock", "pthread_cond_wait",
+                         "pthread_cond_signal", "pthread_spin_lock", "pthread_rwlock_wrlock"} <= explored)
+        self.assertFalse({"malloc", "free", "strdup"} & explored)
+        kx = kitbuild.KitExercise(name="mpsc", decl=None, explored_calls=explored)
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        locked = compile_object("#include <pthread.h>\nstatic pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;\n"
+                                "int mpsc_x(void) { return pthread_mutex_trylock(&m); }\n", tmp, "locked")
+        waits = compile_object("#include <pthread.h>\nint mpsc_x(pthread_cond_t *c, pthread_mutex_t *m)"
+                               " { return pthread_cond_wait(c, m); }\n", tmp, "waits")
+        lock_free = compile_object("#include <stdatomic.h>\n#include <stdlib.h>\nstatic atomic_int n;\n"
+                                   "void *mpsc_x(void) { atomic_fetch_add(&n, 1); return malloc(4); }\n",
+                                   tmp, "lock_free")
+        self.assertTrue(kx.explorable(policy.symbols(locked)[0]))
+        self.assertTrue(kx.explorable(policy.symbols(waits)[0]))
+        self.assertFalse(kx.explorable(policy.symbols(lock_free)[0]))
+        kx.kit_explored = True  # a kit file linked as the student's takes a lock itself
+        self.assertTrue(kx.explorable(policy.symbols(lock_free)[0]))
+        # Without seeds to run, a threaded test is checked by one AddressSanitizer run.
+        refs = {"mpsc/many": ReferenceRun(0.1, None, 4)}
+        many = testlist.TestInfo("mpsc", "many")
+        self.assertEqual([(c.variant, c.explore) for c in runner.checks(refs, [1, 2], [many], True, True, False)],
+                         [("thread", 0), ("address", 0)])
+
     def test_wall_clock_is_fitted_to_the_reference_with_a_floor(self):
         slow_declared = testlist.TestInfo("mpsc", "b", "", 5.0)
         self.assertEqual(runner.fitted_timeout(slow_declared, ReferenceRun(0.05, 3, 1), 60), runner.WALL_FLOOR)

@@ -66,6 +66,9 @@ class BuildResult:
     # The files a failed compile or check is the fault of, with their own messages (an exercise
     # in parts fails only their parts); empty for a link, which no one file is to blame for.
     faults: Dict[str, List[str]] = field(default_factory=dict)
+    # Whether the schedule explorer can change a run: the student's objects take a lock it
+    # detours at (KitExercise.explorable). If not, every seed runs the same program as none.
+    explorable: bool = False
 
     def binary(self, variant: str, hidden: bool) -> str:
         return self.binaries.get(variant + ("-hidden" if hidden else ""), "")
@@ -132,7 +135,9 @@ def build(kx: KitExercise, files: Dict[str, bytes], workdir: str, sandbox: Sandb
         result.stems.append(stem)
     for name, stem in zip(sorted(files), result.stems):
         try:
-            found = policy.check_object(f"{stem}.plain.o", kx.name, kx.api, allowlist)
+            syms = policy.symbols(f"{stem}.plain.o")
+            found = policy.check_object(f"{stem}.plain.o", kx.name, kx.api, allowlist, syms)
+            result.explorable = result.explorable or kx.explorable(syms[0])
         except ValueError as e:
             found = [str(e)]
         if found:

@@ -185,7 +185,7 @@ def _check(root: str, kx: KitExercise, sandbox: Sandbox, limits: Limits, allowli
         race_reports_work(b.binary("thread", False), sandbox, limits, where)
     if asan:
         sanitizer_reports_work(b.binary("address", False), sandbox, limits, where)
-    todo = runner.checks(kx.reference, kx.explore_seeds, kx.tests, tsan, asan, explore)
+    todo = runner.checks(kx.reference, kx.explore_seeds, kx.tests, tsan, asan, explore and b.explorable)
 
     checked = runner.run_checks(b.binary, todo, sandbox, limits, kx.reference, seed, kx.name, jobs)
     bad = [(c, r) for c, r in zip(todo, checked) if r.status != ST.PASS]

@@ -148,26 +148,6 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         os.path.abspath(args.out), ".build")
     build = os.path.join(builds, C.kit_sources_fingerprint(root)[:16])
     os.makedirs(build, exist_ok=True)
-    with open(os.path.join(builds, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another grader may be compiling the same objects
-        os.utime(build)
-        for old_build in os.listdir(builds):
-            path = os.path.join(builds, old_build)
-            # An older kit's, unused for a day (a grader of that kit may still be running).
-            if old_build not in (os.path.basename(build), ".lock") and \
-                    time.time() - os.path.getmtime(path) > 24 * 3600:
-                shutil.rmtree(path, ignore_errors=True)
-        for n in names:
-            log(f"[grade] compiling the kit's side of {n} (once, kept for later runs)")
-            started = time.monotonic()
-            kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
-                                  os.path.join(ctx.workspace, "include", n))
-            ctx.kit[n] = kx
-            log(f"[grade]   the kit's side of {n}: {time.monotonic() - started:.1f} s")
-    for n in names:
-        # A student's file may call what the exercise's own kit files define.
-        kx = ctx.kit[n]
-        ctx.allowlists[n] = policy.load_allowlist(n, root, kx.cc) + sorted(policy.taken_names(kx.exkit_objs, []))
 
     def canary_of(n: str) -> Optional[str]:
         """Grades exercise n's reference (or reuses a recent verdict); the reason it failed, if it did."""
@@ -190,10 +170,33 @@ def prepare(args: argparse.Namespace, log: Log) -> Context:
         log(f"[grade]   the canary of {n}: {time.monotonic() - started:.1f} s")
         return None
 
-    # The exercises' canaries at once: their runs mostly wait (for sanitizers, for the schedule
-    # explorer's pauses, for the sandbox to start), and nobody is graded before all have passed.
+    # Each exercise's canary starts as soon as its kit's side is compiled, while the next one
+    # compiles: a make leaves a core idle now and then, which a canary fills. Their runs mostly
+    # wait too (for sanitizers, for the schedule explorer's pauses, for the sandbox to start), and
+    # nobody is graded before all of them have passed.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
-        failures = [f for f in pool.map(canary_of, names) if f]
+        canaries = []
+        with open(os.path.join(builds, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another grader may be compiling the same objects
+            os.utime(build)
+            for old_build in os.listdir(builds):
+                path = os.path.join(builds, old_build)
+                # An older kit's, unused for a day (a grader of that kit may still be running).
+                if old_build not in (os.path.basename(build), ".lock") and \
+                        time.time() - os.path.getmtime(path) > 24 * 3600:
+                    shutil.rmtree(path, ignore_errors=True)
+            for n in names:
+                log(f"[grade] compiling the kit's side of {n} (once, kept for later runs)")
+                started = time.monotonic()
+                kx = kitbuild.prepare(root, decls[n], build, max(1, args.jobs),
+                                      os.path.join(ctx.workspace, "include", n))
+                ctx.kit[n] = kx
+                log(f"[grade]   the kit's side of {n}: {time.monotonic() - started:.1f} s")
+                # A student's file may call what the exercise's own kit files define.
+                ctx.allowlists[n] = (policy.load_allowlist(n, root, kx.cc)
+                                     + sorted(policy.taken_names(kx.exkit_objs, [])))
+                canaries.append(pool.submit(canary_of, n))
+        failures = [f for f in (c.result() for c in canaries) if f]
     if failures:
         shutil.rmtree(ctx.workspace, ignore_errors=True)
         raise SystemExit("grade: stopped before grading anyone: " + "\n".join(failures) + "\n"

@@ -176,7 +176,9 @@ def run_tests(ctx: "Context", kx: KitExercise, b: B.BuildResult, workdir: str,
             out[t.id] = runner.rerun(out[t.id], b.binary("plain", t.hidden), t, ctx.sandbox, ctx.limits,
                                      timeouts[t.id], kx.reference.get(t.id), ctx.reruns, ctx.seed)
     passed = [t for t in tests if out[t.id].status == ST.PASS]
-    todo = runner.checks(kx.reference, kx.explore_seeds, passed, ctx.tsan, ctx.asan, ctx.explore)
+    # A seed detours only at the student's own locks: without one, a seeded run is the same run.
+    todo = runner.checks(kx.reference, kx.explore_seeds, passed, ctx.tsan, ctx.asan,
+                         ctx.explore and b.explorable)
     for variant in ("thread", "address"):
         of_variant = [c for c in todo if c.variant == variant]
         if of_variant and not B.build_variant(kx, workdir, ctx.sandbox, b, variant,

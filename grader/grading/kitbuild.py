@@ -31,6 +31,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -63,6 +64,7 @@ NOT_LINKED = ("kt_mini_runner.o", "kt_nogit.o")
 # exercise names its own (EX_GRADE_SEEDS = 3 8 in exercises/<ex>/exercise.mk). Fixed, so every
 # submission, and every regrading of it, meets the same detours: a grade never depends on luck.
 DEFAULT_EXPLORE_SEEDS = [1, 2]
+EXPLORER_PREFIX = "kt_explore_"  # the explorer's stand-ins for the lock calls (kt_explore.h)
 
 
 class KitError(Exception):
@@ -119,6 +121,15 @@ class KitExercise:
     # the student's object is tested as `make test` tests it.
     rename: List[str] = field(default_factory=list)
     explore_seeds: List[int] = field(default_factory=lambda: list(DEFAULT_EXPLORE_SEEDS))
+    # The calls the schedule explorer takes over (the locks of kt_student.syms): only where the
+    # student's objects make one can a seed change a run. Or always, when a kit file linked as
+    # the student's (its counted copy) makes one itself.
+    explored_calls: Set[str] = field(default_factory=set)
+    kit_explored: bool = False
+
+    def explorable(self, undefined: Set[str]) -> bool:
+        """Whether an explorer seed can change a run of objects that call `undefined`."""
+        return self.kit_explored or bool(undefined & self.explored_calls)
 
 
 def make_vars(root: str, ex: str, build: str, san: str) -> Dict[str, str]:
@@ -143,10 +154,11 @@ def _run(argv: List[str], what: str, cwd: Optional[str] = None) -> None:
 
 
 def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
-                  profile: str = "") -> Dict[str, str]:
-    """The system-call filters and the runner object of each variant: {variant: runner.o}.
+                  profile: str = "") -> Dict[str, List[str]]:
+    """The grader's runner and the system-call filter of each variant: {variant: [objects]}.
 
-    `profile` "net" adds what an exercise whose tests run programs over loopback needs.
+    `profile` "net" adds what an exercise whose tests run programs over loopback needs. The
+    runner is compiled once per variant, whatever the profile: only the filter's small file differs.
     """
     folder = os.path.join(build, "harness")
     os.makedirs(folder, exist_ok=True)
@@ -154,47 +166,59 @@ def build_harness(build: str, cc: str, kit_cflags: Dict[str, List[str]],
         gen = os.path.join(folder, "seccomp_gen-" + hashlib.sha256(f.read()).hexdigest()[:12])
     if not os.path.exists(gen):
         _run([cc, "-std=c11", "-D_GNU_SOURCE", "-O1", os.path.join(HARNESS, "seccomp_gen.c"), "-o",
-              gen + ".tmp", "-lseccomp"],
+              gen + f".{os.getpid()}.tmp", "-lseccomp"],
              "building the system-call filter generator (libseccomp-dev installed? `make deps`)")
-        os.replace(gen + ".tmp", gen)
+        os.replace(gen + f".{os.getpid()}.tmp", gen)
 
-    def compile_runner(item: Tuple[str, List[str]]) -> Tuple[str, str]:
-        variant, cflags = item
-        vdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
-        os.makedirs(vdir, exist_ok=True)
-        header = os.path.join(vdir, "seccomp_filter.h")
-        r = subprocess.run([gen, PROFILES[variant], *([profile] if profile else [])],
-                           capture_output=True,
-                           text=True, check=False)
-        if r.returncode != 0:
-            raise KitError(f"the system-call filter generator failed: {r.stderr}")
-        obj = os.path.join(vdir, "runner.o")
-        # Compiled again only when something it is made of changed (a stamp of all of it).
-        argv = [cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", f"-I{vdir}", "-c",
-                os.path.join(HARNESS, "runner.c")]
-        h = hashlib.sha256("\0".join(argv + [r.stdout]).encode())
-        for name in ["runner.c"] + sorted(os.path.join("criterion", n) for n in os.listdir(
-                os.path.join(HARNESS, "criterion"))):
-            with open(os.path.join(HARNESS, name), "rb") as f:
+    def compiled(source: str, argv: List[str], obj: str, made_of: List[str]) -> str:
+        """obj, compiled from `source` unless a stamp of all it is made of says it is fresh."""
+        h = hashlib.sha256("\0".join(argv).encode())
+        for name in made_of:
+            with open(name, "rb") as f:
                 h.update(f.read())
-        stamp = os.path.join(vdir, "runner.stamp")
+        stamp = obj[:-2] + ".stamp"
         try:
             with open(stamp, encoding="ascii") as f:
                 fresh = f.read() == h.hexdigest() and os.path.exists(obj)
         except OSError:
             fresh = False
         if not fresh:
-            with open(header, "w", encoding="utf-8") as f:
-                f.write(r.stdout)
-            _run(argv + ["-o", obj + ".tmp"], "compiling the grader's runner")
-            os.replace(obj + ".tmp", obj)
+            # Exercises may be prepared at once and share a variant's runner: each writes its own
+            # temporary file, and the last rename wins with the same bytes.
+            tmp = f"{obj}.{os.getpid()}.{threading.get_ident()}.tmp"
+            _run(argv + [source, "-o", tmp], f"compiling the grader's {os.path.basename(source)}")
+            os.replace(tmp, obj)
             with open(stamp, "w", encoding="ascii") as f:
                 f.write(h.hexdigest())
-        return variant, obj
+        return obj
+
+    def compile_variant(item: Tuple[str, List[str]]) -> Tuple[str, List[str]]:
+        variant, cflags = item
+        vdir = os.path.join(folder, variant)
+        fdir = os.path.join(folder, variant + (f"-{profile}" if profile else ""))
+        os.makedirs(vdir, exist_ok=True)
+        os.makedirs(fdir, exist_ok=True)
+        r = subprocess.run([gen, PROFILES[variant], *([profile] if profile else [])],
+                           capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            raise KitError(f"the system-call filter generator failed: {r.stderr}")
+        source = os.path.join(fdir, "seccomp_filter.c")
+        tmp = f"{source}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(r.stdout)
+        os.replace(tmp, source)
+        argv = [cc, *cflags, "-D_GNU_SOURCE", f"-I{HARNESS}", "-c"]
+        headers = [os.path.join(HARNESS, "criterion", n) for n in sorted(os.listdir(
+            os.path.join(HARNESS, "criterion")))] + [os.path.join(HARNESS, "seccomp_filter.h")]
+        runner = compiled(os.path.join(HARNESS, "runner.c"), argv, os.path.join(vdir, "runner.o"),
+                          [os.path.join(HARNESS, "runner.c"), *headers])
+        seccomp = compiled(source, argv, os.path.join(fdir, "seccomp_filter.o"),
+                           [source, os.path.join(HARNESS, "seccomp_filter.h")])
+        return variant, [runner, seccomp]
 
     # The variants at once: one compile each, that nothing else waits for meanwhile.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(kit_cflags)) as pool:
-        return dict(pool.map(compile_runner, kit_cflags.items()))
+        return dict(pool.map(compile_variant, kit_cflags.items()))
 
 
 def _variant_objects(v: Dict[str, str], variant: str) -> List[str]:
@@ -248,7 +272,7 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
         k.variants[variant] = Variant(
             name=variant, cflags=[f for f in shlex.split(v["CFLAGS"]) if not f.startswith("-I")],
             ldflags=shlex.split(v["LDFLAGS"]) + ["-Wl,--wrap=pthread_create"],
-            common_objs=common + [runners[variant]], visible_objs=visible, hidden_objs=hidden)
+            common_objs=common + runners[variant], visible_objs=visible, hidden_objs=hidden)
         if variant == "plain":
             k.exkit_objs = [absolute(p) for p in v["EXKIT_OBJS"].split()]
             k.link_objs = visible + hidden + common
@@ -261,6 +285,10 @@ def prepare(root: str, decl: Exercise, build: str, jobs: int, include_dir: str) 
             if v.get("KT_SYMS"):
                 objcopy = shutil.which(v.get("OBJCOPY") or "objcopy") or "objcopy"
                 k.rename = [objcopy, f"--redefine-syms={absolute(v['KT_SYMS'])}"]
+                k.explored_calls = explored_calls(absolute(v["KT_SYMS"]))
+                counted = [absolute(p) for p in v["TEST_EXKIT_OBJS"].split() if "/counted/" in p]
+                k.kit_explored = bool(counted) and any(
+                    name.startswith(EXPLORER_PREFIX) for name in _undefined(counted))
             for src in v["TEST_SRCS"].split():
                 with open(os.path.join(root, src), encoding="utf-8", errors="replace") as f:
                     for t in testlist.parse_declarations(f.read(), src.startswith("grader/")):
@@ -280,6 +308,21 @@ def explore_seeds(text: str, ex: str) -> List[int]:
     if not all(w.isdigit() and int(w) > 0 for w in words):
         raise KitError(f"{ex}: EX_GRADE_SEEDS = {text}: give the explorer's seeds as whole numbers from 1")
     return [int(w) for w in words]
+
+
+def explored_calls(syms_file: str) -> Set[str]:
+    """The names kt_student.syms sends to the schedule explorer (pthread_mutex_lock, ...)."""
+    with open(syms_file, encoding="utf-8") as f:
+        pairs = [line.split() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    return {p[0] for p in pairs if len(p) == 2 and p[1].startswith(EXPLORER_PREFIX)}
+
+
+def _undefined(objs: List[str]) -> Set[str]:
+    """The names the objects call but do not define (one nm for all)."""
+    out = subprocess.run(["nm", "-P", "-A", "--undefined-only", *objs], capture_output=True, text=True,
+                         check=False)
+    return {parts[0] for parts in (line.rsplit(": ", 1)[-1].split() for line in out.stdout.splitlines())
+            if parts}
 
 
 def _defined_globals(objs: List[str]) -> Set[str]:

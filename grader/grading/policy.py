@@ -231,15 +231,17 @@ def section_problems(s: Section) -> List[str]:
 
 
 def check_object(obj: str, exercise: str, api: Set[str],
-                 allowlist: Optional[List[str]] = None) -> List[str]:
+                 allowlist: Optional[List[str]] = None,
+                 found: Optional[Tuple[Set[str], Set[str], Set[str]]] = None) -> List[str]:
     """Problems found in one student object, as sentences for the student (empty: ok).
 
     api: the names the exercise's public header declares, the only global
-    names the object may define.
+    names the object may define. found: the object's symbols() when the
+    caller has them already.
     """
     allowlist = allowlist if allowlist is not None else load_allowlist(exercise)
     problems = []
-    undefined, defined, ifuncs = symbols(obj)
+    undefined, defined, ifuncs = found if found is not None else symbols(obj)
     for sym in sorted(undefined):
         if not allowed(sym, allowlist) or _explicitly_refused(sym):
             problems.append(f"uses `{sym}`, which {reason_for(sym)}")

@@ -689,7 +689,10 @@ def checks(reference: Dict[str, ReferenceRun], seeds_of_exercise: List[int], pas
     ThreadSanitizer, and once under each of the exercise's fixed explorer
     seeds (seeds_of_exercise; a detour at the student's locks only matters
     when another thread runs); with AddressSanitizer those seeded runs are
-    its runs too. Every other test runs once under AddressSanitizer.
+    its runs too. Every other test runs once under AddressSanitizer, and so
+    does every test when `explore` is off: the caller turns it off, too,
+    for objects that take no lock the explorer detours at, where every seed
+    would run the very same program.
     """
     out: List[Check] = []
     for t in passed:

@@ -77,7 +77,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "seccomp_filter.h" /* kt_grade_filter[], made by seccomp_gen.c for this build */
+#include "seccomp_filter.h" /* kt_grade_filter[]: seccomp_gen.c writes it for each build */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KT_GRADE_ASAN 1
@@ -197,7 +197,7 @@ static void keep_only_our_descriptors(int out_fd, int err_fd, int record_fd) {
 
 static void confine(void) {
     struct sock_fprog prog = {
-        .len = (unsigned short)(sizeof kt_grade_filter / sizeof kt_grade_filter[0]),
+        .len = kt_grade_filter_length,
         .filter = (struct sock_filter *)kt_grade_filter,
     };
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -620,6 +620,13 @@ int main(int argc, char **argv) {
     int fd_flags = fcntl(result_fd, F_GETFD);
     if (fd_flags < 0 || fcntl(result_fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
         unusable("no result descriptor");
+#ifdef KT_GRADE_ASAN
+    /* The leak check at the end of each test reads all of the sanitizer's own globals (5 MB,
+     * mostly never touched). Read once here, they are mapped in every child forked after: each
+     * test's check then costs about a third less (1,400 page faults fewer). What the runner
+     * has allocated so far is reachable: nothing is reported. */
+    __lsan_do_recoverable_leak_check();
+#endif
     for (size_t i = 0; i < job_count; i++)
         run_job(&jobs[i], result_fd, output_cap);
     _exit(EXIT_PASSED);

@@ -1,8 +1,8 @@
 /*
  * seccomp_gen.c - writes the system-call filter of graded test processes
- * as a C header (kt_grade_filter[]), with libseccomp.
+ * as a C file defining kt_grade_filter[] (seccomp_filter.h), with libseccomp.
  *
- *     seccomp_gen plain|tsan|asan [net] > seccomp_filter.h
+ *     seccomp_gen plain|tsan|asan [net] > seccomp_filter.c
  *
  * The grader's runner (runner.c) installs the filter just before the test's
  * fixture runs, so everything the student's code does happens under it.
@@ -276,13 +276,13 @@ int main(int argc, char **argv) {
            asan   ? "asan"
            : tsan ? "tsan"
                   : "plain");
-    printf("#include <linux/filter.h>\nstatic const struct sock_filter kt_grade_filter[] = {\n");
+    printf("#include \"seccomp_filter.h\"\n\nconst struct sock_filter kt_grade_filter[] = {\n");
     for (off_t i = 0; i + 8 <= size; i += 8) {
         struct sock_filter insn;
         memcpy(&insn, bpf + i, sizeof insn);
         printf("    {0x%04x, %u, %u, 0x%08x},\n", insn.code, insn.jt, insn.jf, insn.k);
     }
-    printf("};\n");
+    printf("};\nconst unsigned short kt_grade_filter_length = %lld;\n", (long long)(size / 8));
     seccomp_release(ctx);
     return 0;
 }
