@@ -56,8 +56,12 @@ VARIANT := $(if $(SAN),$(SAN),plain)
 # sanitizer at -O1, the level the sanitizers' documentation recommends: the
 # checks see the same code, and a third less time goes to compiling it (which
 # a fresh grading of a class spends most of its first 20 seconds on).
+# Debug information: all of it for gdb. The grader, whose builds nobody steps
+# through, asks for line tables only (DEBUG_FLAGS=-g1: sanitizer reports still
+# name files and lines), which compiles a sixth faster.
+DEBUG_FLAGS ?= -g
 KIT_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(if $(WERROR),-Werror) \
-              $(if $(SAN),-O1,-O2) -g -pthread $(SAN_FLAGS_$(SAN))
+              $(if $(SAN),-O1,-O2) $(DEBUG_FLAGS) -pthread $(SAN_FLAGS_$(SAN))
 KIT_LDFLAGS := -pthread $(KIT_LINKER) $(SAN_FLAGS_$(SAN))
 # Students' files are compiled at -Og, GCC's level for the edit-compile-debug
 # loop: about 40% faster to compile than -O2, and gdb shows every variable.
