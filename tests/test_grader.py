@@ -225,6 +225,30 @@ class PolicyTest(unittest.TestCase):
     def check(self, source, api=frozenset({"mpsc_x", "mpsc_y", "mpsc_z", "mpsc_ok"})):
         return policy.check_object(compile_object(source, self.tmp), "mpsc", set(api), self.allow)
 
+    def test_symbols_are_read_as_nm_reads_them(self):
+        # readelf replaced nm (which loads every bfd plugin first): the same names in each class.
+        src = os.path.join(self.tmp, "kinds.c")
+        with open(src, "w") as f:
+            f.write("extern int ext_var; extern void ext_fn(void); __attribute__((weak)) extern void maybe(void);\n"
+                    "int common_var; _Thread_local int tls_var = 1; static int file_var;\n"
+                    "__attribute__((weak)) int weak_def(void) { return 1; }\n"
+                    "__attribute__((visibility(\"hidden\"))) int hidden_def(void) { return 2; }\n"
+                    "static int impl(void) { return 3; } static int (*pick(void))(void) { return impl; }\n"
+                    "int chosen(void) __attribute__((ifunc(\"pick\")));\n"
+                    "int use(void) { ext_fn(); if (maybe) maybe(); return ext_var + file_var++ + tls_var; }\n")
+        obj = os.path.join(self.tmp, "kinds.o")
+        subprocess.run(["cc", "-fcommon", "-c", src, "-o", obj], check=True, capture_output=True)
+        undefined, defined, ifuncs = set(), set(), set()
+        for line in subprocess.run(["nm", "-P", obj], capture_output=True, text=True, check=True).stdout.splitlines():
+            name, kind = line.split()[:2]
+            (undefined if kind in "Uwv" else ifuncs if kind == "i" else defined if kind.isupper() else set()).add(name)
+        self.assertEqual(policy.symbols(obj), (undefined, defined, ifuncs))
+        self.assertLessEqual({"ext_var", "ext_fn", "maybe"}, undefined)
+        self.assertEqual(defined, {"common_var", "tls_var", "weak_def", "hidden_def", "use"})
+        self.assertEqual(ifuncs, {"chosen"})
+        with self.assertRaises(ValueError):
+            policy.symbols(src)  # not an object file
+
     def test_a_plain_channel_object_passes(self):
         self.assertEqual(self.check(
             "#include <pthread.h>\n#include <stdlib.h>\n#include <stdio.h>\n"

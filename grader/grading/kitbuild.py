@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from grader.kit import Exercise
 
-from . import testlist
+from . import policy, testlist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARNESS = os.path.join(HERE, "harness")
@@ -323,20 +323,14 @@ def explored_calls(syms_file: str) -> Set[str]:
 
 
 def _undefined(objs: List[str]) -> Set[str]:
-    """The names the objects call but do not define (one nm for all)."""
-    out = subprocess.run(["nm", "-P", "-A", "--undefined-only", *objs], capture_output=True, text=True,
-                         check=False)
-    return {parts[0] for parts in (line.rsplit(": ", 1)[-1].split() for line in out.stdout.splitlines())
-            if parts}
+    """The names the objects call but do not define (one readelf for all)."""
+    return {sym.name for syms in policy.elf_symbols(objs).values() for sym in syms if sym.undefined}
 
 
 def _defined_globals(objs: List[str]) -> Set[str]:
-    """The global names the objects define (one nm for all: each costs a process)."""
-    out = subprocess.run(["nm", "-P", "-A", "--defined-only", *objs], capture_output=True, text=True,
-                         check=False)
-    # "file.o: name T value size": the file name may hold spaces, the rest does not.
-    return {parts[0] for parts in (line.rsplit(": ", 1)[-1].split() for line in out.stdout.splitlines())
-            if len(parts) >= 2 and parts[1].isupper()}
+    """The global names the objects define (one readelf for all: each costs a process)."""
+    return {sym.name for syms in policy.elf_symbols(objs).values() for sym in syms
+            if not sym.undefined and sym.binding != "LOCAL"}
 
 
 def declared_functions(cc: str, root: str, decl: Exercise, include_dir: str) -> Set[str]:
