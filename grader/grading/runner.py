@@ -265,9 +265,10 @@ class Piece:
     record: str
 
 
-# A batch's report keeps two streams of at most output_bytes per test, in a file the runner
-# writes under the sandbox's file-size limit: this many tests share one process at most.
-MAX_BATCH = 24
+# A batch's report keeps two streams of at most output_bytes per test (and a record of at most
+# 1,000 bytes), in a file the runner writes under the sandbox's file-size limit: batch_size().
+# Each runner costs a sandbox and a sanitizer's start (about 35 ms of processor time together).
+MAX_BATCH = 48
 BATCH_SLACK = 2.0  # wall seconds per test for the server's own work (forking, reporting)
 STOPPED_PAST_DEADLINE, STOPPED_PAST_CPU_LIMIT = 1, 2  # why the runner killed a test, if it did
 END_FIELDS = 12  # "end", the id, "exit" or "signal", then nine numbers
@@ -314,6 +315,13 @@ def parse_report(data: bytes) -> Tuple[List[Piece], Optional[str]]:
     return pieces, started
 
 
+def batch_size(base: Limits) -> int:
+    """How many tests one runner runs: at most MAX_BATCH, and what three quarters of the file-size
+    limit holds of their kept output (the rest is for the report's lines)."""
+    per_test = 2 * base.output_bytes + 1000 + 200
+    return max(1, min(MAX_BATCH, base.file_bytes * 3 // 4 // per_test))
+
+
 def run_batch(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits, env: Dict[str, str],
               sanitized: bool) -> Tuple[Result, List[Piece]]:
     """Runs the tests of `jobs` in one sandboxed runner, each in a process of its own, in order.
@@ -352,7 +360,7 @@ def run_many(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits,
              exercise: str = "") -> List[TestRun]:
     """Runs tests (jobs) of one binary, as few sandboxed runners as it takes; a verdict per job.
 
-    One runner runs up to MAX_BATCH tests, each in a fresh process of its
+    One runner runs up to batch_size() tests, each in a fresh process of its
     own. When a runner ends in the middle of a test (a test may stop it),
     the tests it finished keep their verdicts, that test runs again alone,
     and the rest in a runner of their own. tsan, asan: the binary is the
@@ -364,7 +372,7 @@ def run_many(binary: str, jobs: List[Job], sandbox: Sandbox, base: Limits,
     pending = list(range(len(jobs)))
     alone = False
     while pending:
-        group = pending[:1] if alone else pending[:MAX_BATCH]
+        group = pending[:1] if alone else pending[:batch_size(base)]
         outer, pieces = run_batch(binary, [jobs[i] for i in group], sandbox, base, env, tsan or asan)
         # The runner runs its tests in order: its n-th report is of the n-th test.
         for i, p in zip(group, pieces):
