@@ -43,9 +43,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         "student whose tests wait for their timeouts leaves the cores to the others)")
     p.add_argument("--reruns", type=int, default=0,
                    help="times a failing test is run again, to tell flaky from failing (default 0)")
-    p.add_argument("--test-jobs", type=int, default=3,
-                   help="runners of one student at once, each running a share of the tests (default 3: "
-                        "a hung test waits without a core)")
+    p.add_argument("--test-jobs", type=int, default=2,
+                   help="runners of one student at once, each running a share of the tests (default 2: "
+                        "a hung test waits without a core; more only crowd the cores)")
     p.add_argument("--no-tsan", action="store_true",
                    help="do not run the threaded tests once more under ThreadSanitizer")
     p.add_argument("--no-asan", action="store_true",
@@ -107,7 +107,7 @@ class Context:
     tsan: bool = True  # threaded tests run once more under ThreadSanitizer
     asan: bool = True  # tests that passed run once more under AddressSanitizer + LeakSanitizer
     explore: bool = True  # threaded tests run under the exercise's fixed explorer seeds
-    test_jobs: int = 3  # runners of one student at once
+    test_jobs: int = 2  # runners of one student at once
     kit: Dict[str, KitExercise] = field(default_factory=dict)
     fingerprints: Dict[str, str] = field(default_factory=dict)  # the kit's side, per exercise
     allowlists: Dict[str, List[str]] = field(default_factory=dict)  # what a student file may call
