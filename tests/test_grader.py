@@ -464,6 +464,20 @@ class RerunTest(unittest.TestCase):
 class RunnerReportTest(unittest.TestCase):
     """The runner's report (harness/runner.c) read back, and a batch that a test stops."""
 
+    def test_a_batch_of_floods_fits_the_report_file(self):
+        # Each test of a batch may keep output_bytes of each stream and a 1,000-byte record: the
+        # runner's report of a whole batch of floods stays under the file-size limit it is written
+        # under, and the batch is as large as that allows (each runner costs a sandbox's start).
+        for limits in (Limits(), Limits(output_bytes=1 << 20), Limits(file_bytes=1 << 20),
+                       Limits(output_bytes=16 << 10, file_bytes=64 << 20)):
+            n = runner.batch_size(limits)
+            flood = runner_report("mpsc/a_test_with_a_long_name", 0, b"r" * 1000,
+                                  b"o" * (2 * limits.output_bytes))
+            self.assertLessEqual(n * len(flood), limits.file_bytes, limits)
+            self.assertTrue(n == runner.MAX_BATCH or (n + 1) * len(flood) > limits.file_bytes * 3 // 4, limits)
+        self.assertEqual(runner.batch_size(Limits()), 47)
+        self.assertEqual(runner.batch_size(Limits(output_bytes=16 << 20)), 1)  # never none
+
     def test_a_report_gives_each_test_its_end_output_and_record(self):
         data = (runner_report("mpsc/a", 0, b"pass mpsc/a 5 1 1200\n", b"said a\n")
                 + runner_report("mpsc/b", 0, stderr=b"[----] b.c:1: Assertion Failed\n", signal_number=11))
