@@ -378,6 +378,38 @@ class JudgeTest(unittest.TestCase):
         # Printing a report is not a race: only the sanitizer's exit status is.
         self.assertNotEqual(runner.judge_tsan(result(1, printed), "", self.test, "/bin/true").status, ST.FAIL)
 
+    def test_a_lock_order_inversion_or_a_misused_mutex_is_named_as_what_it_is(self):
+        # Not "a data race": ThreadSanitizer's other reports, from a real run, keep their kind.
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        src = os.path.join(tmp, "locks.c")
+        with open(src, "w") as f:
+            f.write("#include <pthread.h>\n#include <stdlib.h>\n"
+                    "static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;\n"
+                    "static void both(pthread_mutex_t *x, pthread_mutex_t *y) {\n"
+                    "    pthread_mutex_lock(x); pthread_mutex_lock(y); pthread_mutex_unlock(y);\n"
+                    "    pthread_mutex_unlock(x); }\n"
+                    "int main(int argc, char **argv) { (void)argv;\n"
+                    "    if (argc > 1) { pthread_mutex_unlock(&a); return 0; }\n"
+                    "    both(&a, &b); both(&b, &a); return 0; }\n")
+        binary = os.path.join(tmp, "locks")
+        subprocess.run(["cc", "-g1", "-fsanitize=thread", src, "-o", binary], check=True, capture_output=True)
+        env = dict(os.environ, TSAN_OPTIONS=runner.TSAN_OPTIONS)
+        for argv, kind, words, line in (([binary], "lock-order-inversion (potential deadlock)",
+                                         "lock-order inversion", "locks.c:5"),
+                                        ([binary, "unlock"], "unlock of an unlocked mutex (or by a wrong thread)",
+                                         "unlocked that was not locked", "locks.c:8")):
+            ran = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(ran.returncode, runner.TSAN_EXIT, ran.stderr)
+            run = runner.judge_tsan(result(ran.returncode, ran.stderr), "", self.test, binary)
+            self.assertEqual(run.status, ST.FAIL)
+            self.assertIn(words, run.message)
+            self.assertNotIn("data race", run.message + run.diagnosis)
+            self.assertTrue(run.diagnosis.startswith(f"WARNING: ThreadSanitizer: {kind}\n"), run.diagnosis)
+            self.assertIn(line, run.diagnosis)  # a frame of the program's own, symbolized again here
+        printed = "WARNING: ThreadSanitizer: SECRET words (pid=1)\n"
+        self.assertEqual(runner.tsan_kind(printed), "")  # never a kind of the process's own making
+
     def test_only_unthreaded_tests_with_a_steady_count_have_a_fingerprint(self):
         def run(assertions, threads):
             return runner.TestRun("x/y", ST.PASS, seconds=0.1, assertions=assertions, threads=threads)

@@ -429,6 +429,37 @@ def run_once(binary: str, test: TestInfo, sandbox: Sandbox, base: Limits, timeou
 TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite)) of size (\d+) at 0x[0-9a-f]+ "
                          r"by (main thread|thread T\d+)")
 TSAN_FRAME = re.compile(r"^\s*#(\d+) .*\((\S+?)\+0x([0-9a-f]+)\)\s*$")
+TSAN_WARNING = re.compile(r"^WARNING: ThreadSanitizer: (.+?) \(pid=\d+\)\s*$")
+# The other parts of a report whose frames are kept: a lock taken while holding another, the
+# thread a leaked thread was created by.
+TSAN_HEADS = [re.compile(p) for p in (
+    r"^\s*(Mutex M\d+ acquired here while holding mutex M\d+ in (?:main thread|thread T\d+)):\s*$",
+    r"^\s*(Mutex M\d+ previously acquired by the same thread here):\s*$",
+    r"^\s*(Thread T\d+) \(tid=\d+, \w+\) (created by (?:main thread|thread T\d+)) at:\s*$")]
+# What ThreadSanitizer reports (its WARNING line names it), said for a student. Only these fixed
+# words reach the feedback, never the line's own text; an unknown kind is told as a data race.
+TSAN_KINDS = {
+    "data race": "a data race: two threads touch the same memory without a lock or atomic between them",
+    "lock-order-inversion (potential deadlock)": (
+        "a lock-order inversion: two locks are taken in one order on one path and in the other order "
+        "on another, so two threads can deadlock (a potential deadlock, even if this run did not hang)"),
+    "thread leak": "a thread that was never joined",
+    "unlock of an unlocked mutex (or by a wrong thread)": (
+        "a mutex unlocked that was not locked, or by a thread that did not lock it"),
+    "double lock of a mutex": "a mutex locked twice by the same thread",
+    "destroy of a locked mutex": "a mutex destroyed while it was locked",
+    "use of an invalid mutex (e.g. uninitialized or destroyed)": (
+        "a mutex used before it was initialized or after it was destroyed"),
+}
+
+
+def tsan_kind(stderr: str) -> str:
+    """The kind of ThreadSanitizer's first report (a key of TSAN_KINDS), "" if none is known."""
+    for line in stderr.splitlines():
+        m = TSAN_WARNING.match(line)
+        if m and m.group(1) in TSAN_KINDS:
+            return m.group(1)
+    return ""
 
 
 def race_report(stderr: str, binary: str) -> str:
@@ -436,17 +467,26 @@ def race_report(stderr: str, binary: str) -> str:
 
     The process that printed the report ran the student's code and could print
     anything (even, in the fallback sandbox, text of files it was allowed to read
-    for the symbolizer): only the report's structure is kept, and every frame is
+    for the symbolizer): only the report's structure is kept (its kind, one of
+    TSAN_KINDS, the accesses, locks and threads it names), and every frame is
     symbolized again here, from the binary, with addr2line.
     """
+    kind = tsan_kind(stderr) or "data race"
     rows: List[Tuple[str, List[int]]] = []
-    collecting = False  # frames belong to the access just above (not to "Location is ...")
+    collecting = False  # frames belong to the head just above (not to "Location is ...")
     for line in stderr.splitlines():
         access = TSAN_ACCESS.match(line)
-        if access:
+        heads = [m for m in (h.match(line) for h in TSAN_HEADS) if m]
+        warning = TSAN_WARNING.match(line)
+        if access or heads or (warning and warning.group(1) == kind and not rows):
             if len(rows) == 4:
                 break
-            rows.append((f"{access.group(1)} of size {access.group(2)} by {access.group(3)}:", []))
+            if access:
+                rows.append((f"{access.group(1)} of size {access.group(2)} by {access.group(3)}:", []))
+            elif heads:
+                rows.append((" ".join(heads[0].groups()) + ":", []))
+            else:  # a mutex misused: its frames follow the warning line itself
+                rows.append((f"{kind}:", []))
             collecting = True
             continue
         frame = TSAN_FRAME.match(line)
@@ -457,6 +497,7 @@ def race_report(stderr: str, binary: str) -> str:
         if (collecting and os.path.basename(binary) == frame.group(2) and len(rows[-1][1]) < 8
                 and address not in rows[-1][1][-1:]):  # an inlined call repeats its caller's address
             rows[-1][1].append(address)
+    rows = [r for r in rows if r[1] or r[0] != f"{kind}:"]
     addresses = [a for _, frames in rows for a in frames]
     names: Dict[int, str] = {}
     if addresses:
@@ -466,7 +507,7 @@ def race_report(stderr: str, binary: str) -> str:
             if 2 * i + 1 < len(out):
                 where = out[2 * i + 1].split(" (")[0]
                 names[a] = f"{out[2 * i]} {where}"
-    text = ["WARNING: ThreadSanitizer: data race"]
+    text = [f"WARNING: ThreadSanitizer: {kind}"]
     for head, frames in rows:
         text.append("  " + head)
         text += [f"    #{n} {names.get(a, hex(a))}" for n, a in enumerate(frames)]
@@ -474,16 +515,17 @@ def race_report(stderr: str, binary: str) -> str:
 
 
 def judge_tsan(r: Result, record: str, test: TestInfo, binary: str = "") -> TestRun:
-    """Under ThreadSanitizer a race report fails the test; a clean, finished run passes.
+    """Under ThreadSanitizer a report (a race, a lock-order inversion, ...) fails the test; a
+    clean, finished run passes.
 
     Anything else (a crash, a timeout: the sanitizer slows threads down a lot)
     comes back as CRASH, which a student's grading ignores (the plain run
     decided) and the canary does not accept (the sanitizer must work here).
     """
     if r.exit_code == TSAN_EXIT:
-        return TestRun(test.id, ST.FAIL, "ThreadSanitizer found a data race: two threads touch the "
-                       "same memory without a lock or atomic between them (the report below says "
-                       "where)", race_report(r.stderr, binary), r.seconds)
+        found = TSAN_KINDS.get(tsan_kind(r.stderr) or "data race", "")
+        return TestRun(test.id, ST.FAIL, f"ThreadSanitizer found {found} (the report below says where)",
+                       race_report(r.stderr, binary), r.seconds)
     m = RECORD.match(record)
     if r.exit_code == 0 and m is not None and m.group(1) == test.id:
         return TestRun(test.id, ST.PASS, "", "", r.seconds)
