@@ -430,12 +430,17 @@ TSAN_ACCESS = re.compile(r"^\s*((?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite
                          r"by (main thread|thread T\d+)")
 TSAN_FRAME = re.compile(r"^\s*#(\d+) .*\((\S+?)\+0x([0-9a-f]+)\)\s*$")
 TSAN_WARNING = re.compile(r"^WARNING: ThreadSanitizer: (.+?) \(pid=\d+\)\s*$")
-# The other parts of a report whose frames are kept: a lock taken while holding another, the
-# thread a leaked thread was created by.
-TSAN_HEADS = [re.compile(p) for p in (
-    r"^\s*(Mutex M\d+ acquired here while holding mutex M\d+ in (?:main thread|thread T\d+)):\s*$",
-    r"^\s*(Mutex M\d+ previously acquired by the same thread here):\s*$",
-    r"^\s*(Thread T\d+) \(tid=\d+, \w+\) (created by (?:main thread|thread T\d+)) at:\s*$")]
+# The other parts of a report whose frames are kept, by kind: a lock taken while holding
+# another, where a leaked thread was created. A misused mutex's frames follow the warning itself.
+TSAN_HEADS = {
+    "lock-order-inversion (potential deadlock)": [
+        re.compile(r"^\s*(Mutex M\d+ acquired here while holding mutex M\d+ in (?:main thread|thread T\d+)):\s*$"),
+        re.compile(r"^\s*(Mutex M\d+ previously acquired by the same thread here):\s*$")],
+    "thread leak": [
+        re.compile(r"^\s*(Thread T\d+) \(tid=\d+, \w+\) (created by (?:main thread|thread T\d+)) at:\s*$")],
+}
+TSAN_MISUSED_MUTEX = ("unlock of an unlocked mutex (or by a wrong thread)", "double lock of a mutex",
+                      "destroy of a locked mutex", "use of an invalid mutex (e.g. uninitialized or destroyed)")
 # What ThreadSanitizer reports (its WARNING line names it), said for a student. Only these fixed
 # words reach the feedback, never the line's own text; an unknown kind is told as a data race.
 TSAN_KINDS = {
@@ -476,9 +481,9 @@ def race_report(stderr: str, binary: str) -> str:
     collecting = False  # frames belong to the head just above (not to "Location is ...")
     for line in stderr.splitlines():
         access = TSAN_ACCESS.match(line)
-        heads = [m for m in (h.match(line) for h in TSAN_HEADS) if m]
+        heads = [m for m in (h.match(line) for h in TSAN_HEADS.get(kind, [])) if m]
         warning = TSAN_WARNING.match(line)
-        if access or heads or (warning and warning.group(1) == kind and not rows):
+        if access or heads or (kind in TSAN_MISUSED_MUTEX and warning and warning.group(1) == kind and not rows):
             if len(rows) == 4:
                 break
             if access:
@@ -497,7 +502,6 @@ def race_report(stderr: str, binary: str) -> str:
         if (collecting and os.path.basename(binary) == frame.group(2) and len(rows[-1][1]) < 8
                 and address not in rows[-1][1][-1:]):  # an inlined call repeats its caller's address
             rows[-1][1].append(address)
-    rows = [r for r in rows if r[1] or r[0] != f"{kind}:"]
     addresses = [a for _, frames in rows for a in frames]
     names: Dict[int, str] = {}
     if addresses:
